@@ -64,8 +64,11 @@ test-fuzz: build-fuzz/build.ninja
 build-fuzz/build.ninja:
 	CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXENTT_FUZZ=ON -DXENTT_GUEST=OFF
 
-install: all
+# The prefix is set before building, since the pkg-config file and the
+# installed RPATH depend on it.
+install: $(BUILD)/build.ninja
 	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
 
 bench: deps all
