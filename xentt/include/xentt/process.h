@@ -1,0 +1,57 @@
+// xentt/process.h: child processes that never outlive their supervisor.
+//
+// Every QEMU the toolkit starts is a Child: it runs in its own process group
+// (so a signal reaches QEMU and anything it forks), gets SIGKILL when the
+// thread that spawned it dies (PR_SET_PDEATHSIG, so `kill -9` of a tool
+// leaves no orphan), and is killed and reaped when the Child is destroyed.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace xentt {
+
+struct SpawnOptions {
+  std::vector<std::string> argv;
+  std::optional<std::filesystem::path> stdout_file;  // default: inherit
+  std::optional<std::filesystem::path> stderr_file;  // default: inherit
+  bool stdin_null = true;
+  // Sockets and files the child creates get this umask (0077: mode 0600).
+  unsigned umask = 077;
+};
+
+class Child {
+ public:
+  // Starts argv[0] (searched in PATH). Throws Runtime naming the program when
+  // it cannot be started.
+  static Child spawn(const SpawnOptions& opts);
+
+  Child() = default;  // no process
+  Child(Child&& o) noexcept;
+  Child& operator=(Child&& o) noexcept;
+  Child(const Child&) = delete;
+  ~Child();  // kills the process group and reaps, if still running
+
+  int pid() const { return pid_; }
+  bool running();
+  // Exit status (128 + signal for a signalled child) once it has ended.
+  std::optional<int> try_wait();
+  std::optional<int> wait_for(std::chrono::milliseconds timeout);
+  int wait();
+  // Sends `sig` to the whole process group.
+  void signal(int sig);
+  // Polite then firm: SIGTERM, wait up to `grace`, SIGKILL; returns the status.
+  int terminate(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
+  // Forget the child without killing it (it keeps PDEATHSIG).
+  void release() { pid_ = -1; }
+
+ private:
+  explicit Child(int pid) : pid_(pid) {}
+  int pid_ = -1;
+  std::optional<int> status_;
+};
+
+}  // namespace xentt

@@ -1,0 +1,33 @@
+// xentt/replay_index.h: what the first full replay of a recording learns
+// and later replays rely on (index.json, format 1): where the recording
+// ends, and at which instruction counts checkpoints were saved into the
+// recording's snapshot image. Reader and writer live here; building it
+// (which needs a replay) is build_replay_index() in replay_session.h.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "xentt/state_dir.h"
+
+namespace xentt {
+
+struct ReplayIndex {
+  static constexpr int kFormat = 1;
+  uint64_t final_icount = 0;
+  uint64_t interval = 0;                // instructions between checkpoints
+  std::vector<uint64_t> checkpoints;    // icounts, ascending (0 is the recording's "init")
+  uint64_t console_bytes = 0;           // the replay's console length, equal to the recording's
+  double build_seconds = 0;
+
+  std::string to_json() const;
+  static ReplayIndex from_json(const std::string& text, const std::string& origin);
+};
+
+// nullopt when the index was never built; BadInput when index.json is damaged.
+std::optional<ReplayIndex> load_replay_index(const StateDir& dir);
+void save_replay_index(const StateDir& dir, const ReplayIndex& index);
+
+}  // namespace xentt

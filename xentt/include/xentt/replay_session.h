@@ -1,0 +1,82 @@
+// xentt/replay_session.h: the replay-control library. A ReplaySession is
+// one replay of one recorded VM; a process may hold many (no globals). It
+// speaks in the time coordinate (xentt/location.h) and leaves the engine
+// behind the Engine/Replay interfaces.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "xentt/engine.h"
+#include "xentt/location.h"
+#include "xentt/replay_index.h"
+#include "xentt/state_dir.h"
+
+namespace xentt {
+
+// Where a paused replay is.
+struct Position {
+  uint64_t icount = 0;
+  uint64_t rip = 0;
+};
+
+struct SessionOptions {
+  // Build the replay index (one full replay that saves checkpoints) first if
+  // the recording has none. Without it, backward seeks restart from the
+  // recording's beginning.
+  bool ensure_index = true;
+  // Called during long runs with the current instruction count and, when
+  // known, the final one (0 when unknown).
+  std::function<void(uint64_t icount, uint64_t final_icount)> progress;
+};
+
+// Checks that `dir` holds a finished recording; throws BadInput saying why
+// not ("recording terminated abnormally: tt_record -D cleans it", "still
+// recording", ...).
+void require_complete_recording(const StateDir& dir);
+
+// Replays the whole recording once, saving a checkpoint every
+// config.checkpoint_interval instructions into the recording's snapshot
+// image, and writes index.json. Cost: one full replay plus the checkpoints.
+// Holds index.lock; a second builder waits for nothing and fails (Runtime).
+ReplayIndex build_replay_index(const StateDir& dir, const SessionOptions& opts = {});
+
+class ReplaySession {
+ public:
+  // Starts a replay of `dir`, paused at instruction 0. Its runtime files go
+  // to dir/replays/<id>/ (id: this process's pid and a counter).
+  static std::unique_ptr<ReplaySession> start(const StateDir& dir, const SessionOptions& opts = {});
+
+  Position position();
+  // Runs (or seeks back) to exactly this instruction count.
+  void run_until(Icount target);
+  // Runs until the location: eip's first hit after the current position.
+  // Throws BadInput for a location with brctr/cx (this engine does not count
+  // branches yet) and when the recording ends first.
+  void run_until(const Location& loc);
+  // n instructions forward.
+  void step(uint64_t n = 1);
+  // Runs to the end; returns the final instruction count.
+  uint64_t run_to_end();
+  X86Registers registers();
+  AttachInfo attach_info() const;
+  const std::optional<ReplayIndex>& index() const { return index_; }
+  const StateDir& dir() const { return dir_; }
+  std::filesystem::path console_path() const;
+  // Ends the replay; the recording stays and a new session can start.
+  void stop();
+  // Leaves the engine process running after this object is gone.
+  void detach();
+
+ private:
+  ReplaySession(StateDir dir, SessionOptions opts) : dir_(std::move(dir)), opts_(std::move(opts)) {}
+  StateDir dir_;
+  SessionOptions opts_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<Replay> replay_;
+  std::optional<ReplayIndex> index_;
+  std::filesystem::path runtime_;
+};
+
+}  // namespace xentt

@@ -1,0 +1,101 @@
+// xentt/state_dir.h: one directory per recorded VM (DESIGN.md, "What lives
+// on disk").
+//
+//   config.json      VmConfig (format 1)
+//   kernel, initrd   copies of what was booted, so a rebuilt kernel cannot
+//                    silently break replays
+//   disk.qcow2       copy-on-write overlay of the base disk (-L)
+//   symfiles         symbol maps, one FILE[@lo-hi][:prefix] per line (libbts reads it)
+//   recording/       the engine's recording (QEMU: replay.bin, snapshots.qcow2)
+//   console.log      the guest's serial output during recording
+//   INCOMPLETE       present from the start of a recording until it ends
+//                    cleanly; holds the recorder's pid
+//   recording.json   how the recording ended (written when it ends)
+//   record.lock      flock()ed by the recorder: one recorder per VM
+//   record-qmp.sock  the recorder's QMP socket (mode 0600)
+//   index.json       the replay index: final instruction count, checkpoints
+//   replays/ID/      one running replay: sockets, memory file, its own console
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "xentt/vm_config.h"
+
+namespace xentt {
+
+enum class RecordingState {
+  Recording,   // a recorder holds the lock
+  Incomplete,  // marked incomplete and nobody records: terminated abnormally
+  Complete,
+};
+
+const char* to_string(RecordingState s);
+
+// How a recording ended (recording.json).
+struct RecordingInfo {
+  std::string ended_by;  // "guest-exit", "guest-poweroff", "stopped" (tt_record -S)
+  int exit_status = 0;   // the engine's exit status (QEMU's, e.g. 33 from isa-debug-exit)
+  double seconds = 0;    // wall-clock time recording took
+  std::string engine_version;
+};
+
+class StateDir {
+ public:
+  // $XENTT_STATE when set; else /var/lib/xentt for root, else
+  // $XDG_STATE_HOME/xentt or ~/.local/state/xentt.
+  static std::filesystem::path default_root();
+
+  // The state directory of VM `name`: `dir` when given (-s), else
+  // default_root()/name. Validates the name. Does not touch the disk.
+  static StateDir locate(const std::string& name, const std::optional<std::filesystem::path>& dir);
+
+  // Like locate(), for an existing state directory: throws BadInput "no
+  // recorded VM ..." naming the path when it has no config.json.
+  static StateDir open_existing(const std::string& name, const std::optional<std::filesystem::path>& dir);
+
+  const std::filesystem::path& path() const { return path_; }
+  const std::string& name() const { return name_; }
+  std::filesystem::path file(const std::string& rel) const { return path_ / rel; }
+
+  bool exists() const;
+  VmConfig config() const;  // throws BadInput on a damaged config
+  void write_config(const VmConfig& c) const;
+
+  RecordingState recording_state() const;
+  std::optional<RecordingInfo> recording_info() const;
+  void write_recording_info(const RecordingInfo& info) const;
+  // The pid written into INCOMPLETE by the recorder, if any.
+  std::optional<int> recorder_pid() const;
+
+  // Removes the whole directory. Rename first, then delete, so that an
+  // interrupted destroy leaves either the full state or a `.NAME.deleting.*`
+  // directory the next destroy removes, never a half-deleted state.
+  void destroy() const;
+
+ private:
+  StateDir(std::filesystem::path p, std::string name) : path_(std::move(p)), name_(std::move(name)) {}
+  std::filesystem::path path_;
+  std::string name_;
+};
+
+// An exclusive flock() on a file, released on destruction or process death.
+// The recorder holds one on record.lock; a checkpoint builder on index.lock.
+class FileLock {
+ public:
+  // Throws Runtime with `busy_message` when another process holds the lock.
+  FileLock(const std::filesystem::path& path, const std::string& busy_message);
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  // True when some process holds the lock at `path` (probe without taking it).
+  static bool held(const std::filesystem::path& path);
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace xentt

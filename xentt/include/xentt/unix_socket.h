@@ -1,0 +1,36 @@
+// xentt/unix_socket.h: a connected AF_UNIX stream socket with deadlines,
+// the transport under QMP and the gdb remote protocol.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace xentt {
+
+class UnixSocket {
+ public:
+  // Connects, retrying until `timeout` while the socket file does not exist
+  // or refuses (QEMU creates it shortly after it starts). `still_alive` is
+  // asked between tries so a dead server fails fast instead of at timeout.
+  static UnixSocket connect(const std::filesystem::path& path, std::chrono::milliseconds timeout,
+                            const std::function<bool()>& still_alive = {});
+  UnixSocket(UnixSocket&& o) noexcept : fd_(o.fd_), path_(std::move(o.path_)) { o.fd_ = -1; }
+  UnixSocket& operator=(UnixSocket&&) = delete;
+  UnixSocket(const UnixSocket&) = delete;
+  ~UnixSocket();
+
+  void send_all(const std::string& data);
+  // Reads what is available, waiting at most `timeout`; "" on timeout.
+  // Throws Runtime when the peer closed the connection.
+  std::string receive(std::chrono::milliseconds timeout);
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  UnixSocket(int fd, std::filesystem::path p) : fd_(fd), path_(std::move(p)) {}
+  int fd_;
+  std::filesystem::path path_;
+};
+
+}  // namespace xentt

@@ -1,0 +1,91 @@
+#include "xentt/fs_util.h"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+#include "xentt/error.h"
+
+namespace xentt {
+namespace fs = std::filesystem;
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw system_error("cannot read " + path.string(), errno);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_file_atomic(const fs::path& path, const std::string& data, unsigned mode) {
+  fs::path tmp = path;
+  tmp += ".tmp." + std::to_string(getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) throw system_error("cannot write " + tmp.string(), errno);
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw system_error("cannot write " + tmp.string(), err);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    throw system_error("cannot write " + tmp.string(), err);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    throw system_error("cannot rename " + tmp.string() + " to " + path.string(), err);
+  }
+}
+
+void clone_file(const fs::path& from, const fs::path& to) {
+  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) throw system_error("cannot read " + from.string(), errno);
+  int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (out < 0) {
+    int err = errno;
+    ::close(in);
+    throw system_error("cannot create " + to.string(), err);
+  }
+  bool ok = ::ioctl(out, FICLONE, in) == 0;
+  if (!ok) {
+    struct stat st {};
+    ::fstat(in, &st);
+    off_t left = st.st_size;
+    ok = true;
+    while (left > 0) {
+      ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, static_cast<size_t>(left), 0);
+      if (n <= 0) {
+        ok = false;
+        break;
+      }
+      left -= n;
+    }
+  }
+  int err = errno;
+  ::close(in);
+  if (::close(out) != 0 && ok) {
+    ok = false;
+    err = errno;
+  }
+  if (!ok) throw system_error("cannot copy " + from.string() + " to " + to.string(), err);
+}
+
+bool process_alive(int pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+
+}  // namespace xentt

@@ -1,0 +1,92 @@
+#include "xentt/gdb_remote.h"
+
+#include <fmt/format.h>
+
+#include "xentt/error.h"
+
+namespace xentt {
+using clock = std::chrono::steady_clock;
+
+static uint64_t le_hex(const std::string& hex, size_t pos, size_t bytes) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < bytes; i++) {
+    uint64_t b = std::stoul(hex.substr(pos + 2 * i, 2), nullptr, 16);
+    v |= b << (8 * i);
+  }
+  return v;
+}
+
+X86Registers parse_x86_64_registers(const std::string& hex) {
+  constexpr size_t need = (16 * 8 + 8 + 4) * 2;
+  if (hex.size() < need) throw bad_input(fmt::format("gdb 'g' reply too short ({} hex digits)", hex.size()));
+  X86Registers r;
+  for (size_t i = 0; i < 16; i++) r.gpr[i] = le_hex(hex, i * 16, 8);
+  r.rip = le_hex(hex, 16 * 16, 8);
+  r.eflags = static_cast<uint32_t>(le_hex(hex, 17 * 16, 4));
+  r.raw = hex;
+  return r;
+}
+
+GdbRemote::GdbRemote(const std::filesystem::path& socket, std::chrono::milliseconds timeout)
+    : sock_(UnixSocket::connect(socket, timeout)) {
+  // Acknowledgements are pointless on a reliable stream; turn them off.
+  send_packet("QStartNoAckMode");
+  for (;;) {
+    auto reply = read_packet(timeout);
+    if (!reply) throw runtime_error("no answer from the gdbstub at " + socket.string());
+    if (*reply == "OK") break;
+  }
+}
+
+void GdbRemote::send_packet(const std::string& payload) {
+  unsigned sum = 0;
+  for (unsigned char c : payload) sum += c;
+  sock_.send_all(fmt::format("${}#{:02x}", payload, sum & 0xff));
+}
+
+std::optional<std::string> GdbRemote::read_packet(std::chrono::milliseconds timeout) {
+  auto deadline = clock::now() + timeout;
+  for (;;) {
+    // Skip acks ('+'/'-') and find "$payload#cs".
+    size_t start = buffer_.find('$');
+    if (start != std::string::npos) {
+      size_t hash = buffer_.find('#', start);
+      if (hash != std::string::npos && buffer_.size() >= hash + 3) {
+        std::string payload = buffer_.substr(start + 1, hash - start - 1);
+        buffer_.erase(0, hash + 3);
+        return payload;
+      }
+    }
+    auto now = clock::now();
+    if (now >= deadline) return std::nullopt;
+    buffer_ += sock_.receive(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
+  }
+}
+
+std::string GdbRemote::request(const std::string& payload, std::chrono::milliseconds timeout) {
+  send_packet(payload);
+  auto reply = read_packet(timeout);
+  if (!reply) throw runtime_error("the gdbstub did not answer '" + payload.substr(0, 16) + "'");
+  if (reply->size() == 3 && (*reply)[0] == 'E') {
+    throw runtime_error("the gdbstub refused '" + payload.substr(0, 16) + "': error " + reply->substr(1));
+  }
+  return *reply;
+}
+
+X86Registers GdbRemote::registers() { return parse_x86_64_registers(request("g")); }
+
+void GdbRemote::insert_breakpoint(uint64_t addr) {
+  if (request(fmt::format("Z0,{:x},1", addr)) != "OK") {
+    throw runtime_error(fmt::format("the gdbstub cannot set a breakpoint at {:#x}", addr));
+  }
+}
+
+void GdbRemote::remove_breakpoint(uint64_t addr) { request(fmt::format("z0,{:x},1", addr)); }
+
+void GdbRemote::resume() { send_packet("c"); }
+
+std::optional<std::string> GdbRemote::wait_stop(std::chrono::milliseconds timeout) { return read_packet(timeout); }
+
+std::string GdbRemote::step() { return request("s"); }
+
+}  // namespace xentt

@@ -1,0 +1,393 @@
+#include "xentt/qemu_engine.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+#include "xentt/error.h"
+#include "xentt/fs_util.h"
+#include "xentt/process.h"
+#include "xentt/qmp_client.h"
+
+namespace xentt {
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+std::string QemuVersion::text() const { return fmt::format("{}.{}.{}", major, minor, micro); }
+
+std::string qemu_binary() {
+  const char* q = std::getenv("XENTT_QEMU");
+  return q && *q ? q : "qemu-system-x86_64";
+}
+
+QemuVersion require_qemu_10() {
+  // A fixed command line through popen: the binary name is ours or the
+  // user's own $XENTT_QEMU.
+  std::string cmd = "'" + qemu_binary() + "' --version 2>/dev/null";
+  FILE* f = ::popen(cmd.c_str(), "r");
+  char line[256] = {0};
+  bool got = f && std::fgets(line, sizeof line, f);
+  if (f) ::pclose(f);
+  QemuVersion v;
+  if (!got || std::sscanf(line, "QEMU emulator version %d.%d.%d", &v.major, &v.minor, &v.micro) < 2) {
+    throw runtime_error(qemu_binary() + " not found or not answering --version (run scripts/install-deps)");
+  }
+  if (v.major < 10) {
+    throw bad_input("QEMU " + v.text() + " found (" + qemu_binary() +
+                    "); engine qemu needs QEMU >= 10.0 (its replay hangs on mid-replay snapshots before that): "
+                    "run scripts/install-deps");
+  }
+  return v;
+}
+
+static bool is_isa_debug_exit(const std::string& spec) { return spec.starts_with("isa-debug-exit"); }
+
+std::vector<std::string> qemu_command(const StateDir& dir, const VmConfig& cfg, QemuMode mode, const QemuPaths& p) {
+  std::string mb = std::to_string(cfg.memory_mb) + "M";
+  std::vector<std::string> a = {
+      qemu_binary(), "-nodefaults", "-no-user-config", "-display", "none",
+      "-machine", "pc,memory-backend=ram0", "-accel", "tcg", "-smp", "1", "-m", mb,
+      // Guest RAM in a shared file, so VMI tools map guest physical memory.
+      "-object", "memory-backend-file,id=ram0,size=" + mb + ",mem-path=" + p.memory.string() + ",share=on",
+      "-global", "apic-common.vapic=off",
+      "-kernel", dir.file(cfg.kernel).string(), "-append", cfg.cmdline,
+      "-serial", "file:" + p.console.string(),
+      "-qmp", "unix:" + p.qmp.string() + ",server=on,wait=off",
+      // The snapshot image: no device, only a home for snapshots.
+      "-drive", "file=" + p.snapshots.string() + ",if=none,id=rrdrive,node-name=rrsnap",
+      "-icount", fmt::format("shift={},rr={},rrfile={},rrsnapshot=init", cfg.icount_shift,
+                             mode == QemuMode::Record ? "record" : "replay", p.rrfile.string()),
+      // A guest poweroff pauses QEMU instead of ending it: we still read the
+      // final instruction count, then quit.
+      "-no-reboot", "-no-shutdown",
+  };
+  if (cfg.initrd) a.insert(a.end(), {"-initrd", dir.file(*cfg.initrd).string()});
+  if (cfg.disk) {
+    // Writes go to a throw-away overlay (snapshot=on), so every replay starts
+    // from the disk the recording started from; blkreplay records the I/O.
+    a.insert(a.end(), {"-drive", "file=" + dir.file(*cfg.disk).string() + ",if=none,snapshot=on,id=img-direct",
+                       "-drive", "driver=blkreplay,if=none,image=img-direct,id=img-blkreplay", "-device",
+                       "ide-hd,drive=img-blkreplay"});
+  }
+  if (cfg.net) {
+    // Recorded by filter-replay; a replay feeds the recorded packets and
+    // needs no network.
+    a.insert(a.end(), {"-netdev", "user,id=net0", "-device", "e1000,netdev=net0", "-object",
+                       "filter-replay,id=replay0,netdev=net0"});
+  }
+  for (const auto& d : cfg.extra_devices) {
+    // isa-debug-exit calls exit() in the vCPU thread. In a replay that would
+    // race with the end of the log (measured: status 33 or 0 from run to
+    // run) and take QEMU away before we read the final instruction count.
+    // The device has no state and raises no interrupts, so leaving it out of
+    // a replay changes nothing the guest can see: its port write is dropped.
+    if (mode == QemuMode::Replay && is_isa_debug_exit(d)) continue;
+    a.insert(a.end(), {"-device", d});
+  }
+  if (mode == QemuMode::Replay) {
+    a.insert(a.end(), {"-chardev", "socket,id=gdb0,path=" + p.gdb.string() + ",server=on,wait=off", "-gdb",
+                       "chardev:gdb0", "-S"});
+  }
+  return a;
+}
+
+// The last non-empty line of QEMU's log, for error messages.
+static std::string last_log_line(const fs::path& log) {
+  std::ifstream in(log);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (!line.empty()) last = line;
+  return last.empty() ? "no message" : last;
+}
+
+static void create_snapshot_image(const fs::path& path) {
+  SpawnOptions o;
+  o.argv = {"qemu-img", "create", "-q", "-f", "qcow2", path.string(), "1G"};
+  Child img = Child::spawn(o);
+  if (img.wait() != 0) throw runtime_error("qemu-img could not create " + path.string());
+}
+
+// ---------------------------------------------------------------- replay
+
+class QemuReplay final : public Replay {
+ public:
+  QemuReplay(const StateDir& dir, fs::path runtime, bool master) : runtime_(std::move(runtime)) {
+    VmConfig cfg = dir.config();
+    fs::create_directories(runtime_);
+    fs::permissions(runtime_, fs::perms::owner_all, fs::perm_options::replace);
+    paths_.rrfile = dir.file("recording/replay.bin");
+    paths_.snapshots = master ? dir.file("recording/snapshots.qcow2") : runtime_ / "snapshots.qcow2";
+    // A private copy, so replays can run side by side (QEMU locks images,
+    // and internal snapshots are not seen through a backing-file overlay).
+    // Cost: one copy of the snapshot image, shared blocks where possible.
+    if (!master) clone_file(dir.file("recording/snapshots.qcow2"), paths_.snapshots);
+    paths_.memory = runtime_ / "memory";
+    paths_.console = runtime_ / "console.log";
+    paths_.qmp = runtime_ / "qmp.sock";
+    paths_.gdb = runtime_ / "gdb.sock";
+    log_ = runtime_ / "qemu.log";
+    memory_bytes_ = cfg.memory_mb << 20;
+    SpawnOptions o;
+    o.argv = qemu_command(dir, cfg, QemuMode::Replay, paths_);
+    o.stdout_file = o.stderr_file = log_;
+    child_ = Child::spawn(o);
+    try {
+      qmp_.emplace(paths_.qmp, 60s, [this] { return child_.running(); });
+    } catch (const Error&) {
+      throw runtime_error("QEMU failed to start the replay: " + last_log_line(log_) + " (log: " + log_.string() + ")");
+    }
+  }
+
+  ~QemuReplay() override {
+    if (!detached_) {
+      try {
+        stop();
+      } catch (...) {
+      }
+    }
+  }
+
+  uint64_t icount() override { return qmp().execute("query-replay")["icount"].get<uint64_t>(); }
+
+  void run_to_icount(uint64_t target) override {
+    uint64_t cur = icount();
+    if (target == cur) return;
+    qmp().clear_events();
+    if (target > cur) {
+      if (at_end_ && end_icount_ && target > *end_icount_) throw beyond_end(target);
+      qmp().execute("replay-break", {{"icount", target}});
+      qmp().execute("cont");
+    } else {
+      // Restores the nearest snapshot at or before target, runs to it.
+      qmp().execute("replay-seek", {{"icount", target}});
+      at_end_ = false;
+    }
+    json e = qmp().wait_event("STOP", 24h, {"SHUTDOWN"});
+    if (e["event"] == "SHUTDOWN") {
+      at_end_ = true;
+      end_icount_ = icount();
+      throw beyond_end(target);
+    }
+    uint64_t now = icount();
+    if (now != target) {
+      throw runtime_error(fmt::format("replay stopped at icount {} instead of {} ({})", now, target, log_.string()));
+    }
+  }
+
+  bool run_to_eip(uint64_t eip) override {
+    GdbRemote gdb(paths_.gdb, 10s);
+    gdb.insert_breakpoint(eip);
+    qmp().clear_events();
+    gdb.resume();
+    bool hit = false;
+    for (;;) {
+      if (gdb.wait_stop(200ms)) {
+        hit = true;
+        break;
+      }
+      qmp().pump();
+      if (qmp().take_event("SHUTDOWN")) {
+        // The guest reached the end: gdb still waits for its stop reply;
+        // the replay is paused (-no-shutdown).
+        at_end_ = true;
+        break;
+      }
+      if (!child_.running()) throw runtime_error("QEMU exited during the replay: " + last_log_line(log_));
+    }
+    if (hit) gdb.remove_breakpoint(eip);
+    return hit;
+  }
+
+  uint64_t run_to_end(const std::function<void(uint64_t)>& progress) override {
+    if (!at_end_) {
+      qmp().clear_events();
+      try {
+        qmp().execute("replay-delete-break");
+      } catch (const Error&) {  // none set
+      }
+      qmp().execute("cont");
+      for (;;) {
+        try {
+          qmp().wait_event("SHUTDOWN", 1s);
+          break;
+        } catch (const Error&) {
+          if (!child_.running()) {
+            throw runtime_error(fmt::format("QEMU exited during the replay (status {}): {}", child_.try_wait().value_or(-1),
+                                            last_log_line(log_)));
+          }
+          if (progress) progress(icount());
+        }
+      }
+      at_end_ = true;
+    }
+    end_icount_ = icount();
+    return *end_icount_;
+  }
+
+  void checkpoint(const std::string& tag) override {
+    std::string job = "ck-" + tag;
+    qmp().clear_events();
+    qmp().execute("snapshot-save", {{"job-id", job}, {"tag", tag}, {"vmstate", "rrsnap"}, {"devices", {"rrsnap"}}});
+    for (;;) {
+      json e = qmp().wait_event("JOB_STATUS_CHANGE", 600s);
+      if (e["data"]["id"] == job && e["data"]["status"] == "concluded") break;
+    }
+    std::string error;
+    for (const auto& j : qmp().execute("query-jobs"))
+      if (j["id"] == job && j.contains("error")) error = j["error"].get<std::string>();
+    qmp().execute("job-dismiss", {{"id", job}});
+    if (!error.empty()) throw runtime_error("checkpoint " + tag + " failed: " + error);
+  }
+
+  X86Registers registers() override { return GdbRemote(paths_.gdb, 10s).registers(); }
+
+  AttachInfo attach_info() const override {
+    return {paths_.gdb, paths_.qmp, paths_.memory, memory_bytes_, child_.pid()};
+  }
+
+  void stop() override {
+    if (qmp_ && child_.running()) {
+      try {
+        qmp_->execute("quit", json::object(), 5s);
+      } catch (const Error&) {
+      }
+      child_.wait_for(5s);
+    }
+    child_.terminate();
+    qmp_.reset();
+    std::error_code ec;
+    fs::remove_all(runtime_, ec);
+  }
+
+  void detach() override { detached_ = true; }
+
+ private:
+  QmpClient& qmp() {
+    if (!qmp_) throw runtime_error("the replay has been stopped");
+    return *qmp_;
+  }
+  Error beyond_end(uint64_t target) const {
+    return bad_input(fmt::format("icount {} is beyond the end of the recording (it ends at icount {})", target,
+                                 end_icount_.value_or(0)));
+  }
+
+  fs::path runtime_;
+  fs::path log_;
+  QemuPaths paths_;
+  uint64_t memory_bytes_ = 0;
+  Child child_;
+  std::optional<QmpClient> qmp_;
+  bool at_end_ = false;
+  std::optional<uint64_t> end_icount_;
+  bool detached_ = false;
+};
+
+// ---------------------------------------------------------------- engine
+
+class QemuEngine final : public Engine {
+ public:
+  QemuEngine() : version_(require_qemu_10()) {}
+  std::string name() const override { return "qemu"; }
+  std::string version() const override { return version_.text(); }
+
+  RecordingInfo record(const StateDir& dir, const RecordOptions& opts) override {
+    VmConfig cfg = dir.config();
+    fs::create_directories(dir.file("recording"));
+    QemuPaths p;
+    p.rrfile = dir.file("recording/replay.bin");
+    p.snapshots = dir.file("recording/snapshots.qcow2");
+    p.memory = dir.file("record.mem");
+    p.console = dir.file("console.log");
+    p.qmp = dir.file("record-qmp.sock");
+    fs::path log = dir.file("record-qemu.log");
+    fs::remove(p.qmp);
+    create_snapshot_image(p.snapshots);
+
+    auto argv = qemu_command(dir, cfg, QemuMode::Record, p);
+    if (opts.verbose) {
+      std::string line;
+      for (const auto& a : argv) line += (line.empty() ? "" : " ") + a;
+      std::fprintf(stderr, "xentt: %s\n", line.c_str());
+    }
+    auto started = std::chrono::steady_clock::now();
+    SpawnOptions o;
+    o.argv = argv;
+    o.stdout_file = o.stderr_file = log;
+    Child qemu = Child::spawn(o);
+    RecordingInfo info;
+    info.engine_version = "qemu " + version_.text();
+    std::optional<QmpClient> qmp;
+    try {
+      qmp.emplace(p.qmp, 60s, [&] { return qemu.running(); });
+    } catch (const Error&) {
+      // QEMU ended before QMP came up: a bad command line or missing file.
+    }
+    bool qmp_came_up = qmp.has_value();
+    for (;;) {
+      if (auto st = qemu.try_wait()) {
+        info.exit_status = *st;
+        info.ended_by = "guest-exit";
+        break;
+      }
+      bool shutdown = false;
+      if (qmp) {
+        try {
+          qmp->pump();
+          shutdown = qmp->take_event("SHUTDOWN").has_value();
+        } catch (const Error&) {
+          qmp.reset();  // QEMU is going away; its exit status comes next
+        }
+      }
+      bool stop = opts.stop_requested && opts.stop_requested();
+      if ((shutdown || stop) && qmp) {
+        info.ended_by = shutdown ? "guest-poweroff" : "stopped";
+        try {
+          qmp->execute("quit", json::object(), 10s);
+        } catch (const Error&) {
+        }
+        info.exit_status = qemu.wait_for(30s).value_or(-1);
+        if (info.exit_status < 0) info.exit_status = qemu.terminate();
+        break;
+      }
+      std::this_thread::sleep_for(stop ? 10ms : 100ms);
+    }
+    info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::error_code ec;
+    fs::remove(p.memory, ec);
+    fs::remove(p.qmp, ec);
+    if (info.exit_status >= 128) {
+      throw runtime_error(fmt::format("QEMU died (signal {}) while recording {}: the recording is incomplete",
+                                      info.exit_status - 128, dir.name()));
+    }
+    if (!qmp_came_up && info.exit_status != 0) {
+      throw runtime_error("QEMU could not start the recording: " + last_log_line(log) + " (log: " + log.string() + ")");
+    }
+    return info;
+  }
+
+  std::unique_ptr<Replay> start_replay(const StateDir& dir, const fs::path& runtime_dir,
+                                       bool use_master_snapshots) override {
+    return std::make_unique<QemuReplay>(dir, runtime_dir, use_master_snapshots);
+  }
+
+ private:
+  QemuVersion version_;
+};
+
+std::unique_ptr<Engine> make_qemu_engine() { return std::make_unique<QemuEngine>(); }
+
+std::unique_ptr<Engine> make_engine(const std::string& name) {
+  if (name == "qemu") return make_qemu_engine();
+  if (name == "xen") {
+    throw bad_input("engine xen is not built yet; record with engine qemu (the default)");
+  }
+  throw bad_input("unknown engine '" + name + "' (known: qemu)");
+}
+
+}  // namespace xentt

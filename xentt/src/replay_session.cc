@@ -1,0 +1,123 @@
+#include "xentt/replay_session.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+
+#include "xentt/error.h"
+#include "xentt/fs_util.h"
+
+namespace xentt {
+namespace fs = std::filesystem;
+
+void require_complete_recording(const StateDir& dir) {
+  switch (dir.recording_state()) {
+    case RecordingState::Complete: break;
+    case RecordingState::Recording:
+      throw bad_input("VM '" + dir.name() + "' is still recording (stop it with tt_record -S " + dir.name() + ")");
+    case RecordingState::Incomplete:
+      throw bad_input("the recording of '" + dir.name() + "' at " + dir.path().string() +
+                      " terminated abnormally and cannot be replayed (tt_record -D " + dir.name() + " cleans it)");
+  }
+  if (!fs::exists(dir.file("recording/replay.bin"))) {
+    throw bad_input(dir.file("recording/replay.bin").string() + " is missing: no recording to replay");
+  }
+}
+
+static fs::path new_runtime_dir(const StateDir& dir, const std::string& kind) {
+  static std::atomic<unsigned> counter{0};
+  return dir.file("replays") / fmt::format("{}{}-{}", kind, ::getpid(), counter++);
+}
+
+ReplayIndex build_replay_index(const StateDir& dir, const SessionOptions& opts) {
+  require_complete_recording(dir);
+  FileLock lock(dir.file("index.lock"), "another process is building the replay index of '" + dir.name() + "'");
+  VmConfig cfg = dir.config();
+  auto engine = make_engine(cfg.engine);
+  auto started = std::chrono::steady_clock::now();
+  // Checkpoints from an earlier, interrupted build stay in the image; they
+  // are correct snapshots of this recording, so they only help.
+  auto replay = engine->start_replay(dir, new_runtime_dir(dir, "index-"), /*use_master_snapshots=*/true);
+  ReplayIndex index;
+  index.interval = cfg.checkpoint_interval;
+  index.checkpoints.push_back(0);
+  for (uint64_t target = cfg.checkpoint_interval; cfg.checkpoint_interval > 0; target += cfg.checkpoint_interval) {
+    try {
+      replay->run_to_icount(target);
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::BadInput) break;  // the recording ended before target
+      throw;
+    }
+    replay->checkpoint(fmt::format("xentt-{}", target));
+    index.checkpoints.push_back(target);
+    if (opts.progress) opts.progress(target, 0);
+  }
+  index.final_icount = replay->run_to_end([&](uint64_t ic) {
+    if (opts.progress) opts.progress(ic, 0);
+  });
+  fs::path console = replay->attach_info().gdb_socket.parent_path() / "console.log";
+  std::string replayed = read_file(console);
+  std::string recorded = read_file(dir.file("console.log"));
+  replay->stop();
+  if (replayed != recorded) {
+    size_t at = 0;
+    while (at < replayed.size() && at < recorded.size() && replayed[at] == recorded[at]) at++;
+    throw runtime_error(fmt::format(
+        "the recording of '{}' does not replay: console output differs at byte {} (recording damaged?)", dir.name(), at));
+  }
+  index.console_bytes = recorded.size();
+  index.build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  save_replay_index(dir, index);
+  return index;
+}
+
+std::unique_ptr<ReplaySession> ReplaySession::start(const StateDir& dir, const SessionOptions& opts) {
+  require_complete_recording(dir);
+  std::unique_ptr<ReplaySession> s(new ReplaySession(dir, opts));
+  s->index_ = load_replay_index(dir);
+  if (!s->index_ && opts.ensure_index) s->index_ = build_replay_index(dir, opts);
+  s->engine_ = make_engine(dir.config().engine);
+  s->runtime_ = new_runtime_dir(dir, "");
+  s->replay_ = s->engine_->start_replay(dir, s->runtime_, false);
+  return s;
+}
+
+Position ReplaySession::position() { return {replay_->icount(), replay_->registers().rip}; }
+
+void ReplaySession::run_until(Icount target) {
+  if (index_ && target.value > index_->final_icount) {
+    throw bad_input(fmt::format("icount {} is beyond the end of the recording (it ends at icount {})", target.value,
+                                index_->final_icount));
+  }
+  replay_->run_to_icount(target.value);
+}
+
+void ReplaySession::run_until(const Location& loc) {
+  if (loc.brctr || loc.cx) {
+    throw bad_input("location " + format_location(loc) +
+                    ": stopping at a branch count needs the branch-counting plugin, which this build's engine "
+                    "does not load yet; give eip alone (first hit) or icount=N");
+  }
+  if (!replay_->run_to_eip(loc.eip)) {
+    throw bad_input(fmt::format("eip {:#x} is not reached before the end of the recording", loc.eip));
+  }
+}
+
+void ReplaySession::step(uint64_t n) { replay_->run_to_icount(replay_->icount() + n); }
+
+uint64_t ReplaySession::run_to_end() {
+  uint64_t final_icount = index_ ? index_->final_icount : 0;
+  return replay_->run_to_end([&](uint64_t ic) {
+    if (opts_.progress) opts_.progress(ic, final_icount);
+  });
+}
+
+X86Registers ReplaySession::registers() { return replay_->registers(); }
+AttachInfo ReplaySession::attach_info() const { return replay_->attach_info(); }
+fs::path ReplaySession::console_path() const { return runtime_ / "console.log"; }
+void ReplaySession::stop() { replay_->stop(); }
+void ReplaySession::detach() { replay_->detach(); }
+
+}  // namespace xentt
