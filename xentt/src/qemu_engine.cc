@@ -329,6 +329,7 @@ class QemuEngine final : public Engine {
       // QEMU ended before QMP came up: a bad command line or missing file.
     }
     bool qmp_came_up = qmp.has_value();
+    if (qmp_came_up && opts.started) opts.started();
     for (;;) {
       if (auto st = qemu.try_wait()) {
         info.exit_status = *st;

@@ -29,6 +29,8 @@ struct RecordOptions {
   // Asked about twice a second while recording; returning true stops the
   // recording cleanly (tt_record -S reaches the recorder as SIGTERM).
   std::function<bool()> stop_requested;
+  // Called once the engine runs and takes commands (QMP is up).
+  std::function<void()> started;
   bool verbose = false;
 };
 
