@@ -14,13 +14,17 @@ namespace {
 
 // Linkage name first (what addr2line -f and llvm-symbolizer print, mangled),
 // then the plain name, following abstract_origin/specification.
-const char* scope_name(Dwarf_Die* die) {
+const char* scope_name(Dwarf_Die* die, bool* linkage) {
   Dwarf_Attribute a;
   for (int at : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name, DW_AT_name}) {
     if (dwarf_attr_integrate(die, at, &a)) {
-      if (const char* s = dwarf_formstring(&a)) return s;
+      if (const char* s = dwarf_formstring(&a)) {
+        *linkage = at != DW_AT_name;
+        return s;
+      }
     }
   }
+  *linkage = false;
   return nullptr;
 }
 
@@ -84,7 +88,9 @@ void DwarfIndex::walk(Dwarf_Die* die, std::uint32_t parent, std::uint32_t depth,
       case DW_TAG_subprogram:
       case DW_TAG_inlined_subroutine: {
         auto idx = static_cast<std::uint32_t>(d.scopes.size());
-        Scope s{scope_name(&child), nullptr, 0, 0, tag == DW_TAG_subprogram ? IntervalIndex::kNone : parent};
+        bool linkage = false;
+        const char* name = scope_name(&child, &linkage);
+        Scope s{name, nullptr, 0, 0, tag == DW_TAG_subprogram ? IntervalIndex::kNone : parent, linkage, ~0ull};
         if (tag == DW_TAG_inlined_subroutine) {
           Dwarf_Attribute a;
           Dwarf_Word w;
@@ -99,6 +105,7 @@ void DwarfIndex::walk(Dwarf_Die* die, std::uint32_t parent, std::uint32_t depth,
         std::uint32_t sdepth = tag == DW_TAG_subprogram ? 0 : depth + 1;
         int n = for_each_range(&child, [&](Dwarf_Addr lo, Dwarf_Addr hi) {
           d.scope_index.add(lo, hi, idx, sdepth);
+          s.entry = std::min<std::uint64_t>(s.entry, lo);
         });
         if (n > 0) {
           d.scopes.push_back(s);
@@ -189,12 +196,12 @@ DwarfIndex::UnitData* DwarfIndex::load(Unit& u) {
   return u.data.get();
 }
 
-void DwarfIndex::frames_at(std::uint64_t addr, bool inlines, std::vector<Frame>& out) {
+std::uint64_t DwarfIndex::frames_at(std::uint64_t addr, bool inlines, std::vector<Frame>& out) {
   out.clear();
   std::uint32_t ui = unit_index_.find(addr);
-  if (ui == IntervalIndex::kNone) return;
+  if (ui == IntervalIndex::kNone) return 0;
   UnitData* d = load(units_[ui]);
-  if (!d) return;
+  if (!d) return 0;
 
   Frame inner;
   auto it = std::upper_bound(d->rows.begin(), d->rows.end(), addr,
@@ -210,12 +217,12 @@ void DwarfIndex::frames_at(std::uint64_t addr, bool inlines, std::vector<Frame>&
   std::uint32_t si = d->scope_index.find(addr);
   if (si == IntervalIndex::kNone) {
     if (inner.line || !inner.file.empty()) out.push_back(inner);
-    return;
+    return 0;
   }
   const Scope* s = &d->scopes[si];
   inner.function = s->name ? s->name : "";
   out.push_back(inner);
-  if (!inlines) return;
+  if (!inlines) return !s->linkage && s->parent == IntervalIndex::kNone ? s->entry : 0;
   while (s->parent != IntervalIndex::kNone) {
     const Scope* p = &d->scopes[s->parent];
     Frame f;
@@ -226,6 +233,7 @@ void DwarfIndex::frames_at(std::uint64_t addr, bool inlines, std::vector<Frame>&
     out.push_back(f);
     s = p;
   }
+  return s->linkage ? 0 : s->entry;
 }
 
 }  // namespace bts::detail

@@ -28,8 +28,11 @@ class DwarfIndex {
   static std::unique_ptr<DwarfIndex> open(Elf* elf, const std::string& path);
   ~DwarfIndex();
 
-  // Frames at addr, innermost first (see SymbolFile::frames_at).
-  void frames_at(std::uint64_t addr, bool inlines, std::vector<Frame>& out);
+  // Frames at addr, innermost first (see SymbolFile::frames_at). Returns
+  // the outermost scope's entry address when its name is a plain
+  // DW_AT_name (no linkage name in the DWARF, as for static C++ functions)
+  // so the caller may prefer the symbol table's name; 0 otherwise.
+  std::uint64_t frames_at(std::uint64_t addr, bool inlines, std::vector<Frame>& out);
   std::string take_warning() { return std::move(warning_); }
   std::size_t unit_count() const noexcept { return units_.size(); }
 
@@ -47,6 +50,8 @@ class DwarfIndex {
     std::uint32_t call_line;
     std::uint32_t call_column;
     std::uint32_t parent;   // IntervalIndex::kNone for a subprogram
+    bool linkage;           // name is a linkage name
+    std::uint64_t entry;    // lowest address (for matching symbol names)
   };
   struct UnitData {
     std::vector<Row> rows;

@@ -210,14 +210,24 @@ std::optional<SymbolRange> SymbolFile::find_symbol(std::string_view name) const 
 
 void SymbolFile::frames_at(std::uint64_t addr, bool inlines, std::vector<Frame>& out) {
   out.clear();
+  std::uint64_t plain_entry = 0;
   if (impl_->dwarf) {
-    impl_->dwarf->frames_at(addr, inlines, out);
+    plain_entry = impl_->dwarf->frames_at(addr, inlines, out);
     if (impl_->warning.empty()) impl_->warning = impl_->dwarf->take_warning();
   }
-  // Code without a DWARF subprogram (assembly): name it from the symbol
-  // table, as addr2line does.
-  if (!out.empty() && out.back().function.empty()) {
-    if (const SymbolRange* s = symbol_at(addr)) out.back().function = s->name;
+  // As addr2line does: code with no DWARF subprogram (assembly) or no line
+  // information is named from the symbol table; and a function whose DWARF
+  // has only a plain name (static C++ functions: "mean", not
+  // "_ZL4meanRK5Stats") takes the name of the symbol that starts at its
+  // entry, unless the DWARF name is itself one of the symbols there (a C
+  // function with aliases keeps its own name).
+  const SymbolRange* s = symbol_at(addr);
+  if (out.empty()) {
+    if (s) out.push_back(Frame{s->name, {}, 0, 0});
+  } else if (out.back().function.empty()) {
+    if (s) out.back().function = s->name;
+  } else if (plain_entry && s && s->lo == plain_entry && s->name != out.back().function) {
+    if (!impl_->symtab.has_symbol_at(out.back().function, plain_entry)) out.back().function = s->name;
   }
 }
 

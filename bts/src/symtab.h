@@ -31,6 +31,9 @@ class Symtab {
     return i == IntervalIndex::kNone ? nullptr : &syms_[i];
   }
   std::optional<SymbolRange> find(std::string_view name) const;
+  // Whether a symbol called `name` (clone suffixes like ".isra.0" allowed)
+  // starts at `addr`. Costs one name-index lookup.
+  bool has_symbol_at(std::string_view name, std::uint64_t addr) const;
 
  private:
   struct Extra {
@@ -41,7 +44,9 @@ class Symtab {
   std::vector<SymbolRange> syms_;
   std::vector<Extra> extra_;
   IntervalIndex index_;
+  mutable std::unordered_multimap<std::string_view, std::uint32_t> all_by_name_;  // built lazily
   mutable std::unordered_map<std::string_view, std::uint32_t> by_name_;  // built lazily
+  void build_names() const;
 };
 
 }  // namespace bts::detail
