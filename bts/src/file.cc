@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 
 #include "xentt/error.h"
 
@@ -17,7 +18,10 @@ const char* format_name(Format f) noexcept { return f == Format::Extended ? "ext
 
 BtsFile::BtsFile(const std::string& path) : path_(path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw xentt::system_error(path + ": cannot open", errno);
+  if (fd < 0) {
+    // A wrong or unreadable path is the user's input: exit 2, not 1.
+    throw xentt::bad_input(path + ": cannot open: " + std::system_category().message(errno));
+  }
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     int e = errno;

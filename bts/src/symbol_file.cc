@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <system_error>
 #include <fmt/format.h>
 
 #include "bts/symbols.h"
@@ -53,6 +54,11 @@ void load_elf(SymbolFile::Impl& im, std::span<const std::byte> bytes) {
   GElf_Ehdr eh;
   if (!gelf_getehdr(im.elf, &eh))
     throw xentt::bad_input(fmt::format("{}: corrupt ELF header at offset 0: {}", im.path, elf_errmsg(-1)));
+  if (eh.e_shoff > bytes.size() ||
+      std::uint64_t(eh.e_shnum) * eh.e_shentsize > bytes.size() - eh.e_shoff)
+    throw xentt::bad_input(fmt::format("{}: section header table at offset {:#x} ({} entries) runs past the end of "
+                                       "the file ({} bytes): truncated or corrupt ELF",
+                                       im.path, eh.e_shoff, eh.e_shnum, bytes.size()));
   size_t shnum = 0;
   if (elf_getshdrnum(im.elf, &shnum) != 0)
     throw xentt::bad_input(fmt::format("{}: corrupt section header table at offset {:#x}: {}", im.path,
@@ -166,7 +172,10 @@ std::unique_ptr<SymbolFile> SymbolFile::open(const std::string& path) {
   auto im = std::make_unique<Impl>();
   im->path = path;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw xentt::system_error(path + ": cannot open symbol file", errno);
+  if (fd < 0) {
+    // The user named a file that is not there or not readable: bad input.
+    throw xentt::bad_input(path + ": cannot open symbol file: " + std::system_category().message(errno));
+  }
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
