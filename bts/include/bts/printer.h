@@ -1,0 +1,55 @@
+// bts/printer.h: formatting resolved addresses and branch records, as text
+// (like the old XenTT tools) or as one JSON object per line. Printers only
+// format: resolution is the Symbolizer's job. Output is appended to a
+// std::string that the caller writes in large blocks (hex is formatted by
+// hand: this is the hot loop of `bts_dump --symbols`).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "bts/record.h"
+#include "bts/symbolizer.h"
+
+namespace bts {
+
+struct PrintOptions {
+  bool symbols = false;  // sym+0xoff instead of raw addresses
+  bool lines = false;    // file:line of the innermost frame
+  bool inlines = false;  // every inline frame
+  bool json = false;
+  bool flags = false;    // raw files: also print the hardware `format` field
+};
+
+// "0x" + lowercase hex.
+void append_hex(std::string& out, std::uint64_t v);
+// JSON string literal with escapes.
+void append_json_string(std::string& out, std::string_view s);
+
+// Text: "prefix:sym+0x12", or "0xaddr" when no symbol covers it; with
+// lines " at file:line"; with inlines " at f1 file:line < f2 file:line ...".
+void append_location_text(std::string& out, const Resolved& r, const PrintOptions& opt);
+// JSON members (no braces) for a location, each name prefixed by `key`
+// ("from" gives "from_sym", "from_line", "from_inlines"; an empty key
+// gives "sym", "line", "inlines"): `*_sym` is the
+// symbol+offset string or null; `*_line` "file:line" or null; `*_inlines`
+// [{"function","file","line","column"}...] innermost first.
+void append_location_json(std::string& out, std::string_view key, const Resolved& r, const PrintOptions& opt);
+
+// Formats branch records, resolving both ends when symbols are asked.
+// Reuses its lookup buffers: keep one per output stream.
+class RecordPrinter {
+ public:
+  RecordPrinter(Symbolizer* symbolizer, PrintOptions opt) : sym_(symbolizer), opt_(opt) {}
+  // Appends one line, '\n' included. Text: "N: FROM -> TO[ (brctr B)]";
+  // JSON: {"index":N,"from":"0x..","to":"0x.."[,"brctr":B][,"flags":"0x.."][,from_sym...]}.
+  void append(std::string& out, std::uint64_t index, const Record& r, std::optional<std::uint64_t> brctr);
+
+ private:
+  Symbolizer* sym_;
+  PrintOptions opt_;
+  Resolved from_, to_;
+};
+
+}  // namespace bts

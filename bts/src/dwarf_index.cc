@@ -1,0 +1,239 @@
+#include "dwarf_index.h"
+
+#include <dwarf.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "xentt/error.h"
+
+namespace bts::detail {
+
+namespace {
+
+// Linkage name first (what addr2line -f and llvm-symbolizer print, mangled),
+// then the plain name, following abstract_origin/specification.
+const char* scope_name(Dwarf_Die* die, bool* linkage) {
+  Dwarf_Attribute a;
+  for (int at : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name, DW_AT_name}) {
+    if (dwarf_attr_integrate(die, at, &a)) {
+      if (const char* s = dwarf_formstring(&a)) {
+        *linkage = at != DW_AT_name;
+        return s;
+      }
+    }
+  }
+  *linkage = false;
+  return nullptr;
+}
+
+// Adds every [lo, hi) range of a DIE; returns how many.
+template <class F>
+int for_each_range(Dwarf_Die* die, F&& f) {
+  Dwarf_Addr base, lo, hi;
+  ptrdiff_t off = 0;
+  int n = 0;
+  while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0) {
+    if (lo < hi) {
+      f(lo, hi);
+      ++n;
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
+std::unique_ptr<DwarfIndex> DwarfIndex::open(Elf* elf, const std::string& path) {
+  Dwarf* dw = dwarf_begin_elf(elf, DWARF_C_READ, nullptr);
+  if (!dw) return nullptr;  // no .debug_info: symbols only
+  std::unique_ptr<DwarfIndex> ix(new DwarfIndex(dw, path));
+  // dwarf_get_units reads unit headers only; the unit DIE's range
+  // attributes are the one thing we decode per unit here.
+  Dwarf_CU* cu = nullptr;
+  Dwarf_Half version = 0;
+  uint8_t unit_type = 0;
+  Dwarf_Die cudie;
+  int rc;
+  while ((rc = dwarf_get_units(dw, cu, &cu, &version, &unit_type, &cudie, nullptr)) == 0) {
+    if (unit_type != DW_UT_compile && unit_type != DW_UT_partial) continue;
+    auto idx = static_cast<std::uint32_t>(ix->units_.size());
+    int n = for_each_range(&cudie, [&](Dwarf_Addr lo, Dwarf_Addr hi) { ix->unit_index_.add(lo, hi, idx); });
+    if (n > 0) ix->units_.push_back({dwarf_dieoffset(&cudie), nullptr, false});
+  }
+  if (rc < 0) {
+    Dwarf_Off at = cu && dwarf_cu_die(cu, &cudie, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr)
+                       ? dwarf_dieoffset(&cudie)
+                       : 0;
+    throw xentt::bad_input(fmt::format("{}: corrupt DWARF unit header after .debug_info offset {:#x}: {}",
+                                       path, at, dwarf_errmsg(-1)));
+  }
+  ix->unit_index_.build();
+  return ix;
+}
+
+DwarfIndex::~DwarfIndex() {
+  if (dw_) dwarf_end(dw_);
+}
+
+void DwarfIndex::walk(Dwarf_Die* die, std::uint32_t parent, std::uint32_t depth, UnitData& d,
+                      Dwarf_Files* files, std::size_t nfiles, int level) {
+  if (level > 256) return;  // corrupt (cyclic) trees: stop rather than overflow the stack
+  Dwarf_Die child;
+  if (dwarf_child(die, &child) != 0) return;
+  do {
+    int tag = dwarf_tag(&child);
+    switch (tag) {
+      case DW_TAG_subprogram:
+      case DW_TAG_inlined_subroutine: {
+        auto idx = static_cast<std::uint32_t>(d.scopes.size());
+        bool linkage = false;
+        const char* name = scope_name(&child, &linkage);
+        Scope s{name, nullptr, 0, 0, tag == DW_TAG_subprogram ? IntervalIndex::kNone : parent, linkage, ~0ull};
+        if (tag == DW_TAG_inlined_subroutine) {
+          Dwarf_Attribute a;
+          Dwarf_Word w;
+          if (dwarf_attr(&child, DW_AT_call_file, &a) && dwarf_formudata(&a, &w) == 0 && files && w < nfiles)
+            s.call_file = dwarf_filesrc(files, w, nullptr, nullptr);
+          if (dwarf_attr(&child, DW_AT_call_line, &a) && dwarf_formudata(&a, &w) == 0)
+            s.call_line = static_cast<std::uint32_t>(w);
+          if (dwarf_attr(&child, DW_AT_call_column, &a) && dwarf_formudata(&a, &w) == 0)
+            s.call_column = static_cast<std::uint32_t>(w);
+        }
+        // A subprogram nested in another (GNU C nested functions) stands alone.
+        std::uint32_t sdepth = tag == DW_TAG_subprogram ? 0 : depth + 1;
+        int n = for_each_range(&child, [&](Dwarf_Addr lo, Dwarf_Addr hi) {
+          d.scope_index.add(lo, hi, idx, sdepth);
+          s.entry = std::min<std::uint64_t>(s.entry, lo);
+        });
+        if (n > 0) {
+          d.scopes.push_back(s);
+          walk(&child, idx, sdepth, d, files, nfiles, level + 1);
+        } else if (tag == DW_TAG_subprogram) {
+          // A declaration or abstract instance: no code, but C++ classes
+          // and namespaces hold nothing with code below it either.
+        }
+        break;
+      }
+      case DW_TAG_lexical_block:
+      case DW_TAG_namespace:
+      case DW_TAG_class_type:
+      case DW_TAG_structure_type:
+      case DW_TAG_union_type:
+      case DW_TAG_module:
+        // Containers that may hold code-bearing scopes. Type DIEs' other
+        // children (members, ...) are skipped quickly through DW_AT_sibling.
+        walk(&child, parent, depth, d, files, nfiles, level + 1);
+        break;
+      default:
+        break;  // types, variables, parameters: no code ranges of their own
+    }
+  } while (dwarf_siblingof(&child, &child) == 0);
+}
+
+DwarfIndex::UnitData* DwarfIndex::load(Unit& u) {
+  if (u.data) return u.data.get();
+  if (u.failed) return nullptr;
+  auto d = std::make_unique<UnitData>();
+  Dwarf_Die cudie;
+  if (!dwarf_offdie(dw_, u.die_offset, &cudie)) {
+    u.failed = true;
+    warning_ = fmt::format("{}: corrupt compile unit at .debug_info offset {:#x}: {}", path_, u.die_offset,
+                           dwarf_errmsg(-1));
+    return nullptr;
+  }
+  // Relative file names are joined with the unit's DW_AT_comp_dir, as
+  // addr2line and llvm-symbolizer print them.
+  Dwarf_Attribute cda;
+  const char* comp_dir = dwarf_attr(&cudie, DW_AT_comp_dir, &cda) ? dwarf_formstring(&cda) : nullptr;
+  std::unordered_map<const char*, const char*> joined;
+  auto full = [&](const char* f) -> const char* {
+    if (!f || f[0] == '/' || !comp_dir || !*comp_dir) return f;
+    auto [it, fresh] = joined.emplace(f, nullptr);
+    if (fresh) {
+      d->strings.push_back(std::make_unique<std::string>(std::string(comp_dir) + "/" + f));
+      it->second = d->strings.back()->c_str();
+    }
+    return it->second;
+  };
+  Dwarf_Lines* lines = nullptr;
+  size_t nlines = 0;
+  if (dwarf_getsrclines(&cudie, &lines, &nlines) == 0) {
+    d->rows.reserve(nlines);
+    for (size_t i = 0; i < nlines; ++i) {
+      Dwarf_Line* l = dwarf_onesrcline(lines, i);
+      Dwarf_Addr a;
+      int ln = 0, col = 0;
+      bool end = false;
+      if (!l || dwarf_lineaddr(l, &a) != 0) continue;
+      dwarf_lineno(l, &ln);
+      dwarf_linecol(l, &col);
+      dwarf_lineendsequence(l, &end);
+      const char* f = full(dwarf_linesrc(l, nullptr, nullptr));
+      d->rows.push_back({a, f, static_cast<std::uint32_t>(ln), static_cast<std::uint32_t>(col) & 0x7fffffffu,
+                         end ? 1u : 0u});
+    }
+    // End-of-sequence rows sort before rows at the same address, so an
+    // address where one sequence ends and the next begins finds the new
+    // one; among equal addresses the table's last row wins (as in
+    // llvm-symbolizer and addr2line).
+    std::stable_sort(d->rows.begin(), d->rows.end(), [](const Row& a, const Row& b) {
+      if (a.addr != b.addr) return a.addr < b.addr;
+      return a.end_seq > b.end_seq;
+    });
+  } else {
+    warning_ = fmt::format("{}: no usable line table in compile unit at .debug_info offset {:#x}: {}", path_,
+                           u.die_offset, dwarf_errmsg(-1));
+  }
+  Dwarf_Files* files = nullptr;
+  size_t nfiles = 0;
+  if (dwarf_getsrcfiles(&cudie, &files, &nfiles) != 0) files = nullptr;
+  walk(&cudie, IntervalIndex::kNone, 0, *d, files, nfiles, 0);
+  for (Scope& sc : d->scopes) sc.call_file = full(sc.call_file);
+  d->scope_index.build();
+  u.data = std::move(d);
+  return u.data.get();
+}
+
+std::uint64_t DwarfIndex::frames_at(std::uint64_t addr, bool inlines, std::vector<Frame>& out) {
+  out.clear();
+  std::uint32_t ui = unit_index_.find(addr);
+  if (ui == IntervalIndex::kNone) return 0;
+  UnitData* d = load(units_[ui]);
+  if (!d) return 0;
+
+  Frame inner;
+  auto it = std::upper_bound(d->rows.begin(), d->rows.end(), addr,
+                             [](std::uint64_t a, const Row& r) { return a < r.addr; });
+  if (it != d->rows.begin()) {
+    const Row& r = *(it - 1);
+    if (!r.end_seq) {
+      inner.file = r.file ? r.file : "";
+      inner.line = r.line;
+      inner.column = r.column;
+    }
+  }
+  std::uint32_t si = d->scope_index.find(addr);
+  if (si == IntervalIndex::kNone) {
+    if (inner.line || !inner.file.empty()) out.push_back(inner);
+    return 0;
+  }
+  const Scope* s = &d->scopes[si];
+  inner.function = s->name ? s->name : "";
+  out.push_back(inner);
+  if (!inlines) return !s->linkage && s->parent == IntervalIndex::kNone ? s->entry : 0;
+  while (s->parent != IntervalIndex::kNone) {
+    const Scope* p = &d->scopes[s->parent];
+    Frame f;
+    f.function = p->name ? p->name : "";
+    f.file = s->call_file ? s->call_file : "";
+    f.line = s->call_line;
+    f.column = s->call_column;
+    out.push_back(f);
+    s = p;
+  }
+  return s->linkage ? 0 : s->entry;
+}
+
+}  // namespace bts::detail

@@ -1,0 +1,185 @@
+#include "bts/printer.h"
+
+#include <charconv>
+
+namespace bts {
+
+void append_hex(std::string& out, std::uint64_t v) {
+  char buf[18] = {'0', 'x'};
+  auto [p, ec] = std::to_chars(buf + 2, buf + sizeof buf, v, 16);
+  (void)ec;
+  out.append(buf, static_cast<std::size_t>(p - buf));
+}
+
+static void append_dec(std::string& out, std::uint64_t v) {
+  char buf[20];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  (void)ec;
+  out.append(buf, static_cast<std::size_t>(p - buf));
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      static const char hex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += hex[u >> 4];
+      out += hex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+static void append_symbol(std::string& out, const Resolved& r) {
+  out.append(r.prefix);
+  out.append(r.symbol);
+  out += '+';
+  append_hex(out, r.offset);
+}
+
+static void append_file_line(std::string& out, const Frame& f) {
+  out.append(f.file.empty() ? std::string_view("??") : f.file);
+  out += ':';
+  if (f.line)
+    append_dec(out, f.line);
+  else
+    out += '?';
+}
+
+void append_location_text(std::string& out, const Resolved& r, const PrintOptions& opt) {
+  if (r.symbol.empty())
+    append_hex(out, r.address);
+  else
+    append_symbol(out, r);
+  if (!(opt.lines || opt.inlines) || r.frames.empty()) return;
+  out += " at ";
+  if (!opt.inlines) {
+    append_file_line(out, r.frames.front());
+    return;
+  }
+  for (std::size_t i = 0; i < r.frames.size(); ++i) {
+    if (i) out += " < ";
+    out.append(r.frames[i].function.empty() ? std::string_view("??") : r.frames[i].function);
+    out += ' ';
+    append_file_line(out, r.frames[i]);
+  }
+}
+
+// ,"key_name": (or ,"name": for an empty key)
+static void append_member(std::string& out, std::string_view key, std::string_view name) {
+  out += ",\"";
+  if (!key.empty()) {
+    out.append(key);
+    out += '_';
+  }
+  out.append(name);
+  out += "\":";
+}
+
+void append_location_json(std::string& out, std::string_view key, const Resolved& r, const PrintOptions& opt) {
+  append_member(out, key, "sym");
+  if (r.symbol.empty()) {
+    out += "null";
+  } else {
+    std::string s;
+    append_symbol(s, r);
+    append_json_string(out, s);
+  }
+  if (opt.lines || opt.inlines) {
+    append_member(out, key, "line");
+    if (r.frames.empty()) {
+      out += "null";
+    } else {
+      std::string s;
+      append_file_line(s, r.frames.front());
+      append_json_string(out, s);
+    }
+  }
+  if (opt.inlines) {
+    append_member(out, key, "inlines");
+    out += '[';
+    for (std::size_t i = 0; i < r.frames.size(); ++i) {
+      const Frame& f = r.frames[i];
+      if (i) out += ',';
+      out += "{\"function\":";
+      if (f.function.empty())
+        out += "null";
+      else
+        append_json_string(out, f.function);
+      out += ",\"file\":";
+      if (f.file.empty())
+        out += "null";
+      else
+        append_json_string(out, f.file);
+      out += ",\"line\":";
+      append_dec(out, f.line);
+      out += ",\"column\":";
+      append_dec(out, f.column);
+      out += '}';
+    }
+    out += ']';
+  }
+}
+
+void RecordPrinter::append(std::string& out, std::uint64_t index, const Record& r,
+                           std::optional<std::uint64_t> brctr) {
+  bool sym = opt_.symbols && sym_;
+  if (sym) {
+    LookupOptions lo{opt_.lines, opt_.inlines};
+    sym_->resolve(r.from, lo, from_);
+    sym_->resolve(r.to, lo, to_);
+  }
+  if (opt_.json) {
+    out += "{\"index\":";
+    append_dec(out, index);
+    out += ",\"from\":\"";
+    append_hex(out, r.from);
+    out += "\",\"to\":\"";
+    append_hex(out, r.to);
+    out += '"';
+    if (brctr) {
+      out += ",\"brctr\":";
+      append_dec(out, *brctr);
+    } else if (opt_.flags) {
+      out += ",\"flags\":\"";
+      append_hex(out, r.format);
+      out += '"';
+    }
+    if (sym) {
+      append_location_json(out, "from", from_, opt_);
+      append_location_json(out, "to", to_, opt_);
+    }
+    out += "}\n";
+    return;
+  }
+  append_dec(out, index);
+  out += ": ";
+  if (sym) {
+    append_location_text(out, from_, opt_);
+    out += " -> ";
+    append_location_text(out, to_, opt_);
+  } else {
+    append_hex(out, r.from);
+    out += " -> ";
+    append_hex(out, r.to);
+  }
+  if (brctr) {
+    out += " (brctr ";
+    append_dec(out, *brctr);
+    out += ')';
+  } else if (opt_.flags) {
+    out += " (flags ";
+    append_hex(out, r.format);
+    out += ')';
+  }
+  out += '\n';
+}
+
+}  // namespace bts

@@ -1,0 +1,76 @@
+#include "symtab.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace bts::detail {
+
+void Symtab::add(std::uint64_t addr, std::uint64_t size, std::string_view name, Binding b,
+                 bool is_object) {
+  if (name.empty()) return;
+  std::uint64_t hi = addr + size;
+  if (hi < addr) hi = ~0ull;  // wraps at the top of the address space
+  syms_.push_back({addr, size ? hi : addr, name});
+  extra_.push_back({b, size != 0, is_object});
+}
+
+void Symtab::build() {
+  // Sized symbols first. Among aliases with the same range, the one that
+  // comes last in the symbol table wins: that is what llvm-symbolizer and
+  // addr2line print (e.g. the kernel's weak `memcpy` over `__memcpy`).
+  IntervalIndex sized;
+  for (std::size_t i = 0; i < syms_.size(); ++i)
+    if (extra_[i].sized) sized.add(syms_[i].lo, syms_[i].hi, static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i));
+  index_ = sized;
+  sized.build();
+
+  // Unsized symbols (assembly labels, System.map entries) only fill gaps:
+  // one that falls inside a sized symbol is skipped, the others extend to
+  // the next start address of any symbol.
+  std::vector<std::uint64_t> starts;
+  starts.reserve(syms_.size());
+  for (auto& s : syms_) starts.push_back(s.lo);
+  std::sort(starts.begin(), starts.end());
+  starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
+  for (std::size_t i = 0; i < syms_.size(); ++i) {
+    if (extra_[i].sized) continue;
+    SymbolRange& s = syms_[i];
+    if (sized.find(s.lo) != IntervalIndex::kNone) continue;
+    auto nx = std::upper_bound(starts.begin(), starts.end(), s.lo);
+    s.hi = nx == starts.end() ? s.lo + 1 : *nx;
+    index_.add(s.lo, s.hi, static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i));
+  }
+  index_.build();
+}
+
+void Symtab::build_names() const {
+  if (!by_name_.empty() || syms_.empty()) return;
+  by_name_.reserve(syms_.size());
+  all_by_name_.reserve(syms_.size());
+  for (std::uint32_t i = 0; i < syms_.size(); ++i) {
+    auto [it, fresh] = by_name_.emplace(syms_[i].name, i);
+    // Prefer a global definition over a local one of the same name.
+    if (!fresh && extra_[i].binding > extra_[it->second].binding) it->second = i;
+    // Clone suffixes index under the base name too: "foo.isra.0" -> "foo".
+    std::string_view base = syms_[i].name;
+    if (std::size_t dot = base.find('.'); dot != std::string_view::npos && dot > 0) base = base.substr(0, dot);
+    all_by_name_.emplace(base, i);
+  }
+}
+
+std::optional<SymbolRange> Symtab::find(std::string_view name) const {
+  build_names();
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) return std::nullopt;
+  return syms_[it->second];
+}
+
+bool Symtab::has_symbol_at(std::string_view name, std::uint64_t addr) const {
+  build_names();
+  auto [b, e] = all_by_name_.equal_range(name);
+  for (auto it = b; it != e; ++it)
+    if (syms_[it->second].lo == addr) return true;
+  return false;
+}
+
+}  // namespace bts::detail

@@ -1,0 +1,26 @@
+// Fuzz target: the .bts reader and the record printer on arbitrary bytes.
+// Any input must either parse or throw xentt::Error, never crash.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "bts/file.h"
+#include "bts/printer.h"
+#include "xentt/error.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  try {
+    bts::BtsFile f({reinterpret_cast<const std::byte*>(data), size}, "fuzz.bts");
+    bts::PrintOptions po;
+    po.json = size & 1;
+    po.flags = true;
+    bts::RecordPrinter printer(nullptr, po);
+    std::string out;
+    for (std::size_t i = 0; i < f.size(); ++i) {
+      printer.append(out, i, f.records()[i], f.brctr(i));
+      (void)f.offset_of(i);
+    }
+  } catch (const xentt::Error&) {
+  }
+  return 0;
+}

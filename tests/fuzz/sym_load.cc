@@ -1,0 +1,33 @@
+// Fuzz target: loading a symbol file (ELF + DWARF, or a System.map text)
+// from arbitrary bytes, then looking up addresses with lines and inline
+// frames (which parses compile units lazily) and names. Must never crash:
+// corrupt input throws xentt::Error or answers nothing.
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "bts/symbols.h"
+#include "xentt/error.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  try {
+    auto f = bts::SymbolFile::from_memory({reinterpret_cast<const std::byte*>(data), size}, "fuzz.elf");
+    std::vector<bts::Frame> frames;
+    // Addresses near every 64th symbol-ish value in the input, plus fixed ones.
+    std::vector<std::uint64_t> addrs = {0, 0x401000, 0x401010, 0x1000, ~0ull};
+    for (std::size_t i = 0; i + 8 <= size && addrs.size() < 64; i += 64) {
+      std::uint64_t v = 0;
+      for (int b = 0; b < 8; ++b) v |= std::uint64_t(data[i + static_cast<std::size_t>(b)]) << (8 * b);
+      addrs.push_back(v);
+    }
+    for (std::uint64_t a : addrs) {
+      if (const bts::SymbolRange* s = f->symbol_at(a)) (void)f->find_symbol(s->name);
+      f->frames_at(a, true, frames);
+      f->frames_at(a, false, frames);
+      (void)f->take_warning();
+    }
+    (void)f->find_symbol("_start");
+  } catch (const xentt::Error&) {
+  }
+  return 0;
+}

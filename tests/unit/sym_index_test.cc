@@ -1,0 +1,142 @@
+// The symbolizer's range index (innermost range wins) and symbol maps.
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
+
+#include <cstdio>
+#include <cstring>
+#include <unistd.h>
+#include <string>
+
+#include "../../bts/src/interval_index.h"
+#include "bts/symbolizer.h"
+#include "xentt/error.h"
+
+using bts::detail::IntervalIndex;
+
+TEST_CASE("nested ranges: the innermost wins, the outer resumes after it") {
+  IntervalIndex ix;
+  ix.add(0x100, 0x200, 1);  // a function
+  ix.add(0x140, 0x160, 2);  // an inlined call in it
+  ix.add(0x150, 0x158, 3);  // inlined into that
+  ix.add(0x300, 0x310, 4);  // after a gap
+  ix.build();
+  CHECK(ix.find(0xff) == IntervalIndex::kNone);
+  CHECK(ix.find(0x100) == 1);
+  CHECK(ix.find(0x13f) == 1);
+  CHECK(ix.find(0x140) == 2);
+  CHECK(ix.find(0x150) == 3);
+  CHECK(ix.find(0x157) == 3);
+  CHECK(ix.find(0x158) == 2);
+  CHECK(ix.find(0x160) == 1);
+  CHECK(ix.find(0x1ff) == 1);
+  CHECK(ix.find(0x200) == IntervalIndex::kNone);
+  CHECK(ix.find(0x30f) == 4);
+  CHECK(ix.find(0x310) == IntervalIndex::kNone);
+}
+
+TEST_CASE("equal ranges: the higher priority wins (deeper inline, later alias)") {
+  IntervalIndex ix;
+  ix.add(0x10, 0x20, 7, 0);
+  ix.add(0x10, 0x20, 8, 1);
+  ix.build();
+  CHECK(ix.find(0x18) == 8);
+}
+
+TEST_CASE("overlapping, not nested: each address goes to the latest-starting range") {
+  IntervalIndex ix;
+  ix.add(0x10, 0x30, 1);
+  ix.add(0x20, 0x40, 2);
+  ix.build();
+  CHECK(ix.find(0x1f) == 1);
+  CHECK(ix.find(0x20) == 2);
+  CHECK(ix.find(0x3f) == 2);
+  CHECK(ix.find(0x40) == IntervalIndex::kNone);
+}
+
+TEST_CASE("symbol map specs: FILE[@lo-hi[+bias]][:prefix]") {
+  auto m = bts::parse_symmap("xen-syms@ffff82d040000000-ffff82d0bfffffff:Xen");
+  CHECK(m.path == "xen-syms");
+  CHECK(m.lo == 0xffff82d040000000ull);
+  CHECK(m.hi == 0xffff82d0bfffffffull);
+  CHECK(m.prefix == "Xen:");
+  CHECK(m.bias == 0);
+
+  auto u = bts::parse_symmap("/a:b/prog@0x400000-0x800000+0x400000:User:", "/state");
+  CHECK(u.path == "/a:b/prog");  // ':' in a directory is not a prefix
+  CHECK(u.bias == 0x400000);
+  CHECK(u.prefix == "User:");
+
+  auto k = bts::parse_symmap("vmlinux", "/state");
+  CHECK(k.path == "/state/vmlinux");
+  CHECK(k.lo == 0);
+  CHECK(k.contains(~0ull));
+  CHECK(k.prefix.empty());
+
+  CHECK_THROWS_AS(bts::parse_symmap("f@100"), xentt::Error);
+  CHECK_THROWS_AS(bts::parse_symmap("f@200-100"), xentt::Error);
+  CHECK_THROWS_AS(bts::parse_symmap("f@xyz-100"), xentt::Error);
+  CHECK_THROWS_AS(bts::parse_symmap("@1-2"), xentt::Error);
+}
+
+TEST_CASE("a System.map text gives sizes up to the next symbol and name lookup") {
+  const char text[] =
+      "ffffffff81000000 T _text\n"
+      "ffffffff81000000 T startup_64\n"
+      "ffffffff81000070 t secondary\n"
+      "ffffffff81000100 A absolute_is_skipped\n"
+      "ffffffff81000200 D some_data\n";
+  auto f = bts::SymbolFile::from_memory({reinterpret_cast<const std::byte*>(text), std::strlen(text)}, "System.map");
+  const bts::SymbolRange* s = f->symbol_at(0xffffffff81000010ull);
+  REQUIRE(s);
+  CHECK((s->name == "startup_64" || s->name == "_text"));
+  s = f->symbol_at(0xffffffff81000150ull);
+  REQUIRE(s);
+  CHECK(s->name == "secondary");
+  auto r = f->find_symbol("secondary");
+  REQUIRE(r);
+  CHECK(r->lo == 0xffffffff81000070ull);
+  CHECK(r->hi == 0xffffffff81000200ull);
+  CHECK_FALSE(f->find_symbol("absolute_is_skipped"));
+  CHECK(f->symbol_at(0xffffffff80ffffffull) == nullptr);
+}
+
+TEST_CASE("Symbolizer: maps in order, prefix, bias, unmapped addresses warned once, names back to addresses") {
+  const char text[] = "0000000000001000 T f\n0000000000001100 T g\n0000000000001200 T end\n";
+  std::string path = "/tmp/xentt_sym_test_" + std::to_string(::getpid()) + ".map";
+  {
+    FILE* fp = std::fopen(path.c_str(), "w");
+    REQUIRE(fp);
+    std::fputs(text, fp);
+    std::fclose(fp);
+  }
+  int warnings = 0;
+  bts::Symbolizer sz({bts::parse_symmap(path + "@100000-200000+ff000:K")},
+                     [&](const std::string&) { ++warnings; });
+  bts::Resolved r;
+  sz.resolve(0x100010, {}, r);
+  CHECK(r.mapped);
+  CHECK(r.prefix == "K:");
+  CHECK(r.symbol == "f");
+  CHECK(r.offset == 0x10);
+  sz.resolve(0x5, {}, r);
+  sz.resolve(0x6, {}, r);
+  CHECK_FALSE(r.mapped);
+  CHECK(warnings == 1);
+  auto g = sz.find_symbol("K:g");
+  REQUIRE(g);
+  CHECK(g->lo == 0x100100);
+  CHECK(g->hi == 0x100200);
+  CHECK_FALSE(sz.find_symbol("nope"));
+  std::remove(path.c_str());
+}
+
+TEST_CASE("loading rejects garbage with a bad-input error naming the file") {
+  const char junk[] = "\x7f" "ELF garbage that is not an ELF file at all";
+  try {
+    bts::SymbolFile::from_memory({reinterpret_cast<const std::byte*>(junk), sizeof junk}, "junk.elf");
+    FAIL("no error");
+  } catch (const xentt::Error& e) {
+    CHECK(e.exit_status() == 2);
+    CHECK_THAT(e.what(), Catch::Matchers::ContainsSubstring("junk.elf"));
+  }
+}

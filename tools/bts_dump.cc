@@ -1,0 +1,62 @@
+// bts_dump: print the branch records of .bts files, raw or symbolized.
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "bts/file.h"
+#include "bts/printer.h"
+#include "bts_output.h"
+#include "bts_symopts.h"
+#include "tool_main.h"
+
+int main(int argc, char** argv) {
+  xentt::tools::SymbolOptions so;
+  bts::PrintOptions po;
+  std::vector<std::string> files;
+  bool debug = false, require_extended = false;
+  return xentt::tool_main(
+      argc, argv, "bts_dump",
+      "Print the branch records of .bts files (raw or extended, see docs/bts-format.md), one line per record:\n"
+      "'N: FROM -> TO[ (brctr B)]', or symbol+offset with --symbols, or JSON objects with --json.",
+      [&](CLI::App& app) {
+        app.add_flag("-d,--debug", debug, "print each file's format and record count to stderr, and the hardware "
+                                          "flags field of raw records");
+        app.add_flag("-x,--extended", require_extended, "require extended files (with branch counters); "
+                                                        "a raw file is an error");
+        app.add_flag("-S,--symbols", po.symbols, "print symbol+offset instead of addresses");
+        app.add_flag("--lines", po.lines, "with --symbols: add file:line (implies --symbols)");
+        app.add_flag("--inlines", po.inlines, "with --symbols: add every inline frame (implies --lines)");
+        app.add_flag("--json", po.json, "one JSON object per record: index, from, to, brctr, from_sym, to_sym, ...");
+        so.add_to(app);
+        app.add_option("FILE", files, ".bts files")->required()->check(CLI::ExistingPath);
+      },
+      [&]() -> int {
+        if (po.inlines) po.lines = true;
+        if (po.lines) po.symbols = true;
+        if (po.symbols && !so.any()) {
+          throw xentt::bad_input("--symbols needs symbol files: give -e FILE, --symmap SPEC or -s STATEDIR");
+        }
+        po.flags = debug;
+        std::unique_ptr<bts::Symbolizer> sym;
+        if (po.symbols) sym = so.make("bts_dump");
+        xentt::tools::Output out;
+        bts::RecordPrinter printer(sym.get(), po);
+        for (const auto& path : files) {
+          bts::BtsFile f(path);
+          if (require_extended && f.format() != bts::Format::Extended)
+            throw xentt::bad_input(path + ": raw .bts file (no extended marker at offset 0) but -x was given");
+          if (debug)
+            std::cerr << "bts_dump: " << path << ": " << bts::format_name(f.format()) << ", " << f.size()
+                      << " records\n";
+          auto recs = f.records();
+          bool ext = f.format() == bts::Format::Extended;
+          for (std::size_t i = 0; i < recs.size(); ++i) {
+            printer.append(out.buf, i, recs[i], ext ? std::optional<std::uint64_t>(recs[i].format) : std::nullopt);
+            out.maybe_flush();
+          }
+        }
+        out.flush();
+        return 0;
+      });
+}
