@@ -2,6 +2,7 @@
 // (-D) a recording. Thin: options, libxentt, messages.
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>

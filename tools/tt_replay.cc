@@ -178,7 +178,9 @@ int full_replay(const StateDir& sd, const Options& o) {
             {"console_bytes", replayed.size()}};
   std::vector<std::string> problems;
   if (!failure.empty()) problems.push_back(failure);
-  if (failure.empty() && replayed != recorded) {
+  // On a failure the replay's console is a prefix at best: report where it
+  // first differs from (or stops short of) the recording.
+  if (replayed != recorded && (failure.empty() || replayed.size() <= recorded.size())) {
     auto [at, line] = first_difference(recorded, replayed);
     problems.push_back(fmt::format("console differs from the recording at byte {} (line {})", at, line));
     r["console_divergence_byte"] = at;

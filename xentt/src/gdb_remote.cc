@@ -29,13 +29,11 @@ X86Registers parse_x86_64_registers(const std::string& hex) {
 
 GdbRemote::GdbRemote(const std::filesystem::path& socket, std::chrono::milliseconds timeout)
     : sock_(UnixSocket::connect(socket, timeout)) {
-  // Acknowledgements are pointless on a reliable stream; turn them off.
-  send_packet("QStartNoAckMode");
-  for (;;) {
-    auto reply = read_packet(timeout);
-    if (!reply) throw runtime_error("no answer from the gdbstub at " + socket.string());
-    if (*reply == "OK") break;
-  }
+  // QEMU 10's gdbstub answers QStartNoAckMode only after qSupported
+  // negotiation, so we keep acknowledgements on (read_packet acks each
+  // packet) and just ask for the stop reason to see that it talks.
+  send_packet("?");
+  if (!read_packet(timeout)) throw runtime_error("no answer from the gdbstub at " + socket.string());
 }
 
 void GdbRemote::send_packet(const std::string& payload) {
@@ -54,6 +52,7 @@ std::optional<std::string> GdbRemote::read_packet(std::chrono::milliseconds time
       if (hash != std::string::npos && buffer_.size() >= hash + 3) {
         std::string payload = buffer_.substr(start + 1, hash - start - 1);
         buffer_.erase(0, hash + 3);
+        sock_.send_all("+");
         return payload;
       }
     }

@@ -153,9 +153,12 @@ class QemuReplay final : public Replay {
     }
   }
 
-  uint64_t icount() override { return qmp().execute("query-replay")["icount"].get<uint64_t>(); }
+  uint64_t icount() override {
+    last_icount_ = qmp().execute("query-replay", json::object(), 10s)["icount"].get<uint64_t>();
+    return last_icount_;
+  }
 
-  void run_to_icount(uint64_t target) override {
+  void run_to_icount(uint64_t target, const std::function<void(uint64_t)>& progress) override {
     uint64_t cur = icount();
     if (target == cur) return;
     qmp().clear_events();
@@ -168,7 +171,7 @@ class QemuReplay final : public Replay {
       qmp().execute("replay-seek", {{"icount", target}});
       at_end_ = false;
     }
-    json e = qmp().wait_event("STOP", 24h, {"SHUTDOWN"});
+    json e = wait_stop(progress);
     if (e["event"] == "SHUTDOWN") {
       at_end_ = true;
       end_icount_ = icount();
@@ -212,17 +215,7 @@ class QemuReplay final : public Replay {
       } catch (const Error&) {  // none set
       }
       qmp().execute("cont");
-      for (;;) {
-        try {
-          qmp().wait_event("SHUTDOWN", 1s);
-          break;
-        } catch (const Error&) {
-          if (!child_.running()) {
-            throw runtime_error(fmt::format("QEMU exited during the replay (status {}): {}", child_.try_wait().value_or(-1),
-                                            last_log_line(log_)));
-          }
-          if (progress) progress(icount());
-        }
+      while (wait_stop(progress)["event"] != "SHUTDOWN") {
       }
       at_end_ = true;
     }
@@ -231,6 +224,13 @@ class QemuReplay final : public Replay {
   }
 
   void checkpoint(const std::string& tag) override {
+    // An earlier, interrupted index build may have saved it already; a
+    // snapshot of this recording at this icount is the same whoever took it.
+    for (const auto& dev : qmp().execute("query-block")) {
+      if (dev.value("device", "") != "rrdrive" || !dev.contains("inserted")) continue;
+      for (const auto& snap : dev["inserted"]["image"].value("snapshots", json::array()))
+        if (snap.value("name", "") == tag) return;
+    }
     std::string job = "ck-" + tag;
     qmp().clear_events();
     qmp().execute("snapshot-save", {{"job-id", job}, {"tag", tag}, {"vmstate", "rrsnap"}, {"devices", {"rrsnap"}}});
@@ -268,6 +268,34 @@ class QemuReplay final : public Replay {
   void detach() override { detached_ = true; }
 
  private:
+  // Waits for the guest to pause (STOP) or reach the end of the recording
+  // (SHUTDOWN; -no-shutdown keeps QEMU paused there), reporting progress.
+  json wait_stop(const std::function<void(uint64_t)>& progress) {
+    for (;;) {
+      try {
+        return qmp().wait_event("STOP", 1s, {"SHUTDOWN"});
+      } catch (const Error&) {
+        if (!child_.running()) {
+          throw runtime_error(fmt::format("QEMU exited during the replay (status {}): {} (log: {})",
+                                          child_.try_wait().value_or(-1), last_log_line(log_), log_.string()));
+        }
+        // Still running: ask where it is. A damaged log can wedge QEMU's
+        // main loop (measured: a bit-flipped replay.bin spins with the
+        // lock held), so a short deadline turns a hang into a report.
+        uint64_t now;
+        try {
+          now = qmp().execute("query-replay", json::object(), 5s)["icount"].get<uint64_t>();
+        } catch (const Error&) {
+          throw runtime_error(fmt::format(
+              "the replay stopped making progress after icount {}: QEMU no longer answers (recording damaged?)",
+              last_icount_));
+        }
+        last_icount_ = now;
+        if (progress) progress(now);
+      }
+    }
+  }
+
   QmpClient& qmp() {
     if (!qmp_) throw runtime_error("the replay has been stopped");
     return *qmp_;
@@ -284,6 +312,7 @@ class QemuReplay final : public Replay {
   Child child_;
   std::optional<QmpClient> qmp_;
   bool at_end_ = false;
+  uint64_t last_icount_ = 0;  // the last instruction count QEMU reported
   std::optional<uint64_t> end_icount_;
   bool detached_ = false;
 };
@@ -354,6 +383,9 @@ class QemuEngine final : public Engine {
         }
         info.exit_status = qemu.wait_for(30s).value_or(-1);
         if (info.exit_status < 0) info.exit_status = qemu.terminate();
+        // QEMU leaves with 0 after our quit; anything else is the guest's
+        // own exit (isa-debug-exit) racing the SHUTDOWN event.
+        if (info.exit_status != 0 && info.exit_status < 128) info.ended_by = "guest-exit";
         break;
       }
       std::this_thread::sleep_for(stop ? 10ms : 100ms);

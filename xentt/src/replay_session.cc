@@ -31,6 +31,42 @@ static fs::path new_runtime_dir(const StateDir& dir, const std::string& kind) {
   return dir.file("replays") / fmt::format("{}{}-{}", kind, ::getpid(), counter++);
 }
 
+// Where the recording really ends. Measured with QEMU 10.0.2: when a replay
+// runs out of log, the vCPU can run a few instructions past the recorded end
+// before the main loop pauses it (304385768 or 304385775 on the demo guest,
+// from run to run), so the instruction count seen at the end-of-log SHUTDOWN
+// is not exact. The recorded end T is the largest count a replay-break can
+// reach: breaks at or below T stop exactly there, breaks above T meet the end
+// of the log first. Search downward from what we observed, galloping, then
+// bisect. Cost: about 2*log2(observed - T) seeks, each from the nearest
+// checkpoint (the first success becomes one).
+static uint64_t find_exact_end(Replay& replay, uint64_t known_good, uint64_t observed) {
+  auto reachable = [&](uint64_t n) {
+    try {
+      replay.run_to_icount(n);
+      return true;
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::BadInput) return false;  // the end of the log came first
+      throw;
+    }
+  };
+  if (reachable(observed)) return observed;
+  uint64_t hi = observed;  // unreachable
+  uint64_t lo = known_good;
+  for (uint64_t step = 1; hi - lo > step; step *= 2) {
+    if (reachable(hi - step)) {
+      lo = hi - step;
+      break;
+    }
+    hi -= step;
+  }
+  while (hi - lo > 1) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    (reachable(mid) ? lo : hi) = mid;
+  }
+  return lo;
+}
+
 ReplayIndex build_replay_index(const StateDir& dir, const SessionOptions& opts) {
   require_complete_recording(dir);
   FileLock lock(dir.file("index.lock"), "another process is building the replay index of '" + dir.name() + "'");
@@ -54,9 +90,10 @@ ReplayIndex build_replay_index(const StateDir& dir, const SessionOptions& opts) 
     index.checkpoints.push_back(target);
     if (opts.progress) opts.progress(target, 0);
   }
-  index.final_icount = replay->run_to_end([&](uint64_t ic) {
+  uint64_t observed_end = replay->run_to_end([&](uint64_t ic) {
     if (opts.progress) opts.progress(ic, 0);
   });
+  index.final_icount = find_exact_end(*replay, index.checkpoints.back(), observed_end);
   fs::path console = replay->attach_info().gdb_socket.parent_path() / "console.log";
   std::string replayed = read_file(console);
   std::string recorded = read_file(dir.file("console.log"));
@@ -109,9 +146,19 @@ void ReplaySession::step(uint64_t n) { replay_->run_to_icount(replay_->icount() 
 
 uint64_t ReplaySession::run_to_end() {
   uint64_t final_icount = index_ ? index_->final_icount : 0;
-  return replay_->run_to_end([&](uint64_t ic) {
+  auto progress = [&](uint64_t ic) {
     if (opts_.progress) opts_.progress(ic, final_icount);
-  });
+  };
+  if (!index_) return replay_->run_to_end(progress);  // approximate: see find_exact_end()
+  // The exact end is known: break there. A recording that cannot get there
+  // (damaged, or replayed by a different QEMU) ends early and says so.
+  try {
+    replay_->run_to_icount(final_icount, progress);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::BadInput) throw;
+    throw runtime_error(fmt::format("the replay ended before the recorded end (icount {}): {}", final_icount, e.what()));
+  }
+  return final_icount;
 }
 
 X86Registers ReplaySession::registers() { return replay_->registers(); }

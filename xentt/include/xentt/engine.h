@@ -45,7 +45,8 @@ class Replay {
   virtual uint64_t icount() = 0;
   // Runs forward to exactly `target`, or, when `target` is behind, loads the
   // nearest checkpoint at or before it and runs forward from there.
-  virtual void run_to_icount(uint64_t target) = 0;
+  // `progress(icount)` is called about once a second on long runs.
+  virtual void run_to_icount(uint64_t target, const std::function<void(uint64_t)>& progress = {}) = 0;
   // Runs until the first time the guest is about to execute `eip`. Returns
   // false (paused at the end) when the recording ends first.
   virtual bool run_to_eip(uint64_t eip) = 0;
