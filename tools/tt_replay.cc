@@ -97,10 +97,8 @@ void print_attach_block(const json& j, const Options& o) {
 // tt_replay -K or until QEMU ends.
 int paused_replay(const StateDir& sd, const Options& o) {
   // The index is built here, in the foreground, so its progress is seen.
-  if (!load_replay_index(sd)) {
-    build_replay_index(sd, session_options(o, "building the replay index of " + sd.name()));
-    end_progress(o);
-  }
+  ensure_replay_index(sd, session_options(o, "building the replay index of " + sd.name()));
+  end_progress(o);
   std::string out = run_in_background(sd.file("replay-supervisor.log").string(), [&](const auto& ready) {
     struct sigaction sa {};
     sa.sa_handler = on_stop_signal;
@@ -160,7 +158,7 @@ int full_replay(const StateDir& sd, const Options& o) {
   uint64_t final_icount = 0;
   std::string failure;
   try {
-    if (!load_replay_index(sd)) build_replay_index(sd, session_options(o, "building the replay index of " + sd.name()));
+    ensure_replay_index(sd, session_options(o, "building the replay index of " + sd.name()));
     s = ReplaySession::start(sd, so);
     final_icount = s->run_to_end();
   } catch (const Error& e) {
@@ -178,9 +176,12 @@ int full_replay(const StateDir& sd, const Options& o) {
             {"console_bytes", replayed.size()}};
   std::vector<std::string> problems;
   if (!failure.empty()) problems.push_back(failure);
+  // Past the recorded end QEMU lets the vCPU run on for a moment before it
+  // pauses (see find_last_inside()), so a replay may print a few bytes the
+  // recording never got to: the recording must be a prefix of the replay.
   // On a failure the replay's console is a prefix at best: report where it
   // first differs from (or stops short of) the recording.
-  if (replayed != recorded && (failure.empty() || replayed.size() <= recorded.size())) {
+  if (replayed.compare(0, recorded.size(), recorded) != 0) {
     auto [at, line] = first_difference(recorded, replayed);
     problems.push_back(fmt::format("console differs from the recording at byte {} (line {})", at, line));
     r["console_divergence_byte"] = at;

@@ -245,6 +245,17 @@ class QemuReplay final : public Replay {
     if (!error.empty()) throw runtime_error("checkpoint " + tag + " failed: " + error);
   }
 
+  bool log_exhausted(std::chrono::milliseconds settle) override {
+    if (at_end_) return true;
+    try {
+      qmp().wait_event("SHUTDOWN", settle);
+      at_end_ = true;
+    } catch (const Error&) {
+      if (!child_.running()) throw;
+    }
+    return at_end_;
+  }
+
   X86Registers registers() override { return GdbRemote(paths_.gdb, 10s).registers(); }
 
   AttachInfo attach_info() const override {

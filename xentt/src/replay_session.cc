@@ -34,27 +34,34 @@ static fs::path new_runtime_dir(const StateDir& dir, const std::string& kind) {
 // Where the recording really ends. Measured with QEMU 10.0.2: when a replay
 // runs out of log, the vCPU can run a few instructions past the recorded end
 // before the main loop pauses it (304385768 or 304385775 on the demo guest,
-// from run to run), so the instruction count seen at the end-of-log SHUTDOWN
-// is not exact. The recorded end T is the largest count a replay-break can
-// reach: breaks at or below T stop exactly there, breaks above T meet the end
-// of the log first. Search downward from what we observed, galloping, then
-// bisect. Cost: about 2*log2(observed - T) seeks, each from the nearest
-// checkpoint (the first success becomes one).
-static uint64_t find_exact_end(Replay& replay, uint64_t known_good, uint64_t observed) {
-  auto reachable = [&](uint64_t n) {
+// from run to run), and a replay-break beyond the end can even succeed, so
+// neither the count seen at the end-of-log SHUTDOWN nor the reachability of a
+// break tells the end. What does: the log closes with a shutdown event after
+// its last instruction, which QEMU turns into a SHUTDOWN request once the
+// vCPU has used up the log's instructions. A stop at n < T is never followed
+// by SHUTDOWN, a stop past T always is, and a stop at T itself either way
+// (whether the vCPU asks for more work before it parks is a race). So we
+// return the last count a replay can provably stop at inside the recording:
+// T-1 or T, the same for every later replay since they break there exactly.
+// Gallop down from what we observed, then bisect. Cost: about
+// 2*log2(overshoot) seeks, each from the nearest checkpoint, plus a short
+// settle wait per probe.
+static uint64_t find_last_inside(Replay& replay, uint64_t known_good, uint64_t observed) {
+  constexpr auto settle = std::chrono::milliseconds(300);
+  auto within_log = [&](uint64_t n) {
     try {
       replay.run_to_icount(n);
-      return true;
     } catch (const Error& e) {
       if (e.kind() == ErrorKind::BadInput) return false;  // the end of the log came first
       throw;
     }
+    return !replay.log_exhausted(settle);
   };
-  if (reachable(observed)) return observed;
-  uint64_t hi = observed;  // unreachable
-  uint64_t lo = known_good;
+  uint64_t lo = known_good, hi = observed;  // lo is within the log; observed may be past it
+  if (within_log(hi)) return hi;
+  // The overshoot is usually a handful of instructions: gallop down first.
   for (uint64_t step = 1; hi - lo > step; step *= 2) {
-    if (reachable(hi - step)) {
+    if (within_log(hi - step)) {
       lo = hi - step;
       break;
     }
@@ -62,14 +69,28 @@ static uint64_t find_exact_end(Replay& replay, uint64_t known_good, uint64_t obs
   }
   while (hi - lo > 1) {
     uint64_t mid = lo + (hi - lo) / 2;
-    (reachable(mid) ? lo : hi) = mid;
+    (within_log(mid) ? lo : hi) = mid;
   }
   return lo;
 }
 
+static ReplayIndex build_locked(const StateDir& dir, const SessionOptions& opts);
+
 ReplayIndex build_replay_index(const StateDir& dir, const SessionOptions& opts) {
   require_complete_recording(dir);
-  FileLock lock(dir.file("index.lock"), "another process is building the replay index of '" + dir.name() + "'");
+  FileLock lock(dir.file("index.lock"), FileLock::Wait{});
+  return build_locked(dir, opts);
+}
+
+ReplayIndex ensure_replay_index(const StateDir& dir, const SessionOptions& opts) {
+  if (auto idx = load_replay_index(dir)) return *idx;
+  require_complete_recording(dir);
+  FileLock lock(dir.file("index.lock"), FileLock::Wait{});
+  if (auto idx = load_replay_index(dir)) return *idx;  // built while we waited
+  return build_locked(dir, opts);
+}
+
+static ReplayIndex build_locked(const StateDir& dir, const SessionOptions& opts) {
   VmConfig cfg = dir.config();
   auto engine = make_engine(cfg.engine);
   auto started = std::chrono::steady_clock::now();
@@ -93,9 +114,11 @@ ReplayIndex build_replay_index(const StateDir& dir, const SessionOptions& opts) 
   uint64_t observed_end = replay->run_to_end([&](uint64_t ic) {
     if (opts.progress) opts.progress(ic, 0);
   });
-  index.final_icount = find_exact_end(*replay, index.checkpoints.back(), observed_end);
+  // Read the console before the search below: seeking back re-runs the
+  // guest, and its serial output is appended again.
   fs::path console = replay->attach_info().gdb_socket.parent_path() / "console.log";
   std::string replayed = read_file(console);
+  index.final_icount = find_last_inside(*replay, index.checkpoints.back(), observed_end);
   std::string recorded = read_file(dir.file("console.log"));
   replay->stop();
   if (replayed != recorded) {
@@ -113,8 +136,7 @@ ReplayIndex build_replay_index(const StateDir& dir, const SessionOptions& opts) 
 std::unique_ptr<ReplaySession> ReplaySession::start(const StateDir& dir, const SessionOptions& opts) {
   require_complete_recording(dir);
   std::unique_ptr<ReplaySession> s(new ReplaySession(dir, opts));
-  s->index_ = load_replay_index(dir);
-  if (!s->index_ && opts.ensure_index) s->index_ = build_replay_index(dir, opts);
+  s->index_ = opts.ensure_index ? std::optional(ensure_replay_index(dir, opts)) : load_replay_index(dir);
   s->engine_ = make_engine(dir.config().engine);
   s->runtime_ = new_runtime_dir(dir, "");
   s->replay_ = s->engine_->start_replay(dir, s->runtime_, false);
@@ -149,15 +171,17 @@ uint64_t ReplaySession::run_to_end() {
   auto progress = [&](uint64_t ic) {
     if (opts_.progress) opts_.progress(ic, final_icount);
   };
-  if (!index_) return replay_->run_to_end(progress);  // approximate: see find_exact_end()
-  // The exact end is known: break there. A recording that cannot get there
-  // (damaged, or replayed by a different QEMU) ends early and says so.
+  if (!index_) return replay_->run_to_end(progress);  // approximate: see find_last_inside()
+  // The end is known: break there exactly. A recording that cannot get there
+  // (damaged, or replayed by a different QEMU) ends early and says so. Then
+  // let it run out of log, so the console holds everything recorded.
   try {
     replay_->run_to_icount(final_icount, progress);
   } catch (const Error& e) {
     if (e.kind() != ErrorKind::BadInput) throw;
     throw runtime_error(fmt::format("the replay ended before the recorded end (icount {}): {}", final_icount, e.what()));
   }
+  replay_->run_to_end(progress);
   return final_icount;
 }
 

@@ -119,6 +119,19 @@ FileLock::FileLock(const fs::path& path, const std::string& busy_message) {
   }
 }
 
+FileLock::FileLock(const fs::path& path, Wait) {
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd_ < 0) throw system_error("cannot open lock " + path.string(), errno);
+  int r;
+  do r = ::flock(fd_, LOCK_EX);
+  while (r != 0 && errno == EINTR);
+  if (r != 0) {
+    int err = errno;
+    ::close(fd_);
+    throw system_error("cannot lock " + path.string(), err);
+  }
+}
+
 FileLock::~FileLock() {
   if (fd_ >= 0) ::close(fd_);
 }

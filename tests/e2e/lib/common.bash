@@ -43,3 +43,32 @@ demo_qemu_args() {
 field() {
   sed -nE "s/.*[ :]$1=([0-9a-fx]+).*/\1/p" <<<"$2" | head -1
 }
+
+# Each test gets its own state root, so tests can run side by side.
+export XENTT_STATE="$TMP/state"
+export PATH="$XENTT_BIN:$PATH"
+DEMO_DEVICE="isa-debug-exit,iobase=0xf4,iosize=4"
+
+# record_demo NAME [GUEST ARGS]: record the demo guest in the foreground.
+record_demo() {
+  local name=$1
+  shift
+  tt_record -c -k "$XENTT_GUEST" -a "${*:-ticks=200 work=4096 seed=3}" --device "$DEMO_DEVICE" \
+    --checkpoint-every 40000000 "$name" >"$TMP/$name.record.out" 2>"$TMP/$name.record.err" ||
+    fail "tt_record $name: $(cat "$TMP/$name.record.err")"
+}
+
+# No QEMU may survive a test: checked at the end of every test that starts one.
+qemu_of_this_test() { pgrep -f "qemu-system.*$TMP" || true; }
+no_qemu_left() {
+  local left
+  for _ in $(seq 50); do
+    left=$(qemu_of_this_test)
+    [ -z "$left" ] && return 0
+    sleep 0.1
+  done
+  echo "QEMU processes left: $left" >&2
+  return 1
+}
+# Kill whatever QEMU a failed test left behind, so CI is not poisoned.
+cleanup_hooks+=('for p in $(qemu_of_this_test); do kill -9 $p; done')

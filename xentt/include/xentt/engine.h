@@ -53,6 +53,10 @@ class Replay {
   // Runs to the end of the recording and returns the final instruction
   // count. `progress(icount)` is called about once a second.
   virtual uint64_t run_to_end(const std::function<void(uint64_t)>& progress = {}) = 0;
+  // True when the replay has consumed the whole recording: the engine has
+  // asked for the end-of-recording shutdown. Waits up to `settle` for that
+  // request to show, since it travels from the vCPU to the main loop.
+  virtual bool log_exhausted(std::chrono::milliseconds settle) = 0;
   // Saves a checkpoint of the current point (replay seeks use it).
   virtual void checkpoint(const std::string& tag) = 0;
   virtual X86Registers registers() = 0;

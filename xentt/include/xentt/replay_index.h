@@ -16,7 +16,7 @@ namespace xentt {
 
 struct ReplayIndex {
   static constexpr int kFormat = 1;
-  uint64_t final_icount = 0;
+  uint64_t final_icount = 0;             // the last count a replay can stop at inside the recording
   uint64_t interval = 0;                // instructions between checkpoints
   std::vector<uint64_t> checkpoints;    // icounts, ascending (0 is the recording's "init")
   uint64_t console_bytes = 0;           // the replay's console length, equal to the recording's

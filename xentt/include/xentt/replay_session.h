@@ -39,8 +39,12 @@ void require_complete_recording(const StateDir& dir);
 // Replays the whole recording once, saving a checkpoint every
 // config.checkpoint_interval instructions into the recording's snapshot
 // image, and writes index.json. Cost: one full replay plus the checkpoints.
-// Holds index.lock; a second builder waits for nothing and fails (Runtime).
+// Holds index.lock; a concurrent builder waits for it.
 ReplayIndex build_replay_index(const StateDir& dir, const SessionOptions& opts = {});
+
+// The index if it exists, else builds it. When another process is building
+// it, waits for that one and uses its result.
+ReplayIndex ensure_replay_index(const StateDir& dir, const SessionOptions& opts = {});
 
 class ReplaySession {
  public:

@@ -88,6 +88,9 @@ class FileLock {
  public:
   // Throws Runtime with `busy_message` when another process holds the lock.
   FileLock(const std::filesystem::path& path, const std::string& busy_message);
+  // Blocks until the lock is free (its holder finishes or dies).
+  struct Wait {};
+  FileLock(const std::filesystem::path& path, Wait);
   ~FileLock();
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
