@@ -158,11 +158,19 @@ class QemuReplay final : public Replay {
     return last_icount_;
   }
 
+  void seek_to_icount(uint64_t target, const std::function<void(uint64_t)>& progress) override {
+    move_to(target, icount(), /*seek=*/true, progress);
+  }
+
   void run_to_icount(uint64_t target, const std::function<void(uint64_t)>& progress) override {
     uint64_t cur = icount();
+    move_to(target, cur, /*seek=*/target < cur, progress);
+  }
+
+  void move_to(uint64_t target, uint64_t cur, bool seek, const std::function<void(uint64_t)>& progress) {
     if (target == cur) return;
     qmp().clear_events();
-    if (target > cur) {
+    if (!seek) {
       if (at_end_ && end_icount_ && target > *end_icount_) throw beyond_end(target);
       qmp().execute("replay-break", {{"icount", target}});
       qmp().execute("cont");

@@ -150,7 +150,17 @@ void ReplaySession::run_until(Icount target) {
     throw bad_input(fmt::format("icount {} is beyond the end of the recording (it ends at icount {})", target.value,
                                 index_->final_icount));
   }
-  replay_->run_to_icount(target.value);
+  // A checkpoint between here and the target saves running the whole way.
+  uint64_t cur = replay_->icount();
+  bool checkpoint_between = false;
+  if (index_) {
+    for (uint64_t c : index_->checkpoints) checkpoint_between |= c > cur && c <= target.value;
+  }
+  if (checkpoint_between) {
+    replay_->seek_to_icount(target.value);
+  } else {
+    replay_->run_to_icount(target.value);
+  }
 }
 
 void ReplaySession::run_until(const Location& loc) {

@@ -47,6 +47,10 @@ class Replay {
   // nearest checkpoint at or before it and runs forward from there.
   // `progress(icount)` is called about once a second on long runs.
   virtual void run_to_icount(uint64_t target, const std::function<void(uint64_t)>& progress = {}) = 0;
+  // Loads the nearest checkpoint at or before `target` and runs forward to
+  // exactly `target`, whatever the current position. Cheaper than
+  // run_to_icount() when a checkpoint lies between here and there.
+  virtual void seek_to_icount(uint64_t target, const std::function<void(uint64_t)>& progress = {}) = 0;
   // Runs until the first time the guest is about to execute `eip`. Returns
   // false (paused at the end) when the recording ends first.
   virtual bool run_to_eip(uint64_t eip) = 0;
