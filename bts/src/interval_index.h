@@ -59,13 +59,42 @@ class IntervalIndex {
     close_until(~0ull);
     in_.clear();
     in_.shrink_to_fit();
+    build_buckets();
   }
 
   // The value of the innermost range containing addr, or kNone.
+  // The bucket table answers addresses inside the dense window (a kernel's
+  // text and data) with ~3 independent memory accesses; the rest, and small
+  // indexes, use a branchless binary search. A plain binary search over a
+  // kernel's 115k symbols costs ~17 dependent cache misses (~120 ns on the
+  // 2-core benchmark machine).
   std::uint32_t find(std::uint64_t addr) const noexcept {
-    auto it = std::upper_bound(starts_.begin(), starts_.end(), addr);
-    if (it == starts_.begin()) return kNone;
-    return values_[static_cast<std::size_t>(it - starts_.begin()) - 1];
+    std::uint64_t off = addr - dense_lo_;
+    if (off < dense_span_) {
+      std::size_t i = bucket_[off >> shift_];
+      std::size_t n = starts_.size();
+      while (i + 1 < n && starts_[i + 1] <= addr) ++i;
+      return values_[i];
+    }
+    std::size_t i = last_le(starts_.data(), starts_.size(), addr);
+    return i == kNotFound ? kNone : values_[i];
+  }
+
+  static constexpr std::size_t kNotFound = ~std::size_t{0};
+
+  // Index of the last element <= key in a sorted array, or kNotFound.
+  // Branchless (the compiler emits cmov): random trace addresses make a
+  // branchy binary search mispredict at every other step, which cost more
+  // than the memory accesses on a kernel's 200k symbols.
+  static std::size_t last_le(const std::uint64_t* a, std::size_t n, std::uint64_t key) noexcept {
+    if (n == 0 || a[0] > key) return kNotFound;
+    const std::uint64_t* base = a;
+    while (n > 1) {
+      std::size_t half = n / 2;
+      base = base[half] <= key ? base + half : base;
+      n -= half;
+    }
+    return static_cast<std::size_t>(base - a);
   }
 
   std::size_t segments() const noexcept { return starts_.size(); }
@@ -75,6 +104,44 @@ class IntervalIndex {
     std::uint64_t lo, hi;
     std::uint32_t value, prio;
   };
+  static constexpr std::size_t kBucketsMin = 256;     // segments below which a search is enough
+  static constexpr std::uint64_t kMaxWindow = 1ull << 30;  // the dense window spans at most 1 GiB
+
+  // Picks the window of at most kMaxWindow bytes holding the most segment
+  // starts (two pointers over the sorted starts) and a bucket size of about
+  // one segment: memory is 4 bytes a segment, like the index itself.
+  void build_buckets() {
+    bucket_.clear();
+    dense_lo_ = 0;
+    dense_span_ = 0;
+    std::size_t n = starts_.size();
+    if (n < kBucketsMin) return;
+    std::size_t best_i = 0, best_j = 0;
+    for (std::size_t i = 0, j = 0; i < n; ++i) {
+      if (j < i) j = i;
+      while (j + 1 < n && starts_[j + 1] - starts_[i] < kMaxWindow) ++j;
+      if (j - i > best_j - best_i) best_i = i, best_j = j;
+    }
+    std::uint64_t lo = starts_[best_i], span = starts_[best_j] - lo + 1;
+    std::uint64_t avg = span / (best_j - best_i + 1);
+    shift_ = 0;
+    while (shift_ < 40 && (2ull << shift_) <= avg) ++shift_;
+    std::size_t nb = static_cast<std::size_t>((span - 1) >> shift_) + 1;
+    bucket_.resize(nb);
+    std::size_t k = best_i;
+    for (std::size_t b = 0; b < nb; ++b) {
+      std::uint64_t blo = lo + (static_cast<std::uint64_t>(b) << shift_);
+      while (k + 1 < n && starts_[k + 1] <= blo) ++k;
+      bucket_[b] = static_cast<std::uint32_t>(k);
+    }
+    dense_lo_ = lo;
+    dense_span_ = static_cast<std::uint64_t>(nb) << shift_;
+  }
+
+  std::uint64_t dense_lo_ = 0;
+  std::uint64_t dense_span_ = 0;  // 0: no bucket table
+  unsigned shift_ = 0;
+  std::vector<std::uint32_t> bucket_;  // last segment starting at or before each bucket
   std::vector<In> in_;
   std::vector<std::uint64_t> starts_;
   std::vector<std::uint32_t> values_;
