@@ -103,7 +103,7 @@ void load_elf(SymbolFile::Impl& im, std::span<const std::byte> bytes) {
     }
   }
   im.symtab.build();
-  im.dwarf = detail::DwarfIndex::open(im.elf, im.path);
+  im.dwarf = detail::DwarfIndex::open(im.elf, im.path, im.owns_map ? im.map : nullptr, im.map_len);
   if (im.symtab.size() == 0 && !im.dwarf)
     throw xentt::bad_input(im.path + ": ELF file has no symbols and no DWARF (stripped?): use the unstripped or -dbg file");
 }
