@@ -205,8 +205,9 @@ DwarfIndex::UnitData* DwarfIndex::load(Unit& u) {
     if (!std::is_sorted(d->rows.begin(), d->rows.end(), before))
       std::stable_sort(d->rows.begin(), d->rows.end(), before);
     // The addresses alone, for a binary search that touches 8 bytes a row.
-    d->row_addr.reserve(d->rows.size());
-    for (const Row& r : d->rows) d->row_addr.push_back(r.addr);
+    d->row_addr.vec().reserve(d->rows.size());
+    for (const Row& r : d->rows) d->row_addr.vec().push_back(r.addr);
+    d->row_addr.build();
   } else {
     warning_ = fmt::format("{}: no usable line table in compile unit at .debug_info offset {:#x}: {}", path_,
                            u.die_offset, dwarf_errmsg(-1));
@@ -247,8 +248,8 @@ std::uint64_t DwarfIndex::frames_at(std::uint64_t addr, bool inlines, std::vecto
   if (!d) return 0;
 
   Frame inner;
-  std::size_t ri = IntervalIndex::last_le(d->row_addr.data(), d->row_addr.size(), addr);
-  if (ri != IntervalIndex::kNotFound) {
+  std::size_t ri = d->row_addr.last_le(addr);
+  if (ri != SortedAddresses::kNotFound) {
     const Row& r = d->rows[ri];
     if (!r.end_seq) {
       if (r.file != kNoFile) inner.file = d->files[r.file];

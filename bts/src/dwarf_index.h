@@ -60,7 +60,7 @@ class DwarfIndex {
   };
   struct UnitData {
     std::vector<Row> rows;
-    std::vector<std::uint64_t> row_addr;  // rows[i].addr, searched
+    SortedAddresses row_addr;  // rows[i].addr, searched
     std::vector<Scope> scopes;
     IntervalIndex scope_index;
     std::vector<std::string_view> files;                // file names, by index
