@@ -24,10 +24,10 @@ cdf = list(itertools.accumulate(weights))
 with open(os.path.join(out, 'trace.txt'), 'w') as f:
     for _ in range(n_trace):
         s = hot[bisect.bisect_left(cdf, rng.random() * cdf[-1])]
-        f.write('%x\n' % (s[0] + rng.randrange(s[1])))
+        f.write('%#x\n' % (s[0] + rng.randrange(s[1])))
 with open(os.path.join(out, 'uniform.txt'), 'w') as f:
     for _ in range(n_uniform):
         s = syms[rng.randrange(len(syms))]
-        f.write('%x\n' % (s[0] + rng.randrange(s[1])))
+        f.write('%#x\n' % (s[0] + rng.randrange(s[1])))
 with open(os.path.join(out, 'one.txt'), 'w') as f:
-    f.write('%x\n' % hot[0][0])
+    f.write('%#x\n' % hot[0][0])

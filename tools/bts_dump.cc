@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
           for (std::size_t i = 0; i < recs.size(); ++i) {
             printer.append(out.buf, i, recs[i], ext ? std::optional<std::uint64_t>(recs[i].format) : std::nullopt);
             out.maybe_flush();
+            if ((i & 0xfffff) == 0xfffff) f.release_before(i);  // keep RSS flat on huge files
           }
         }
         out.flush();

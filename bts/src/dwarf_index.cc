@@ -1,6 +1,8 @@
 #include "dwarf_index.h"
 
 #include <dwarf.h>
+#include <gelf.h>
+#include <sys/mman.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -45,10 +47,18 @@ int for_each_range(Dwarf_Die* die, F&& f) {
 
 }  // namespace
 
-std::unique_ptr<DwarfIndex> DwarfIndex::open(Elf* elf, const std::string& path) {
+std::unique_ptr<DwarfIndex> DwarfIndex::open(Elf* elf, const std::string& path, void* map, std::size_t map_len) {
   Dwarf* dw = dwarf_begin_elf(elf, DWARF_C_READ, nullptr);
   if (!dw) return nullptr;  // no .debug_info: symbols only
   std::unique_ptr<DwarfIndex> ix(new DwarfIndex(dw, path));
+  ix->elf_ = elf;
+  ix->map_ = map;
+  ix->map_len_ = map_len;
+  // Dropping pages is only safe when libelf converted nothing in place: a
+  // native (little-endian, 64-bit) file mapped from disk.
+  GElf_Ehdr eh;
+  ix->drop_pages_ = map && gelf_getehdr(elf, &eh) && eh.e_ident[EI_DATA] == ELFDATA2LSB &&
+                    eh.e_ident[EI_CLASS] == ELFCLASS64 && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
   // dwarf_get_units reads unit headers only; the unit DIE's range
   // attributes are the one thing we decode per unit here.
   Dwarf_CU* cu = nullptr;
@@ -78,7 +88,7 @@ DwarfIndex::~DwarfIndex() {
 }
 
 void DwarfIndex::walk(Dwarf_Die* die, std::uint32_t parent, std::uint32_t depth, UnitData& d,
-                      Dwarf_Files* files, std::size_t nfiles, int level) {
+                      Dwarf_Files* files, std::size_t nfiles, int level, std::vector<const char*>& call_files) {
   if (level > 256) return;  // corrupt (cyclic) trees: stop rather than overflow the stack
   Dwarf_Die child;
   if (dwarf_child(die, &child) != 0) return;
@@ -87,44 +97,46 @@ void DwarfIndex::walk(Dwarf_Die* die, std::uint32_t parent, std::uint32_t depth,
     switch (tag) {
       case DW_TAG_subprogram:
       case DW_TAG_inlined_subroutine: {
+        // Ranges first: most subprogram DIEs of a kernel unit are
+        // declarations without code, and skipping them early is what keeps
+        // a unit's first lookup in the millisecond range.
         auto idx = static_cast<std::uint32_t>(d.scopes.size());
+        std::uint32_t sdepth = tag == DW_TAG_subprogram ? 0 : depth + 1;
+        std::uint64_t entry = ~0ull;
+        int n = for_each_range(&child, [&](Dwarf_Addr lo, Dwarf_Addr hi) {
+          d.scope_index.add(lo, hi, idx, sdepth);
+          entry = std::min<std::uint64_t>(entry, lo);
+        });
+        if (n == 0) break;
         bool linkage = false;
         const char* name = scope_name(&child, &linkage);
-        Scope s{name, nullptr, 0, 0, tag == DW_TAG_subprogram ? IntervalIndex::kNone : parent, linkage, ~0ull};
+        // A subprogram nested in another (GNU C nested functions) stands alone.
+        Scope s{name ? std::string_view(name) : std::string_view(), kNoFile, 0, 0,
+                tag == DW_TAG_subprogram ? IntervalIndex::kNone : parent, linkage, entry};
+        const char* call_file = nullptr;
         if (tag == DW_TAG_inlined_subroutine) {
           Dwarf_Attribute a;
           Dwarf_Word w;
           if (dwarf_attr(&child, DW_AT_call_file, &a) && dwarf_formudata(&a, &w) == 0 && files && w < nfiles)
-            s.call_file = dwarf_filesrc(files, w, nullptr, nullptr);
+            call_file = dwarf_filesrc(files, w, nullptr, nullptr);
           if (dwarf_attr(&child, DW_AT_call_line, &a) && dwarf_formudata(&a, &w) == 0)
             s.call_line = static_cast<std::uint32_t>(w);
           if (dwarf_attr(&child, DW_AT_call_column, &a) && dwarf_formudata(&a, &w) == 0)
             s.call_column = static_cast<std::uint32_t>(w);
         }
-        // A subprogram nested in another (GNU C nested functions) stands alone.
-        std::uint32_t sdepth = tag == DW_TAG_subprogram ? 0 : depth + 1;
-        int n = for_each_range(&child, [&](Dwarf_Addr lo, Dwarf_Addr hi) {
-          d.scope_index.add(lo, hi, idx, sdepth);
-          s.entry = std::min<std::uint64_t>(s.entry, lo);
-        });
-        if (n > 0) {
-          d.scopes.push_back(s);
-          walk(&child, idx, sdepth, d, files, nfiles, level + 1);
-        } else if (tag == DW_TAG_subprogram) {
-          // A declaration or abstract instance: no code, but C++ classes
-          // and namespaces hold nothing with code below it either.
-        }
+        d.scopes.push_back(s);
+        call_files.push_back(call_file);
+        walk(&child, idx, sdepth, d, files, nfiles, level + 1, call_files);
         break;
       }
       case DW_TAG_lexical_block:
       case DW_TAG_namespace:
-      case DW_TAG_class_type:
-      case DW_TAG_structure_type:
-      case DW_TAG_union_type:
       case DW_TAG_module:
-        // Containers that may hold code-bearing scopes. Type DIEs' other
-        // children (members, ...) are skipped quickly through DW_AT_sibling.
-        walk(&child, parent, depth, d, files, nfiles, level + 1);
+        // Containers that may hold code-bearing scopes. Types are not
+        // entered: GCC and Clang put member function definitions (the
+        // DIEs with code) at namespace or unit level, pointing back at the
+        // declaration in the class with DW_AT_specification.
+        walk(&child, parent, depth, d, files, nfiles, level + 1, call_files);
         break;
       default:
         break;  // types, variables, parameters: no code ranges of their own
@@ -134,7 +146,7 @@ void DwarfIndex::walk(Dwarf_Die* die, std::uint32_t parent, std::uint32_t depth,
 
 DwarfIndex::UnitData* DwarfIndex::load(Unit& u) {
   if (u.data) return u.data.get();
-  if (u.failed) return nullptr;
+  if (u.failed || !dw_) return nullptr;
   auto d = std::make_unique<UnitData>();
   Dwarf_Die cudie;
   if (!dwarf_offdie(dw_, u.die_offset, &cudie)) {
@@ -143,19 +155,27 @@ DwarfIndex::UnitData* DwarfIndex::load(Unit& u) {
                            dwarf_errmsg(-1));
     return nullptr;
   }
-  // Relative file names are joined with the unit's DW_AT_comp_dir, as
-  // addr2line and llvm-symbolizer print them.
+  // File names are copied into the unit's own storage (libdw's Dwarf_Files
+  // are freed when the Dwarf handle is recycled, see below); relative ones
+  // are joined with the unit's DW_AT_comp_dir, as addr2line and
+  // llvm-symbolizer print them.
   Dwarf_Attribute cda;
   const char* comp_dir = dwarf_attr(&cudie, DW_AT_comp_dir, &cda) ? dwarf_formstring(&cda) : nullptr;
-  std::unordered_map<const char*, const char*> joined;
-  auto full = [&](const char* f) -> const char* {
-    if (!f || f[0] == '/' || !comp_dir || !*comp_dir) return f;
-    auto [it, fresh] = joined.emplace(f, nullptr);
+  std::unordered_map<const char*, std::uint32_t> seen;
+  const char* last_in = nullptr;
+  std::uint32_t last_out = kNoFile;
+  auto file_index = [&](const char* f) -> std::uint32_t {
+    if (!f) return kNoFile;
+    if (f == last_in) return last_out;  // consecutive rows share their file
+    last_in = f;
+    auto [it, fresh] = seen.emplace(f, 0);
     if (fresh) {
-      d->strings.push_back(std::make_unique<std::string>(std::string(comp_dir) + "/" + f));
-      it->second = d->strings.back()->c_str();
+      std::string full = (f[0] == '/' || !comp_dir || !*comp_dir) ? std::string(f) : std::string(comp_dir) + "/" + f;
+      d->strings.push_back(std::make_unique<std::string>(std::move(full)));
+      it->second = static_cast<std::uint32_t>(d->files.size());
+      d->files.push_back(*d->strings.back());
     }
-    return it->second;
+    return last_out = it->second;
   };
   Dwarf_Lines* lines = nullptr;
   size_t nlines = 0;
@@ -170,18 +190,24 @@ DwarfIndex::UnitData* DwarfIndex::load(Unit& u) {
       dwarf_lineno(l, &ln);
       dwarf_linecol(l, &col);
       dwarf_lineendsequence(l, &end);
-      const char* f = full(dwarf_linesrc(l, nullptr, nullptr));
-      d->rows.push_back({a, f, static_cast<std::uint32_t>(ln), static_cast<std::uint32_t>(col) & 0x7fffffffu,
-                         end ? 1u : 0u});
+      d->rows.push_back({a, file_index(dwarf_linesrc(l, nullptr, nullptr)), static_cast<std::uint32_t>(ln),
+                         static_cast<std::uint32_t>(col) & 0x7fffffffu, end ? 1u : 0u});
     }
     // End-of-sequence rows sort before rows at the same address, so an
     // address where one sequence ends and the next begins finds the new
     // one; among equal addresses the table's last row wins (as in
     // llvm-symbolizer and addr2line).
-    std::stable_sort(d->rows.begin(), d->rows.end(), [](const Row& a, const Row& b) {
+    auto before = [](const Row& a, const Row& b) {
       if (a.addr != b.addr) return a.addr < b.addr;
       return a.end_seq > b.end_seq;
-    });
+    };
+    // libdw usually hands the rows over in this order already.
+    if (!std::is_sorted(d->rows.begin(), d->rows.end(), before))
+      std::stable_sort(d->rows.begin(), d->rows.end(), before);
+    // The addresses alone, for a binary search that touches 8 bytes a row.
+    d->row_addr.vec().reserve(d->rows.size());
+    for (const Row& r : d->rows) d->row_addr.vec().push_back(r.addr);
+    d->row_addr.build();
   } else {
     warning_ = fmt::format("{}: no usable line table in compile unit at .debug_info offset {:#x}: {}", path_,
                            u.die_offset, dwarf_errmsg(-1));
@@ -189,11 +215,29 @@ DwarfIndex::UnitData* DwarfIndex::load(Unit& u) {
   Dwarf_Files* files = nullptr;
   size_t nfiles = 0;
   if (dwarf_getsrcfiles(&cudie, &files, &nfiles) != 0) files = nullptr;
-  walk(&cudie, IntervalIndex::kNone, 0, *d, files, nfiles, 0);
-  for (Scope& sc : d->scopes) sc.call_file = full(sc.call_file);
+  std::vector<const char*> call_files;
+  walk(&cudie, IntervalIndex::kNone, 0, *d, files, nfiles, 0, call_files);
+  for (std::size_t i = 0; i < d->scopes.size(); ++i) d->scopes[i].call_file = file_index(call_files[i]);
   d->scope_index.build();
   u.data = std::move(d);
+  recycle();
   return u.data.get();
+}
+
+void DwarfIndex::recycle() {
+  // libdw keeps every unit's abbreviations, line table and file list in
+  // malloc'ed memory until dwarf_end, and the pages of the sections parsed
+  // stay resident: for a kernel that is hundreds of MB after a few thousand
+  // units, none of which we need once a unit is indexed (our rows and
+  // scopes point only at strings in the mapped file or in our own storage).
+  // So every kRecycleEvery units the handle is closed and reopened (a few
+  // ms), and the mapping's clean pages are dropped (re-read from the page
+  // cache when touched again).
+  if (++loads_since_recycle_ < kRecycleEvery) return;
+  loads_since_recycle_ = 0;
+  dwarf_end(dw_);
+  dw_ = dwarf_begin_elf(elf_, DWARF_C_READ, nullptr);
+  if (drop_pages_ && map_len_) ::madvise(map_, map_len_, MADV_DONTNEED);
 }
 
 std::uint64_t DwarfIndex::frames_at(std::uint64_t addr, bool inlines, std::vector<Frame>& out) {
@@ -204,12 +248,11 @@ std::uint64_t DwarfIndex::frames_at(std::uint64_t addr, bool inlines, std::vecto
   if (!d) return 0;
 
   Frame inner;
-  auto it = std::upper_bound(d->rows.begin(), d->rows.end(), addr,
-                             [](std::uint64_t a, const Row& r) { return a < r.addr; });
-  if (it != d->rows.begin()) {
-    const Row& r = *(it - 1);
+  std::size_t ri = d->row_addr.last_le(addr);
+  if (ri != SortedAddresses::kNotFound) {
+    const Row& r = d->rows[ri];
     if (!r.end_seq) {
-      inner.file = r.file ? r.file : "";
+      if (r.file != kNoFile) inner.file = d->files[r.file];
       inner.line = r.line;
       inner.column = r.column;
     }
@@ -220,14 +263,14 @@ std::uint64_t DwarfIndex::frames_at(std::uint64_t addr, bool inlines, std::vecto
     return 0;
   }
   const Scope* s = &d->scopes[si];
-  inner.function = s->name ? s->name : "";
+  inner.function = s->name;
   out.push_back(inner);
   if (!inlines) return !s->linkage && s->parent == IntervalIndex::kNone ? s->entry : 0;
   while (s->parent != IntervalIndex::kNone) {
     const Scope* p = &d->scopes[s->parent];
     Frame f;
-    f.function = p->name ? p->name : "";
-    f.file = s->call_file ? s->call_file : "";
+    f.function = p->name;
+    if (s->call_file != kNoFile) f.file = d->files[s->call_file];
     f.line = s->call_line;
     f.column = s->call_column;
     out.push_back(f);

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bts/symbols.h"
@@ -25,7 +26,10 @@ class DwarfIndex {
  public:
   // nullptr when the ELF has no DWARF. Throws bad_input when the DWARF is
   // present but its unit headers are corrupt (naming `path` and the offset).
-  static std::unique_ptr<DwarfIndex> open(Elf* elf, const std::string& path);
+  // `map`/`map_len`: the file's private mapping (null for memory images),
+  // whose clean pages may be dropped after parsing (see recycle()).
+  static std::unique_ptr<DwarfIndex> open(Elf* elf, const std::string& path, void* map = nullptr,
+                                          std::size_t map_len = 0);
   ~DwarfIndex();
 
   // Frames at addr, innermost first (see SymbolFile::frames_at). Returns
@@ -37,16 +41,17 @@ class DwarfIndex {
   std::size_t unit_count() const noexcept { return units_.size(); }
 
  private:
+  static constexpr std::uint32_t kNoFile = ~0u;
   struct Row {
     std::uint64_t addr;
-    const char* file;
+    std::uint32_t file;  // index into UnitData::files, or kNoFile
     std::uint32_t line;
     std::uint32_t column : 31;
     std::uint32_t end_seq : 1;
   };
   struct Scope {
-    const char* name;       // may be null
-    const char* call_file;  // for inlined subroutines: the call site
+    std::string_view name;  // in the mapped file (.debug_str); may be empty
+    std::uint32_t call_file;  // inlined subroutines: the call site's file (UnitData::files), or kNoFile
     std::uint32_t call_line;
     std::uint32_t call_column;
     std::uint32_t parent;   // IntervalIndex::kNone for a subprogram
@@ -55,9 +60,11 @@ class DwarfIndex {
   };
   struct UnitData {
     std::vector<Row> rows;
+    SortedAddresses row_addr;  // rows[i].addr, searched
     std::vector<Scope> scopes;
     IntervalIndex scope_index;
-    std::vector<std::unique_ptr<std::string>> strings;  // joined paths
+    std::vector<std::string_view> files;                // file names, by index
+    std::vector<std::unique_ptr<std::string>> strings;  // their storage
   };
   struct Unit {
     Dwarf_Off die_offset;
@@ -68,7 +75,15 @@ class DwarfIndex {
   DwarfIndex(Dwarf* dw, std::string path) : dw_(dw), path_(std::move(path)) {}
   UnitData* load(Unit& u);
   void walk(Dwarf_Die* die, std::uint32_t parent, std::uint32_t depth, UnitData& d,
-            Dwarf_Files* files, std::size_t nfiles, int level);
+            Dwarf_Files* files, std::size_t nfiles, int level, std::vector<const char*>& call_files);
+  void recycle();
+
+  static constexpr int kRecycleEvery = 32;
+  Elf* elf_ = nullptr;
+  void* map_ = nullptr;
+  std::size_t map_len_ = 0;
+  bool drop_pages_ = false;
+  int loads_since_recycle_ = 0;
 
   Dwarf* dw_;
   std::string path_;

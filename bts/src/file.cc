@@ -81,6 +81,14 @@ BtsFile::~BtsFile() {
   if (map_) ::munmap(map_, map_len_);
 }
 
+void BtsFile::release_before(std::size_t end) noexcept {
+  if (!map_ || end > records_.size()) return;
+  auto* base = static_cast<char*>(map_);
+  std::size_t upto = static_cast<std::size_t>(reinterpret_cast<const char*>(records_.data() + end) - base);
+  upto &= ~static_cast<std::size_t>(4095);
+  if (upto) ::madvise(map_, upto, MADV_DONTNEED);
+}
+
 void BtsFile::parse(std::span<const std::byte> bytes) {
   if (bytes.size() % sizeof(Record) != 0) {
     std::size_t whole = bytes.size() / sizeof(Record);

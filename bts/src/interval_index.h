@@ -13,6 +13,86 @@
 
 namespace bts::detail {
 
+// A sorted array of addresses answering "index of the last element <=
+// addr". Addresses inside the dense window (a kernel's text and data) are
+// answered through a bucket table with ~3 independent memory accesses; the
+// rest, and small arrays, with a branchless binary search. A plain binary
+// search over a kernel's 115k symbols or a large unit's 50k line rows costs
+// ~17 dependent cache misses (~120 ns on the 2-core benchmark machine).
+class SortedAddresses {
+ public:
+  static constexpr std::size_t kNotFound = ~std::size_t{0};
+
+  std::vector<std::uint64_t>& vec() noexcept { return a_; }  // fill, then build()
+  const std::vector<std::uint64_t>& vec() const noexcept { return a_; }
+  std::size_t size() const noexcept { return a_.size(); }
+
+  std::size_t last_le(std::uint64_t addr) const noexcept {
+    std::uint64_t off = addr - dense_lo_;
+    if (off < dense_span_) {
+      std::size_t i = bucket_[off >> shift_];
+      std::size_t n = a_.size();
+      while (i + 1 < n && a_[i + 1] <= addr) ++i;
+      return i;
+    }
+    return last_le(a_.data(), a_.size(), addr);
+  }
+
+  // Branchless (the compiler emits cmov): random trace addresses make a
+  // branchy binary search mispredict at every other step.
+  static std::size_t last_le(const std::uint64_t* a, std::size_t n, std::uint64_t key) noexcept {
+    if (n == 0 || a[0] > key) return kNotFound;
+    const std::uint64_t* base = a;
+    while (n > 1) {
+      std::size_t half = n / 2;
+      base = base[half] <= key ? base + half : base;
+      n -= half;
+    }
+    return static_cast<std::size_t>(base - a);
+  }
+
+  static constexpr std::size_t kBucketsMin = 256;          // below this a search is enough
+  static constexpr std::uint64_t kMaxWindow = 1ull << 30;  // the dense window spans at most 1 GiB
+
+  // Picks the window of at most kMaxWindow bytes holding the most addresses
+  // (two pointers over the sorted array) and a bucket size of about one
+  // element: 4 bytes of table an element. O(n).
+  void build() {
+    bucket_.clear();
+    dense_lo_ = 0;
+    dense_span_ = 0;
+    std::size_t n = a_.size();
+    if (n < kBucketsMin) return;
+    std::size_t best_i = 0, best_j = 0;
+    for (std::size_t i = 0, j = 0; i < n; ++i) {
+      if (j < i) j = i;
+      while (j + 1 < n && a_[j + 1] - a_[i] < kMaxWindow) ++j;
+      if (j - i > best_j - best_i) best_i = i, best_j = j;
+    }
+    std::uint64_t lo = a_[best_i], span = a_[best_j] - lo + 1;
+    std::uint64_t avg = span / (best_j - best_i + 1);
+    shift_ = 0;
+    while (shift_ < 40 && (2ull << shift_) <= avg) ++shift_;
+    std::size_t nb = static_cast<std::size_t>((span - 1) >> shift_) + 1;
+    bucket_.resize(nb);
+    std::size_t k = best_i;
+    for (std::size_t b = 0; b < nb; ++b) {
+      std::uint64_t blo = lo + (static_cast<std::uint64_t>(b) << shift_);
+      while (k + 1 < n && a_[k + 1] <= blo) ++k;
+      bucket_[b] = static_cast<std::uint32_t>(k);
+    }
+    dense_lo_ = lo;
+    dense_span_ = static_cast<std::uint64_t>(nb) << shift_;
+  }
+
+ private:
+  std::vector<std::uint64_t> a_;
+  std::uint64_t dense_lo_ = 0;
+  std::uint64_t dense_span_ = 0;  // 0: no bucket table
+  unsigned shift_ = 0;
+  std::vector<std::uint32_t> bucket_;  // last element at or before each bucket's start
+};
+
 class IntervalIndex {
  public:
   static constexpr std::uint32_t kNone = ~0u;
@@ -29,17 +109,17 @@ class IntervalIndex {
       if (a.hi != b.hi) return a.hi > b.hi;  // outer first, inner pushed later
       return a.prio < b.prio;                // higher priority pushed later
     });
-    starts_.clear();
+    starts_.vec().clear();
     values_.clear();
     std::vector<const In*> open;
     auto emit = [&](std::uint64_t pos, std::uint32_t v) {
-      if (!starts_.empty() && starts_.back() == pos) {
+      if (!starts_.vec().empty() && starts_.vec().back() == pos) {
         values_.back() = v;
         return;
       }
       if (!values_.empty() && values_.back() == v) return;  // same owner continues
-      if (starts_.empty() && v == kNone) return;
-      starts_.push_back(pos);
+      if (starts_.vec().empty() && v == kNone) return;
+      starts_.vec().push_back(pos);
       values_.push_back(v);
     };
     auto close_until = [&](std::uint64_t pos) {
@@ -59,13 +139,13 @@ class IntervalIndex {
     close_until(~0ull);
     in_.clear();
     in_.shrink_to_fit();
+    starts_.build();
   }
 
   // The value of the innermost range containing addr, or kNone.
   std::uint32_t find(std::uint64_t addr) const noexcept {
-    auto it = std::upper_bound(starts_.begin(), starts_.end(), addr);
-    if (it == starts_.begin()) return kNone;
-    return values_[static_cast<std::size_t>(it - starts_.begin()) - 1];
+    std::size_t i = starts_.last_le(addr);
+    return i == SortedAddresses::kNotFound ? kNone : values_[i];
   }
 
   std::size_t segments() const noexcept { return starts_.size(); }
@@ -76,7 +156,7 @@ class IntervalIndex {
     std::uint32_t value, prio;
   };
   std::vector<In> in_;
-  std::vector<std::uint64_t> starts_;
+  SortedAddresses starts_;  // segment starts
   std::vector<std::uint32_t> values_;
 };
 

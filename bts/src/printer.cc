@@ -1,6 +1,7 @@
 #include "bts/printer.h"
 
 #include <charconv>
+#include <cstring>
 
 namespace bts {
 
@@ -128,6 +129,34 @@ void append_location_json(std::string& out, std::string_view key, const Resolved
   }
 }
 
+namespace {
+
+// Pointer-bump writers for the hot text path: one resize per line instead
+// of a dozen small appends (each a capacity check and a memcpy call).
+inline void put(char*& p, std::string_view s) {
+  std::memcpy(p, s.data(), s.size());
+  p += s.size();
+}
+inline void put_hex(char*& p, std::uint64_t v) {
+  *p++ = '0';
+  *p++ = 'x';
+  p = std::to_chars(p, p + 16, v, 16).ptr;
+}
+inline void put_dec(char*& p, std::uint64_t v) { p = std::to_chars(p, p + 20, v).ptr; }
+inline std::size_t loc_len(const Resolved& r) { return r.prefix.size() + r.symbol.size() + 1 + 18; }
+inline void put_loc(char*& p, const Resolved& r) {
+  if (r.symbol.empty()) {
+    put_hex(p, r.address);
+    return;
+  }
+  put(p, r.prefix);
+  put(p, r.symbol);
+  *p++ = '+';
+  put_hex(p, r.offset);
+}
+
+}  // namespace
+
 void RecordPrinter::append(std::string& out, std::uint64_t index, const Record& r,
                            std::optional<std::uint64_t> brctr) {
   bool sym = opt_.symbols && sym_;
@@ -135,6 +164,37 @@ void RecordPrinter::append(std::string& out, std::uint64_t index, const Record& 
     LookupOptions lo{opt_.lines, opt_.inlines};
     sym_->resolve(r.from, lo, from_);
     sym_->resolve(r.to, lo, to_);
+  }
+  if (!opt_.json && !opt_.lines && !opt_.inlines) {
+    // "N: FROM -> TO (brctr B)\n" at most 20+2+loc+4+loc+8+20+2 bytes.
+    std::size_t need = 64 + (sym ? loc_len(from_) + loc_len(to_) : 36);
+    std::size_t n0 = out.size();
+    out.resize(n0 + need);
+    char* p = out.data() + n0;
+    put_dec(p, index);
+    *p++ = ':';
+    *p++ = ' ';
+    if (sym) {
+      put_loc(p, from_);
+      put(p, " -> ");
+      put_loc(p, to_);
+    } else {
+      put_hex(p, r.from);
+      put(p, " -> ");
+      put_hex(p, r.to);
+    }
+    if (brctr) {
+      put(p, " (brctr ");
+      put_dec(p, *brctr);
+      *p++ = ')';
+    } else if (opt_.flags) {
+      put(p, " (flags ");
+      put_hex(p, r.format);
+      *p++ = ')';
+    }
+    *p++ = '\n';
+    out.resize(static_cast<std::size_t>(p - out.data()));
+    return;
   }
   if (opt_.json) {
     out += "{\"index\":";

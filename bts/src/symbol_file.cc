@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <vector>
 #include <system_error>
 #include <fmt/format.h>
 
@@ -84,6 +85,13 @@ void load_elf(SymbolFile::Impl& im, std::span<const std::byte> bytes) {
     if (!data)
       throw xentt::bad_input(fmt::format("{}: unreadable symbol table at offset {:#x}: {}", im.path,
                                          symsh.sh_offset, elf_errmsg(-1)));
+    // End address of each allocated section, to bound unsized symbols.
+    std::vector<std::uint64_t> sec_end(shnum, ~0ull);
+    for (size_t i = 1; i < shnum; ++i) {
+      GElf_Shdr sh;
+      if (Elf_Scn* scn = elf_getscn(im.elf, i); scn && gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_ALLOC))
+        sec_end[i] = sh.sh_addr + sh.sh_size;
+    }
     size_t n = symsh.sh_entsize ? data->d_size / symsh.sh_entsize : 0;
     for (size_t i = 1; i < n; ++i) {
       GElf_Sym s;
@@ -99,11 +107,12 @@ void load_elf(SymbolFile::Impl& im, std::span<const std::byte> bytes) {
       auto b = bind == STB_GLOBAL ? detail::Symtab::Global
                : bind == STB_WEAK ? detail::Symtab::Weak
                                   : detail::Symtab::Local;
-      im.symtab.add(s.st_value, s.st_size, name, b, type == STT_OBJECT);
+      std::uint64_t limit = s.st_shndx < sec_end.size() ? sec_end[s.st_shndx] : ~0ull;
+      im.symtab.add(s.st_value, s.st_size, name, b, type == STT_OBJECT, limit);
     }
   }
   im.symtab.build();
-  im.dwarf = detail::DwarfIndex::open(im.elf, im.path);
+  im.dwarf = detail::DwarfIndex::open(im.elf, im.path, im.owns_map ? im.map : nullptr, im.map_len);
   if (im.symtab.size() == 0 && !im.dwarf)
     throw xentt::bad_input(im.path + ": ELF file has no symbols and no DWARF (stripped?): use the unstripped or -dbg file");
 }

@@ -99,14 +99,47 @@ SymbolFile* SymbolFileCache::get_or_throw(const std::string& path) {
 }
 
 Symbolizer::Symbolizer(std::vector<SymbolMapSpec> maps, Warn warn, bool strict)
-    : maps_(std::move(maps)), cache_(warn), warn_(std::move(warn)) {
+    : maps_(std::move(maps)), files_cache_(warn), warn_(std::move(warn)) {
   for (const auto& m : maps_) {
     prefixes_.push_back(m.prefix);
-    files_.push_back(strict ? cache_.get_or_throw(m.path) : cache_.get(m.path));
+    files_.push_back(strict ? files_cache_.get_or_throw(m.path) : files_cache_.get(m.path));
   }
 }
 
 void Symbolizer::resolve(std::uint64_t addr, const LookupOptions& opt, Resolved& out) {
+  constexpr std::size_t kCacheSize = 1 << 16;
+  int o = (opt.lines ? 1 : 0) | (opt.inlines ? 2 : 0);
+  // A symbol-only lookup is one binary search: cheaper than the cache.
+  if (o == 0) return resolve_uncached(addr, opt, out);
+  if (o != cache_opt_) {
+    cache_.assign(kCacheSize, CacheEntry{});
+    cache_opt_ = o;
+  }
+  // Fibonacci hashing spreads nearby code addresses over the table.
+  CacheEntry& e = cache_[(addr * 0x9E3779B97F4A7C15ull) >> (64 - 16)];
+  if (e.valid && e.addr == addr) {
+    out.address = addr;
+    out.mapped = e.r.mapped;
+    out.prefix = e.r.prefix;
+    out.symbol = e.r.symbol;
+    out.offset = e.r.offset;
+    out.frames.assign(e.r.frames.begin(), e.r.frames.end());
+    return;
+  }
+  resolve_uncached(addr, opt, out);
+  // Unmapped addresses are not cached: they are cheap and warn once anyway.
+  if (out.mapped) {
+    e.addr = addr;
+    e.valid = true;
+    e.r.mapped = out.mapped;
+    e.r.prefix = out.prefix;
+    e.r.symbol = out.symbol;
+    e.r.offset = out.offset;
+    e.r.frames.assign(out.frames.begin(), out.frames.end());
+  }
+}
+
+void Symbolizer::resolve_uncached(std::uint64_t addr, const LookupOptions& opt, Resolved& out) {
   out.address = addr;
   out.mapped = false;
   out.prefix = {};

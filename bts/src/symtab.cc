@@ -6,12 +6,12 @@
 namespace bts::detail {
 
 void Symtab::add(std::uint64_t addr, std::uint64_t size, std::string_view name, Binding b,
-                 bool is_object) {
+                 bool is_object, std::uint64_t limit) {
   if (name.empty()) return;
   std::uint64_t hi = addr + size;
   if (hi < addr) hi = ~0ull;  // wraps at the top of the address space
   syms_.push_back({addr, size ? hi : addr, name});
-  extra_.push_back({b, size != 0, is_object});
+  extra_.push_back({b, size != 0, is_object, limit});
 }
 
 void Symtab::build() {
@@ -38,6 +38,8 @@ void Symtab::build() {
     if (sized.find(s.lo) != IntervalIndex::kNone) continue;
     auto nx = std::upper_bound(starts.begin(), starts.end(), s.lo);
     s.hi = nx == starts.end() ? s.lo + 1 : *nx;
+    s.hi = std::min(s.hi, extra_[i].limit);
+    if (s.hi <= s.lo) continue;  // a label at the very end of its section
     index_.add(s.lo, s.hi, static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i));
   }
   index_.build();

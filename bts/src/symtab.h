@@ -19,9 +19,11 @@ class Symtab {
   enum Binding : std::uint8_t { Local = 0, Weak = 1, Global = 2 };
 
   // Adds a symbol. size 0 means "unknown": such a symbol extends to the
-  // next symbol's start (labels in assembly, System.map entries), but never
-  // shadows a sized symbol that starts at the same address.
-  void add(std::uint64_t addr, std::uint64_t size, std::string_view name, Binding b, bool is_object);
+  // next symbol's start (labels in assembly, System.map entries) but not
+  // past `limit` (the end of its ELF section), and never shadows a sized
+  // symbol.
+  void add(std::uint64_t addr, std::uint64_t size, std::string_view name, Binding b, bool is_object,
+           std::uint64_t limit = ~0ull);
   // Sorts and flattens; call once after the last add().
   void build();
 
@@ -40,6 +42,7 @@ class Symtab {
     Binding binding;
     bool sized;
     bool is_object;
+    std::uint64_t limit;
   };
   std::vector<SymbolRange> syms_;
   std::vector<Extra> extra_;

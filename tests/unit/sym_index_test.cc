@@ -6,6 +6,8 @@
 #include <cstring>
 #include <unistd.h>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "../../bts/src/interval_index.h"
 #include "bts/symbolizer.h"
@@ -138,5 +140,25 @@ TEST_CASE("loading rejects garbage with a bad-input error naming the file") {
   } catch (const xentt::Error& e) {
     CHECK(e.exit_status() == 2);
     CHECK_THAT(e.what(), Catch::Matchers::ContainsSubstring("junk.elf"));
+  }
+}
+
+TEST_CASE("large indexes (Eytzinger search) agree with a plain scan") {
+  IntervalIndex ix;
+  // 5000 functions of varying size with gaps, some with a nested range.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> fns;
+  std::uint64_t a = 0x1000;
+  for (std::uint32_t i = 0; i < 5000; ++i) {
+    std::uint64_t size = 16 + (i * 37) % 300;
+    fns.push_back({a, a + size});
+    ix.add(a, a + size, i);
+    a += size + (i % 3 == 0 ? 8 : 0);
+  }
+  ix.build();
+  for (std::uint64_t x = 0xff0; x < a + 16; x += 3) {
+    std::uint32_t want = IntervalIndex::kNone;
+    for (std::uint32_t i = 0; i < fns.size(); ++i)
+      if (fns[i].first <= x && x < fns[i].second) want = i;
+    REQUIRE(ix.find(x) == want);
   }
 }

@@ -49,6 +49,10 @@ class BtsFile {
     if (format_ != Format::Extended) return std::nullopt;
     return records_[i].format;
   }
+  // Tells the kernel that records before `end` will not be read again, so
+  // their pages leave memory (mapped files only; a no-op otherwise). Lets a
+  // reader stream a file larger than RAM without growing its resident set.
+  void release_before(std::size_t end) noexcept;
   // Byte offset of record i in the file (for error messages).
   std::uint64_t offset_of(std::size_t i) const noexcept {
     return (i + (format_ == Format::Extended ? 1 : 0)) * sizeof(Record);

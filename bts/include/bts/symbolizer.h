@@ -102,10 +102,22 @@ class Symbolizer {
   std::vector<SymbolMapSpec> maps_;
   std::vector<std::string> prefixes_;  // normalized (with ':')
   std::vector<SymbolFile*> files_;
-  SymbolFileCache cache_;
+  SymbolFileCache files_cache_;
   Warn warn_;
   bool warned_unmapped_ = false;
   std::size_t last_map_ = 0;  // traces stay in one map for long runs
+
+  // Branch traces revisit the same addresses (loops, hot functions): a
+  // direct-mapped cache of recent results turns a repeat into one copy.
+  // Entries are valid for one LookupOptions combination (`cache_opt_`).
+  struct CacheEntry {
+    std::uint64_t addr = ~0ull;
+    bool valid = false;
+    Resolved r;
+  };
+  std::vector<CacheEntry> cache_;
+  int cache_opt_ = -1;
+  void resolve_uncached(std::uint64_t addr, const LookupOptions& opt, Resolved& out);
 };
 
 }  // namespace bts
