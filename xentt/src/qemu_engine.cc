@@ -69,16 +69,19 @@ std::vector<std::string> qemu_command(const StateDir& dir, const VmConfig& cfg, 
   };
   if (cfg.initrd) a.insert(a.end(), {"-initrd", dir.file(*cfg.initrd).string()});
   if (cfg.disk) {
-    // Writes go to a throw-away overlay (snapshot=on), so every replay starts
-    // from the disk the recording started from; blkreplay records the I/O.
-    a.insert(a.end(), {"-drive", "file=" + dir.file(*cfg.disk).string() + ",if=none,snapshot=on,id=img-direct",
+    // The overlay takes the rrsnapshot "init" like the snapshot image (QEMU
+    // snapshots every writable drive), so loading "init" at the start of a
+    // replay restores the disk as the recording found it. Replays write to
+    // their own copies. blkreplay records the I/O completions.
+    a.insert(a.end(), {"-drive", "file=" + p.disk.string() + ",if=none,id=img-direct",
                        "-drive", "driver=blkreplay,if=none,image=img-direct,id=img-blkreplay", "-device",
                        "ide-hd,drive=img-blkreplay"});
   }
   if (cfg.net) {
     // Recorded by filter-replay; a replay feeds the recorded packets and
-    // needs no network.
-    a.insert(a.end(), {"-netdev", "user,id=net0", "-device", "e1000,netdev=net0", "-object",
+    // needs no network. rtl8139, as QEMU's replay documentation uses: with
+    // e1000 a replay of the demo guest hung at its start (QEMU 10.0.2).
+    a.insert(a.end(), {"-netdev", "user,id=net0", "-device", "rtl8139,netdev=net0", "-object",
                        "filter-replay,id=replay0,netdev=net0"});
   }
   for (const auto& d : cfg.extra_devices) {
@@ -127,6 +130,10 @@ class QemuReplay final : public Replay {
     // and internal snapshots are not seen through a backing-file overlay).
     // Cost: one copy of the snapshot image, shared blocks where possible.
     if (!master) clone_file(dir.file("recording/snapshots.qcow2"), paths_.snapshots);
+    if (cfg.disk) {
+      paths_.disk = master ? dir.file(*cfg.disk) : runtime_ / "disk.qcow2";
+      if (!master) clone_file(dir.file(*cfg.disk), paths_.disk);
+    }
     paths_.memory = runtime_ / "memory";
     paths_.console = runtime_ / "console.log";
     paths_.qmp = runtime_ / "qmp.sock";
@@ -140,7 +147,11 @@ class QemuReplay final : public Replay {
     try {
       qmp_.emplace(paths_.qmp, 60s, [this] { return child_.running(); });
     } catch (const Error&) {
-      throw runtime_error("QEMU failed to start the replay: " + last_log_line(log_) + " (log: " + log_.string() + ")");
+      std::string why = last_log_line(log_);
+      child_.terminate();
+      std::error_code ec;
+      fs::remove_all(runtime_, ec);  // nothing of a failed start stays behind
+      throw runtime_error("QEMU failed to start the replay: " + why);
     }
   }
 
@@ -253,6 +264,19 @@ class QemuReplay final : public Replay {
     if (!error.empty()) throw runtime_error("checkpoint " + tag + " failed: " + error);
   }
 
+  void resume() override {
+    if (at_end_) return;
+    qmp().clear_events();
+    qmp().execute("cont");
+  }
+
+  void pause() override {
+    if (!qmp().execute("query-status").value("running", false)) return;
+    qmp().clear_events();
+    qmp().execute("stop");
+    if (qmp().wait_event("STOP", 60s, {"SHUTDOWN"})["event"] == "SHUTDOWN") at_end_ = true;
+  }
+
   bool log_exhausted(std::chrono::milliseconds settle) override {
     if (at_end_) return true;
     try {
@@ -353,6 +377,7 @@ class QemuEngine final : public Engine {
     p.memory = dir.file("record.mem");
     p.console = dir.file("console.log");
     p.qmp = dir.file("record-qmp.sock");
+    if (cfg.disk) p.disk = dir.file(*cfg.disk);
     fs::path log = dir.file("record-qemu.log");
     fs::remove(p.qmp);
     create_snapshot_image(p.snapshots);

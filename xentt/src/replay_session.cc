@@ -195,6 +195,8 @@ uint64_t ReplaySession::run_to_end() {
   return final_icount;
 }
 
+void ReplaySession::resume() { replay_->resume(); }
+void ReplaySession::pause() { replay_->pause(); }
 X86Registers ReplaySession::registers() { return replay_->registers(); }
 AttachInfo ReplaySession::attach_info() const { return replay_->attach_info(); }
 fs::path ReplaySession::console_path() const { return runtime_ / "console.log"; }

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <map>
 #include <random>
+#include <thread>
 
 #include "xentt/error.h"
 #include "xentt/replay_session.h"
@@ -42,6 +43,16 @@ int main(int argc, char** argv) {
         return 1;
       }
       seen[t] = forward->registers();
+    }
+    // pause/resume: let it run freely, stop it wherever it got to.
+    backward->resume();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    backward->pause();
+    Position free_stop = backward->position();
+    fmt::print("resumed and paused at icount {}\n", free_stop.icount);
+    if (free_stop.icount == 0) {
+      fmt::print("FAIL: resume did not run the guest\n");
+      return 1;
     }
     backward->run_until(Icount{end});
     int failures = 0;

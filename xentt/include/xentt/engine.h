@@ -61,6 +61,10 @@ class Replay {
   // asked for the end-of-recording shutdown. Waits up to `settle` for that
   // request to show, since it travels from the vCPU to the main loop.
   virtual bool log_exhausted(std::chrono::milliseconds settle) = 0;
+  // Lets the guest run on without waiting (resume) / stops it where it is
+  // and waits until it is paused (pause). Cost: a QMP round trip each.
+  virtual void resume() = 0;
+  virtual void pause() = 0;
   // Saves a checkpoint of the current point (replay seeks use it).
   virtual void checkpoint(const std::string& tag) = 0;
   virtual X86Registers registers() = 0;

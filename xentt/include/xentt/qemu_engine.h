@@ -36,6 +36,7 @@ std::unique_ptr<Engine> make_qemu_engine();
 enum class QemuMode { Record, Replay };
 struct QemuPaths {
   std::filesystem::path rrfile, snapshots, memory, console, qmp, gdb;
+  std::filesystem::path disk;  // the disk overlay this run writes (with -L)
 };
 std::vector<std::string> qemu_command(const StateDir& dir, const VmConfig& cfg, QemuMode mode, const QemuPaths& p);
 

@@ -59,6 +59,9 @@ class ReplaySession {
   // Throws BadInput for a location with brctr/cx (this engine does not count
   // branches yet) and when the recording ends first.
   void run_until(const Location& loc);
+  // Lets the guest run / stops it wherever it has got to.
+  void resume();
+  void pause();
   // n instructions forward.
   void step(uint64_t n = 1);
   // Runs to the end; returns the final instruction count.
