@@ -59,6 +59,23 @@ std::unique_ptr<DwarfIndex> DwarfIndex::open(Elf* elf, const std::string& path, 
   GElf_Ehdr eh;
   ix->drop_pages_ = map && gelf_getehdr(elf, &eh) && eh.e_ident[EI_DATA] == ELFDATA2LSB &&
                     eh.e_ident[EI_CLASS] == ELFCLASS64 && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
+  size_t shstrndx = 0;
+  if (ix->drop_pages_ && elf_getshdrstrndx(elf, &shstrndx) == 0) {
+    for (Elf_Scn* scn = nullptr; (scn = elf_nextscn(elf, scn));) {
+      GElf_Shdr sh;
+      const char* name;
+      if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS || (sh.sh_flags & SHF_COMPRESSED) ||
+          !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
+        continue;
+      std::string_view n = name;
+      if (n == ".debug_info" || n == ".debug_line" || n == ".debug_rnglists" || n == ".debug_ranges" ||
+          n == ".debug_loclists" || n == ".debug_loc") {
+        // Whole pages inside the section only (neighbours are not ours to drop).
+        std::uint64_t b = (sh.sh_offset + 4095) & ~4095ull, e = (sh.sh_offset + sh.sh_size) & ~4095ull;
+        if (e > b && e <= map_len) ix->parse_once_.push_back({b, e - b});
+      }
+    }
+  }
   // dwarf_get_units reads unit headers only; the unit DIE's range
   // attributes are the one thing we decode per unit here.
   Dwarf_CU* cu = nullptr;
@@ -100,6 +117,9 @@ void DwarfIndex::walk(Dwarf_Die* die, std::uint32_t parent, std::uint32_t depth,
         // Ranges first: most subprogram DIEs of a kernel unit are
         // declarations without code, and skipping them early is what keeps
         // a unit's first lookup in the millisecond range.
+        // Code-less DIEs (declarations, abstract instances) are rejected
+        // by their abbreviation alone, without decoding any attribute.
+        if (!dwarf_hasattr(&child, DW_AT_low_pc) && !dwarf_hasattr(&child, DW_AT_ranges)) break;
         auto idx = static_cast<std::uint32_t>(d.scopes.size());
         std::uint32_t sdepth = tag == DW_TAG_subprogram ? 0 : depth + 1;
         std::uint64_t entry = ~0ull;
@@ -180,7 +200,8 @@ DwarfIndex::UnitData* DwarfIndex::load(Unit& u) {
   Dwarf_Lines* lines = nullptr;
   size_t nlines = 0;
   if (dwarf_getsrclines(&cudie, &lines, &nlines) == 0) {
-    d->rows.reserve(nlines);
+    std::vector<std::pair<std::uint64_t, Row>> tmp;
+    tmp.reserve(nlines);
     for (size_t i = 0; i < nlines; ++i) {
       Dwarf_Line* l = dwarf_onesrcline(lines, i);
       Dwarf_Addr a;
@@ -190,24 +211,28 @@ DwarfIndex::UnitData* DwarfIndex::load(Unit& u) {
       dwarf_lineno(l, &ln);
       dwarf_linecol(l, &col);
       dwarf_lineendsequence(l, &end);
-      d->rows.push_back({a, file_index(dwarf_linesrc(l, nullptr, nullptr)), static_cast<std::uint32_t>(ln),
-                         static_cast<std::uint32_t>(col) & 0x7fffffffu, end ? 1u : 0u});
+      tmp.push_back({a, Row{file_index(dwarf_linesrc(l, nullptr, nullptr)), static_cast<std::uint32_t>(ln),
+                            static_cast<std::uint32_t>(col) & 0x7fffffffu, end ? 1u : 0u}});
     }
     // End-of-sequence rows sort before rows at the same address, so an
     // address where one sequence ends and the next begins finds the new
     // one; among equal addresses the table's last row wins (as in
     // llvm-symbolizer and addr2line).
-    auto before = [](const Row& a, const Row& b) {
-      if (a.addr != b.addr) return a.addr < b.addr;
-      return a.end_seq > b.end_seq;
+    auto before = [](const std::pair<std::uint64_t, Row>& a, const std::pair<std::uint64_t, Row>& b) {
+      if (a.first != b.first) return a.first < b.first;
+      return a.second.end_seq > b.second.end_seq;
     };
     // libdw usually hands the rows over in this order already.
-    if (!std::is_sorted(d->rows.begin(), d->rows.end(), before))
-      std::stable_sort(d->rows.begin(), d->rows.end(), before);
-    // The addresses alone, for a binary search that touches 8 bytes a row.
-    d->row_addr.vec().reserve(d->rows.size());
-    for (const Row& r : d->rows) d->row_addr.vec().push_back(r.addr);
-    d->row_addr.build();
+    if (!std::is_sorted(tmp.begin(), tmp.end(), before)) std::stable_sort(tmp.begin(), tmp.end(), before);
+    // Addresses and row data apart: the search touches 8 bytes a row, and
+    // a row costs 12 + 8 + 1 bytes (the bucket table, 4 rows a bucket).
+    d->rows.reserve(tmp.size());
+    d->row_addr.vec().reserve(tmp.size());
+    for (const auto& [a, r] : tmp) {
+      d->row_addr.vec().push_back(a);
+      d->rows.push_back(r);
+    }
+    d->row_addr.build(4);
   } else {
     warning_ = fmt::format("{}: no usable line table in compile unit at .debug_info offset {:#x}: {}", path_,
                            u.die_offset, dwarf_errmsg(-1));
@@ -231,13 +256,15 @@ void DwarfIndex::recycle() {
   // units, none of which we need once a unit is indexed (our rows and
   // scopes point only at strings in the mapped file or in our own storage).
   // So every kRecycleEvery units the handle is closed and reopened (a few
-  // ms), and the mapping's clean pages are dropped (re-read from the page
-  // cache when touched again).
+  // ms), and the mapping's clean pages of parsed sections are dropped (re-read from the page
+  // cache when touched again). Only sections read once per unit are
+  // dropped; strings (names we print) and abbreviations stay.
   if (++loads_since_recycle_ < kRecycleEvery) return;
   loads_since_recycle_ = 0;
   dwarf_end(dw_);
   dw_ = dwarf_begin_elf(elf_, DWARF_C_READ, nullptr);
-  if (drop_pages_ && map_len_) ::madvise(map_, map_len_, MADV_DONTNEED);
+  if (drop_pages_)
+    for (auto [off, len] : parse_once_) ::madvise(static_cast<char*>(map_) + off, len, MADV_DONTNEED);
 }
 
 std::uint64_t DwarfIndex::frames_at(std::uint64_t addr, bool inlines, std::vector<Frame>& out) {
