@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <thread>
 #include <unordered_map>
 
 #include "xentt/error.h"
@@ -47,18 +48,20 @@ int for_each_range(Dwarf_Die* die, F&& f) {
 
 }  // namespace
 
-std::unique_ptr<DwarfIndex> DwarfIndex::open(Elf* elf, const std::string& path, void* map, std::size_t map_len) {
+std::unique_ptr<DwarfIndex> DwarfIndex::open(Elf* elf, const std::string& path, void* image, std::size_t image_len,
+                                             bool mapped) {
   Dwarf* dw = dwarf_begin_elf(elf, DWARF_C_READ, nullptr);
   if (!dw) return nullptr;  // no .debug_info: symbols only
   std::unique_ptr<DwarfIndex> ix(new DwarfIndex(dw, path));
-  ix->elf_ = elf;
-  ix->map_ = map;
-  ix->map_len_ = map_len;
+  ix->main_.elf = elf;
+  ix->image_ = image;
+  ix->image_len_ = image_len;
   // Dropping pages is only safe when libelf converted nothing in place: a
   // native (little-endian, 64-bit) file mapped from disk.
   GElf_Ehdr eh;
-  ix->drop_pages_ = map && gelf_getehdr(elf, &eh) && eh.e_ident[EI_DATA] == ELFDATA2LSB &&
-                    eh.e_ident[EI_CLASS] == ELFCLASS64 && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
+  ix->native_ = image && gelf_getehdr(elf, &eh) && eh.e_ident[EI_DATA] == ELFDATA2LSB &&
+                eh.e_ident[EI_CLASS] == ELFCLASS64 && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
+  ix->drop_pages_ = mapped && ix->native_;
   size_t shstrndx = 0;
   if (ix->drop_pages_ && elf_getshdrstrndx(elf, &shstrndx) == 0) {
     for (Elf_Scn* scn = nullptr; (scn = elf_nextscn(elf, scn));) {
@@ -72,7 +75,7 @@ std::unique_ptr<DwarfIndex> DwarfIndex::open(Elf* elf, const std::string& path, 
           n == ".debug_loclists" || n == ".debug_loc") {
         // Whole pages inside the section only (neighbours are not ours to drop).
         std::uint64_t b = (sh.sh_offset + 4095) & ~4095ull, e = (sh.sh_offset + sh.sh_size) & ~4095ull;
-        if (e > b && e <= map_len) ix->parse_once_.push_back({b, e - b});
+        if (e > b && e <= image_len) ix->parse_once_.push_back({b, e - b});
       }
     }
   }
@@ -101,7 +104,44 @@ std::unique_ptr<DwarfIndex> DwarfIndex::open(Elf* elf, const std::string& path, 
 }
 
 DwarfIndex::~DwarfIndex() {
-  if (dw_) dwarf_end(dw_);
+  if (main_.dw) dwarf_end(main_.dw);
+  if (aux_.dw) dwarf_end(aux_.dw);
+  if (aux_.elf) elf_end(aux_.elf);
+}
+
+void DwarfIndex::prefetch(const std::uint64_t* addrs, std::size_t n, unsigned threads) {
+  std::vector<std::uint32_t> need;
+  std::vector<bool> seen(units_.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint32_t ui = unit_index_.find(addrs[i]);
+    if (ui == IntervalIndex::kNone || seen[ui] || units_[ui].data || units_[ui].failed) continue;
+    seen[ui] = true;
+    need.push_back(ui);
+  }
+  // A thread costs ~50 us; below a few units it is not worth it.
+  // A second libelf handle on the image is safe only when libelf converts
+  // nothing in place (a native file).
+  if (threads < 2 || need.size() < 4 || !native_) {
+    for (std::uint32_t ui : need) load(units_[ui]);
+    return;
+  }
+  if (!aux_.elf) {
+    aux_.elf = elf_memory(static_cast<char*>(image_), image_len_);
+    if (aux_.elf) aux_.dw = dwarf_begin_elf(aux_.elf, DWARF_C_READ, nullptr);
+    if (!aux_.dw) {
+      for (std::uint32_t ui : need) load(units_[ui]);
+      return;
+    }
+  }
+  std::string aux_warning;
+  // Odd positions on the helper thread, even ones here: the two threads
+  // write distinct Unit slots; join() publishes the helper's.
+  std::thread helper([&] {
+    for (std::size_t i = 1; i < need.size(); i += 2) load_with(units_[need[i]], aux_, aux_warning);
+  });
+  for (std::size_t i = 0; i < need.size(); i += 2) load(units_[need[i]]);
+  helper.join();
+  if (warning_.empty()) warning_ = std::move(aux_warning);
 }
 
 void DwarfIndex::walk(Dwarf_Die* die, std::uint32_t parent, std::uint32_t depth, UnitData& d,
@@ -164,14 +204,14 @@ void DwarfIndex::walk(Dwarf_Die* die, std::uint32_t parent, std::uint32_t depth,
   } while (dwarf_siblingof(&child, &child) == 0);
 }
 
-DwarfIndex::UnitData* DwarfIndex::load(Unit& u) {
+DwarfIndex::UnitData* DwarfIndex::load_with(Unit& u, Handle& h, std::string& warning) {
   if (u.data) return u.data.get();
-  if (u.failed || !dw_) return nullptr;
+  if (u.failed || !h.dw) return nullptr;
   auto d = std::make_unique<UnitData>();
   Dwarf_Die cudie;
-  if (!dwarf_offdie(dw_, u.die_offset, &cudie)) {
+  if (!dwarf_offdie(h.dw, u.die_offset, &cudie)) {
     u.failed = true;
-    warning_ = fmt::format("{}: corrupt compile unit at .debug_info offset {:#x}: {}", path_, u.die_offset,
+    warning = fmt::format("{}: corrupt compile unit at .debug_info offset {:#x}: {}", path_, u.die_offset,
                            dwarf_errmsg(-1));
     return nullptr;
   }
@@ -234,7 +274,7 @@ DwarfIndex::UnitData* DwarfIndex::load(Unit& u) {
     }
     d->row_addr.build(4);
   } else {
-    warning_ = fmt::format("{}: no usable line table in compile unit at .debug_info offset {:#x}: {}", path_,
+    warning = fmt::format("{}: no usable line table in compile unit at .debug_info offset {:#x}: {}", path_,
                            u.die_offset, dwarf_errmsg(-1));
   }
   Dwarf_Files* files = nullptr;
@@ -245,11 +285,12 @@ DwarfIndex::UnitData* DwarfIndex::load(Unit& u) {
   for (std::size_t i = 0; i < d->scopes.size(); ++i) d->scopes[i].call_file = file_index(call_files[i]);
   d->scope_index.build();
   u.data = std::move(d);
-  recycle();
-  return u.data.get();
+  UnitData* ready = u.data.get();
+  recycle(h);
+  return ready;
 }
 
-void DwarfIndex::recycle() {
+void DwarfIndex::recycle(Handle& h) {
   // libdw keeps every unit's abbreviations, line table and file list in
   // malloc'ed memory until dwarf_end, and the pages of the sections parsed
   // stay resident: for a kernel that is hundreds of MB after a few thousand
@@ -259,12 +300,12 @@ void DwarfIndex::recycle() {
   // ms), and the mapping's clean pages of parsed sections are dropped (re-read from the page
   // cache when touched again). Only sections read once per unit are
   // dropped; strings (names we print) and abbreviations stay.
-  if (++loads_since_recycle_ < kRecycleEvery) return;
-  loads_since_recycle_ = 0;
-  dwarf_end(dw_);
-  dw_ = dwarf_begin_elf(elf_, DWARF_C_READ, nullptr);
+  if (++h.loads < kRecycleEvery) return;
+  h.loads = 0;
+  dwarf_end(h.dw);
+  h.dw = dwarf_begin_elf(h.elf, DWARF_C_READ, nullptr);
   if (drop_pages_)
-    for (auto [off, len] : parse_once_) ::madvise(static_cast<char*>(map_) + off, len, MADV_DONTNEED);
+    for (auto [off, len] : parse_once_) ::madvise(static_cast<char*>(image_) + off, len, MADV_DONTNEED);
 }
 
 std::uint64_t DwarfIndex::frames_at(std::uint64_t addr, bool inlines, std::vector<Frame>& out) {
