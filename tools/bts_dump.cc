@@ -1,7 +1,9 @@
 // bts_dump: print the branch records of .bts files, raw or symbolized.
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <algorithm>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bts/file.h"
@@ -42,6 +44,7 @@ int main(int argc, char** argv) {
         if (po.symbols) sym = so.make("bts_dump");
         xentt::tools::Output out;
         bts::RecordPrinter printer(sym.get(), po);
+        unsigned threads = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
         for (const auto& path : files) {
           bts::BtsFile f(path);
           if (require_extended && f.format() != bts::Format::Extended)
@@ -51,7 +54,18 @@ int main(int argc, char** argv) {
                       << " records\n";
           auto recs = f.records();
           bool ext = f.format() == bts::Format::Extended;
+          std::vector<std::uint64_t> ahead;
           for (std::size_t i = 0; i < recs.size(); ++i) {
+            // With lines/inlines, each block's DWARF units are parsed ahead
+            // on both cores (the lookups then only read them).
+            if (sym && (po.lines || po.inlines) && (i & 0xfffff) == 0) {
+              ahead.clear();
+              for (std::size_t k = i; k < std::min(recs.size(), i + 0x100000); ++k) {
+                ahead.push_back(recs[k].from);
+                ahead.push_back(recs[k].to);
+              }
+              sym->prefetch(ahead, {po.lines, po.inlines}, threads);
+            }
             printer.append(out.buf, i, recs[i], ext ? std::optional<std::uint64_t>(recs[i].format) : std::nullopt);
             out.maybe_flush();
             if ((i & 0xfffff) == 0xfffff) f.release_before(i);  // keep RSS flat on huge files

@@ -24,7 +24,7 @@ struct SymbolOptions {
     app.add_option("--symmap", symmaps,
                    "FILE[@lo-hi[+bias]][:prefix]: FILE symbolizes addresses in [lo,hi) (hex) at address-bias, "
                    "names printed after prefix; repeatable, first match wins")
-        ->take_all();
+        ->allow_extra_args(false);
     app.add_option("-s,--statedir", statedir, "take the symbol maps from STATEDIR/symfiles");
   }
 

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <thread>
 #include <unordered_map>
 
 #include "xentt/error.h"
@@ -47,18 +48,37 @@ int for_each_range(Dwarf_Die* die, F&& f) {
 
 }  // namespace
 
-std::unique_ptr<DwarfIndex> DwarfIndex::open(Elf* elf, const std::string& path, void* map, std::size_t map_len) {
+std::unique_ptr<DwarfIndex> DwarfIndex::open(Elf* elf, const std::string& path, void* image, std::size_t image_len,
+                                             bool mapped) {
   Dwarf* dw = dwarf_begin_elf(elf, DWARF_C_READ, nullptr);
   if (!dw) return nullptr;  // no .debug_info: symbols only
   std::unique_ptr<DwarfIndex> ix(new DwarfIndex(dw, path));
-  ix->elf_ = elf;
-  ix->map_ = map;
-  ix->map_len_ = map_len;
+  ix->main_.elf = elf;
+  ix->image_ = image;
+  ix->image_len_ = image_len;
   // Dropping pages is only safe when libelf converted nothing in place: a
   // native (little-endian, 64-bit) file mapped from disk.
   GElf_Ehdr eh;
-  ix->drop_pages_ = map && gelf_getehdr(elf, &eh) && eh.e_ident[EI_DATA] == ELFDATA2LSB &&
-                    eh.e_ident[EI_CLASS] == ELFCLASS64 && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
+  ix->native_ = image && gelf_getehdr(elf, &eh) && eh.e_ident[EI_DATA] == ELFDATA2LSB &&
+                eh.e_ident[EI_CLASS] == ELFCLASS64 && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
+  ix->drop_pages_ = mapped && ix->native_;
+  size_t shstrndx = 0;
+  if (ix->drop_pages_ && elf_getshdrstrndx(elf, &shstrndx) == 0) {
+    for (Elf_Scn* scn = nullptr; (scn = elf_nextscn(elf, scn));) {
+      GElf_Shdr sh;
+      const char* name;
+      if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS || (sh.sh_flags & SHF_COMPRESSED) ||
+          !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
+        continue;
+      std::string_view n = name;
+      if (n == ".debug_info" || n == ".debug_line" || n == ".debug_rnglists" || n == ".debug_ranges" ||
+          n == ".debug_loclists" || n == ".debug_loc") {
+        // Whole pages inside the section only (neighbours are not ours to drop).
+        std::uint64_t b = (sh.sh_offset + 4095) & ~4095ull, e = (sh.sh_offset + sh.sh_size) & ~4095ull;
+        if (e > b && e <= image_len) ix->parse_once_.push_back({b, e - b});
+      }
+    }
+  }
   // dwarf_get_units reads unit headers only; the unit DIE's range
   // attributes are the one thing we decode per unit here.
   Dwarf_CU* cu = nullptr;
@@ -84,7 +104,44 @@ std::unique_ptr<DwarfIndex> DwarfIndex::open(Elf* elf, const std::string& path, 
 }
 
 DwarfIndex::~DwarfIndex() {
-  if (dw_) dwarf_end(dw_);
+  if (main_.dw) dwarf_end(main_.dw);
+  if (aux_.dw) dwarf_end(aux_.dw);
+  if (aux_.elf) elf_end(aux_.elf);
+}
+
+void DwarfIndex::prefetch(const std::uint64_t* addrs, std::size_t n, unsigned threads) {
+  std::vector<std::uint32_t> need;
+  std::vector<bool> seen(units_.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint32_t ui = unit_index_.find(addrs[i]);
+    if (ui == IntervalIndex::kNone || seen[ui] || units_[ui].data || units_[ui].failed) continue;
+    seen[ui] = true;
+    need.push_back(ui);
+  }
+  // A thread costs ~50 us; below a few units it is not worth it.
+  // A second libelf handle on the image is safe only when libelf converts
+  // nothing in place (a native file).
+  if (threads < 2 || need.size() < 4 || !native_) {
+    for (std::uint32_t ui : need) load(units_[ui]);
+    return;
+  }
+  if (!aux_.elf) {
+    aux_.elf = elf_memory(static_cast<char*>(image_), image_len_);
+    if (aux_.elf) aux_.dw = dwarf_begin_elf(aux_.elf, DWARF_C_READ, nullptr);
+    if (!aux_.dw) {
+      for (std::uint32_t ui : need) load(units_[ui]);
+      return;
+    }
+  }
+  std::string aux_warning;
+  // Odd positions on the helper thread, even ones here: the two threads
+  // write distinct Unit slots; join() publishes the helper's.
+  std::thread helper([&] {
+    for (std::size_t i = 1; i < need.size(); i += 2) load_with(units_[need[i]], aux_, aux_warning);
+  });
+  for (std::size_t i = 0; i < need.size(); i += 2) load(units_[need[i]]);
+  helper.join();
+  if (warning_.empty()) warning_ = std::move(aux_warning);
 }
 
 void DwarfIndex::walk(Dwarf_Die* die, std::uint32_t parent, std::uint32_t depth, UnitData& d,
@@ -100,6 +157,9 @@ void DwarfIndex::walk(Dwarf_Die* die, std::uint32_t parent, std::uint32_t depth,
         // Ranges first: most subprogram DIEs of a kernel unit are
         // declarations without code, and skipping them early is what keeps
         // a unit's first lookup in the millisecond range.
+        // Code-less DIEs (declarations, abstract instances) are rejected
+        // by their abbreviation alone, without decoding any attribute.
+        if (!dwarf_hasattr(&child, DW_AT_low_pc) && !dwarf_hasattr(&child, DW_AT_ranges)) break;
         auto idx = static_cast<std::uint32_t>(d.scopes.size());
         std::uint32_t sdepth = tag == DW_TAG_subprogram ? 0 : depth + 1;
         std::uint64_t entry = ~0ull;
@@ -144,14 +204,14 @@ void DwarfIndex::walk(Dwarf_Die* die, std::uint32_t parent, std::uint32_t depth,
   } while (dwarf_siblingof(&child, &child) == 0);
 }
 
-DwarfIndex::UnitData* DwarfIndex::load(Unit& u) {
+DwarfIndex::UnitData* DwarfIndex::load_with(Unit& u, Handle& h, std::string& warning) {
   if (u.data) return u.data.get();
-  if (u.failed || !dw_) return nullptr;
+  if (u.failed || !h.dw) return nullptr;
   auto d = std::make_unique<UnitData>();
   Dwarf_Die cudie;
-  if (!dwarf_offdie(dw_, u.die_offset, &cudie)) {
+  if (!dwarf_offdie(h.dw, u.die_offset, &cudie)) {
     u.failed = true;
-    warning_ = fmt::format("{}: corrupt compile unit at .debug_info offset {:#x}: {}", path_, u.die_offset,
+    warning = fmt::format("{}: corrupt compile unit at .debug_info offset {:#x}: {}", path_, u.die_offset,
                            dwarf_errmsg(-1));
     return nullptr;
   }
@@ -180,7 +240,8 @@ DwarfIndex::UnitData* DwarfIndex::load(Unit& u) {
   Dwarf_Lines* lines = nullptr;
   size_t nlines = 0;
   if (dwarf_getsrclines(&cudie, &lines, &nlines) == 0) {
-    d->rows.reserve(nlines);
+    std::vector<std::pair<std::uint64_t, Row>> tmp;
+    tmp.reserve(nlines);
     for (size_t i = 0; i < nlines; ++i) {
       Dwarf_Line* l = dwarf_onesrcline(lines, i);
       Dwarf_Addr a;
@@ -190,26 +251,30 @@ DwarfIndex::UnitData* DwarfIndex::load(Unit& u) {
       dwarf_lineno(l, &ln);
       dwarf_linecol(l, &col);
       dwarf_lineendsequence(l, &end);
-      d->rows.push_back({a, file_index(dwarf_linesrc(l, nullptr, nullptr)), static_cast<std::uint32_t>(ln),
-                         static_cast<std::uint32_t>(col) & 0x7fffffffu, end ? 1u : 0u});
+      tmp.push_back({a, Row{file_index(dwarf_linesrc(l, nullptr, nullptr)), static_cast<std::uint32_t>(ln),
+                            static_cast<std::uint32_t>(col) & 0x7fffffffu, end ? 1u : 0u}});
     }
     // End-of-sequence rows sort before rows at the same address, so an
     // address where one sequence ends and the next begins finds the new
     // one; among equal addresses the table's last row wins (as in
     // llvm-symbolizer and addr2line).
-    auto before = [](const Row& a, const Row& b) {
-      if (a.addr != b.addr) return a.addr < b.addr;
-      return a.end_seq > b.end_seq;
+    auto before = [](const std::pair<std::uint64_t, Row>& a, const std::pair<std::uint64_t, Row>& b) {
+      if (a.first != b.first) return a.first < b.first;
+      return a.second.end_seq > b.second.end_seq;
     };
     // libdw usually hands the rows over in this order already.
-    if (!std::is_sorted(d->rows.begin(), d->rows.end(), before))
-      std::stable_sort(d->rows.begin(), d->rows.end(), before);
-    // The addresses alone, for a binary search that touches 8 bytes a row.
-    d->row_addr.vec().reserve(d->rows.size());
-    for (const Row& r : d->rows) d->row_addr.vec().push_back(r.addr);
-    d->row_addr.build();
+    if (!std::is_sorted(tmp.begin(), tmp.end(), before)) std::stable_sort(tmp.begin(), tmp.end(), before);
+    // Addresses and row data apart: the search touches 8 bytes a row, and
+    // a row costs 12 + 8 + 1 bytes (the bucket table, 4 rows a bucket).
+    d->rows.reserve(tmp.size());
+    d->row_addr.vec().reserve(tmp.size());
+    for (const auto& [a, r] : tmp) {
+      d->row_addr.vec().push_back(a);
+      d->rows.push_back(r);
+    }
+    d->row_addr.build(4);
   } else {
-    warning_ = fmt::format("{}: no usable line table in compile unit at .debug_info offset {:#x}: {}", path_,
+    warning = fmt::format("{}: no usable line table in compile unit at .debug_info offset {:#x}: {}", path_,
                            u.die_offset, dwarf_errmsg(-1));
   }
   Dwarf_Files* files = nullptr;
@@ -220,24 +285,27 @@ DwarfIndex::UnitData* DwarfIndex::load(Unit& u) {
   for (std::size_t i = 0; i < d->scopes.size(); ++i) d->scopes[i].call_file = file_index(call_files[i]);
   d->scope_index.build();
   u.data = std::move(d);
-  recycle();
-  return u.data.get();
+  UnitData* ready = u.data.get();
+  recycle(h);
+  return ready;
 }
 
-void DwarfIndex::recycle() {
+void DwarfIndex::recycle(Handle& h) {
   // libdw keeps every unit's abbreviations, line table and file list in
   // malloc'ed memory until dwarf_end, and the pages of the sections parsed
   // stay resident: for a kernel that is hundreds of MB after a few thousand
   // units, none of which we need once a unit is indexed (our rows and
   // scopes point only at strings in the mapped file or in our own storage).
   // So every kRecycleEvery units the handle is closed and reopened (a few
-  // ms), and the mapping's clean pages are dropped (re-read from the page
-  // cache when touched again).
-  if (++loads_since_recycle_ < kRecycleEvery) return;
-  loads_since_recycle_ = 0;
-  dwarf_end(dw_);
-  dw_ = dwarf_begin_elf(elf_, DWARF_C_READ, nullptr);
-  if (drop_pages_ && map_len_) ::madvise(map_, map_len_, MADV_DONTNEED);
+  // ms), and the mapping's clean pages of parsed sections are dropped (re-read from the page
+  // cache when touched again). Only sections read once per unit are
+  // dropped; strings (names we print) and abbreviations stay.
+  if (++h.loads < kRecycleEvery) return;
+  h.loads = 0;
+  dwarf_end(h.dw);
+  h.dw = dwarf_begin_elf(h.elf, DWARF_C_READ, nullptr);
+  if (drop_pages_)
+    for (auto [off, len] : parse_once_) ::madvise(static_cast<char*>(image_) + off, len, MADV_DONTNEED);
 }
 
 std::uint64_t DwarfIndex::frames_at(std::uint64_t addr, bool inlines, std::vector<Frame>& out) {

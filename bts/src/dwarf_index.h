@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "bts/symbols.h"
@@ -26,10 +27,20 @@ class DwarfIndex {
  public:
   // nullptr when the ELF has no DWARF. Throws bad_input when the DWARF is
   // present but its unit headers are corrupt (naming `path` and the offset).
-  // `map`/`map_len`: the file's private mapping (null for memory images),
-  // whose clean pages may be dropped after parsing (see recycle()).
-  static std::unique_ptr<DwarfIndex> open(Elf* elf, const std::string& path, void* map = nullptr,
-                                          std::size_t map_len = 0);
+  // `image`/`image_len`: the whole file in memory (the private mapping of
+  // the file, or a memory image), for opening a second handle on it (see
+  // prefetch()); `mapped`: the image is a file mapping whose clean pages may
+  // be dropped after parsing (see recycle()).
+  static std::unique_ptr<DwarfIndex> open(Elf* elf, const std::string& path, void* image = nullptr,
+                                          std::size_t image_len = 0, bool mapped = false);
+
+  // Parses, on up to `threads` threads, every not yet parsed unit that one
+  // of `addrs` falls in, so that the lookups that follow find them ready.
+  // For batches (a block of tt_symbolize's input, of bts_dump's records):
+  // units are independent, so two cores parse twice as many. The extra
+  // thread uses its own libelf/libdw handles on the same image; nothing is
+  // shared but the read-only image and distinct Unit slots.
+  void prefetch(const std::uint64_t* addrs, std::size_t n, unsigned threads);
   ~DwarfIndex();
 
   // Frames at addr, innermost first (see SymbolFile::frames_at). Returns
@@ -42,8 +53,7 @@ class DwarfIndex {
 
  private:
   static constexpr std::uint32_t kNoFile = ~0u;
-  struct Row {
-    std::uint64_t addr;
+  struct Row {                 // the address is in UnitData::row_addr
     std::uint32_t file;  // index into UnitData::files, or kNoFile
     std::uint32_t line;
     std::uint32_t column : 31;
@@ -72,20 +82,31 @@ class DwarfIndex {
     bool failed = false;
   };
 
-  DwarfIndex(Dwarf* dw, std::string path) : dw_(dw), path_(std::move(path)) {}
-  UnitData* load(Unit& u);
+  // A libelf + libdw handle pair; units parsed through it stay valid after
+  // it is recycled (they point only into the image and their own storage).
+  struct Handle {
+    Elf* elf = nullptr;   // owned only for auxiliary handles
+    Dwarf* dw = nullptr;
+    int loads = 0;        // units parsed since the last recycle
+  };
+
+  DwarfIndex(Dwarf* dw, std::string path) : path_(std::move(path)) { main_.dw = dw; }
+  UnitData* load(Unit& u) { return load_with(u, main_, warning_); }
+  UnitData* load_with(Unit& u, Handle& h, std::string& warning);
   void walk(Dwarf_Die* die, std::uint32_t parent, std::uint32_t depth, UnitData& d,
             Dwarf_Files* files, std::size_t nfiles, int level, std::vector<const char*>& call_files);
-  void recycle();
+  void recycle(Handle& h);
 
-  static constexpr int kRecycleEvery = 32;
-  Elf* elf_ = nullptr;
-  void* map_ = nullptr;
-  std::size_t map_len_ = 0;
+  static constexpr int kRecycleEvery = 128;  // units between recycles: ~270 MB peak RSS on a kernel
+  Handle main_;
+  Handle aux_;  // the prefetch thread's, opened on first use, kept (see Handle)
+  void* image_ = nullptr;
+  std::size_t image_len_ = 0;
+  bool native_ = false;  // little-endian ELF64 on a little-endian host: libelf converts nothing
   bool drop_pages_ = false;
-  int loads_since_recycle_ = 0;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> parse_once_;  // (offset, length) in the mapping
 
-  Dwarf* dw_;
+
   std::string path_;
   std::vector<Unit> units_;
   IntervalIndex unit_index_;

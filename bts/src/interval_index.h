@@ -55,9 +55,9 @@ class SortedAddresses {
   static constexpr std::uint64_t kMaxWindow = 1ull << 30;  // the dense window spans at most 1 GiB
 
   // Picks the window of at most kMaxWindow bytes holding the most addresses
-  // (two pointers over the sorted array) and a bucket size of about one
-  // element: 4 bytes of table an element. O(n).
-  void build() {
+  // (two pointers over the sorted array) and a bucket size of about
+  // `per_bucket` elements: 4 / per_bucket bytes of table an element. O(n).
+  void build(std::uint64_t per_bucket = 1) {
     bucket_.clear();
     dense_lo_ = 0;
     dense_span_ = 0;
@@ -70,7 +70,7 @@ class SortedAddresses {
       if (j - i > best_j - best_i) best_i = i, best_j = j;
     }
     std::uint64_t lo = a_[best_i], span = a_[best_j] - lo + 1;
-    std::uint64_t avg = span / (best_j - best_i + 1);
+    std::uint64_t avg = span * per_bucket / (best_j - best_i + 1);
     shift_ = 0;
     while (shift_ < 40 && (2ull << shift_) <= avg) ++shift_;
     std::size_t nb = static_cast<std::size_t>((span - 1) >> shift_) + 1;

@@ -112,7 +112,8 @@ void load_elf(SymbolFile::Impl& im, std::span<const std::byte> bytes) {
     }
   }
   im.symtab.build();
-  im.dwarf = detail::DwarfIndex::open(im.elf, im.path, im.owns_map ? im.map : nullptr, im.map_len);
+  im.dwarf = detail::DwarfIndex::open(im.elf, im.path, const_cast<std::byte*>(bytes.data()), bytes.size(),
+                                      im.owns_map);
   if (im.symtab.size() == 0 && !im.dwarf)
     throw xentt::bad_input(im.path + ": ELF file has no symbols and no DWARF (stripped?): use the unstripped or -dbg file");
 }
@@ -247,6 +248,10 @@ void SymbolFile::frames_at(std::uint64_t addr, bool inlines, std::vector<Frame>&
   } else if (plain_entry && s && s->lo == plain_entry && s->name != out.back().function) {
     if (!impl_->symtab.has_symbol_at(out.back().function, plain_entry)) out.back().function = s->name;
   }
+}
+
+void SymbolFile::prefetch(std::span<const std::uint64_t> addrs, unsigned threads) {
+  if (impl_->dwarf) impl_->dwarf->prefetch(addrs.data(), addrs.size(), threads);
 }
 
 std::string SymbolFile::take_warning() { return std::move(impl_->warning); }

@@ -178,6 +178,26 @@ void Symbolizer::resolve_uncached(std::uint64_t addr, const LookupOptions& opt, 
   }
 }
 
+void Symbolizer::prefetch(std::span<const std::uint64_t> addrs, const LookupOptions& opt, unsigned threads) {
+  if (!(opt.lines || opt.inlines)) return;
+  std::vector<std::vector<std::uint64_t>> per_map(maps_.size());
+  std::size_t mi = 0;
+  for (std::uint64_t a : addrs) {
+    if (mi >= maps_.size() || !maps_[mi].contains(a)) {
+      mi = maps_.size();
+      for (std::size_t i = 0; i < maps_.size(); ++i)
+        if (maps_[i].contains(a)) {
+          mi = i;
+          break;
+        }
+      if (mi == maps_.size()) continue;
+    }
+    if (files_[mi]) per_map[mi].push_back(a - maps_[mi].bias);
+  }
+  for (std::size_t i = 0; i < maps_.size(); ++i)
+    if (!per_map[i].empty()) files_[i]->prefetch(per_map[i], threads);
+}
+
 std::optional<SymbolRange> Symbolizer::find_symbol(std::string_view name) {
   for (std::size_t i = 0; i < maps_.size(); ++i) {
     if (!files_[i]) continue;

@@ -20,6 +20,12 @@ fi
 echo "kernel image: $vmlinux"
 python3 "$XENTT_SOURCE/tests/data/bts/symcompare.py" "$XENTT_BIN/tt_symbolize" "$vmlinux" --count 3000 --seed 11
 
+# A user-space address below the kernel: no sized symbol covers it, and the
+# unsized per-cpu labels (__per_cpu_end at 0x3xxxx) stop at the end of
+# their section, so it prints raw instead of "__per_cpu_end+0x3cd000".
+out=$(echo 0x401000 | "$XENTT_BIN/tt_symbolize" -e "$vmlinux")
+[ "$out" = "0x401000 0x401000" ] || { echo "FAIL: user address in a kernel map: '$out'"; exit 1; }
+
 sysmap=${vmlinux/vmlinux-/System.map-}
 if [ -f "$sysmap" ]; then
   tmp=$(mktemp -d)

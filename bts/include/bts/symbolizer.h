@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,6 +92,11 @@ class Symbolizer {
   // warn). Cost: O(log n) for symbols; plus a CU parse on first touch when
   // lines/inlines are asked.
   void resolve(std::uint64_t addr, const LookupOptions& opt, Resolved& out);
+
+  // Prepares a batch: parses ahead, on up to `threads` threads, the DWARF
+  // units that resolve() will need for `addrs` with `opt` (nothing to do
+  // without lines/inlines). Optional; for batch tools on multi-core hosts.
+  void prefetch(std::span<const std::uint64_t> addrs, const LookupOptions& opt, unsigned threads);
 
   // Name -> guest address range, searched in map order; the name may carry
   // a map's prefix ("Xen:do_domctl") to pick that map.

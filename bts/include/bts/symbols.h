@@ -73,6 +73,11 @@ class SymbolFile {
   // nothing (reported once through warning()).
   void frames_at(std::uint64_t addr, bool inlines, std::vector<Frame>& out);
 
+  // Parses ahead, on up to `threads` threads, the compile units that
+  // frames_at() will need for `addrs` (a batch of input). Optional: lookups
+  // parse what they need anyway, one unit at a time.
+  void prefetch(std::span<const std::uint64_t> addrs, unsigned threads);
+
   // A problem found lazily (e.g. a corrupt compile unit), to be reported
   // once by the caller; empty if none. Cleared by the call.
   std::string take_warning();
