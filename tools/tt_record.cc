@@ -20,6 +20,7 @@
 #include "xentt/fs_util.h"
 #include "xentt/process.h"
 #include "xentt/qemu_engine.h"
+#include "xentt/replay_session.h"
 #include "xentt/state_dir.h"
 
 namespace fs = std::filesystem;
@@ -55,24 +56,6 @@ bool wait_recorder_gone(const StateDir& sd, std::chrono::seconds timeout) {
   return true;
 }
 
-// Ends every replay of the VM (their supervisors first, then any QEMU left).
-int kill_replays(const StateDir& sd) {
-  int n = 0;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(sd.file("replays"), ec)) {
-    auto info = e.path() / "replay.json";
-    if (fs::exists(info)) {
-      auto j = nlohmann::json::parse(read_file(info), nullptr, false);
-      for (const char* k : {"supervisor_pid", "qemu_pid"}) {
-        if (j.is_object() && j.contains(k) && process_alive(j[k].get<int>())) ::kill(j[k].get<int>(), SIGKILL);
-      }
-      n++;
-    }
-    fs::remove_all(e.path(), ec);
-  }
-  return n;
-}
-
 int stop_recording(const StateDir& sd) {
   if (!sd.exists()) throw bad_input("no recorded VM '" + sd.name() + "' at " + sd.path().string());
   if (sd.recording_state() != RecordingState::Recording) {
@@ -92,7 +75,7 @@ int destroy_state(const StateDir& sd) {
     if (auto pid = sd.recorder_pid(); pid && process_alive(*pid)) ::kill(*pid, SIGKILL);
     if (!wait_recorder_gone(sd, 30s)) throw runtime_error("the recorder of '" + sd.name() + "' does not die");
   }
-  int replays = kill_replays(sd);
+  int replays = end_background_replays(sd);
   sd.destroy();
   fmt::print("destroyed '{}' ({}{})\n", sd.name(), sd.path().string(),
              replays ? fmt::format(", {} replay(s) ended", replays) : "");
@@ -248,7 +231,7 @@ int run(Options& o) {
       throw bad_input("'" + o.name + "' already has a state directory at " + sd.path().string() + " (" +
                       (sd.exists() ? to_string(st) : "damaged") + "): -f replaces it, -D destroys it");
     }
-    kill_replays(sd);
+    end_background_replays(sd);
     sd.destroy();
   }
   make_qemu_engine();  // refuse an old QEMU before creating anything

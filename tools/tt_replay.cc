@@ -119,21 +119,7 @@ int paused_replay(const StateDir& sd, const Options& o) {
 }
 
 int kill_replays(const StateDir& sd, const Options& o) {
-  int n = 0;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(sd.file("replays"), ec)) {
-    auto info = e.path() / "replay.json";
-    if (!fs::exists(info)) continue;  // an index build or foreground replay: not ours to kill
-    json j = json::parse(read_file(info), nullptr, false);
-    if (!j.is_object()) continue;
-    int sup = j.value("supervisor_pid", 0), qemu = j.value("qemu_pid", 0);
-    if (process_alive(sup)) ::kill(sup, SIGTERM);
-    for (int i = 0; i < 100 && process_alive(sup); i++) std::this_thread::sleep_for(50ms);
-    if (process_alive(sup)) ::kill(sup, SIGKILL);
-    if (process_alive(qemu)) ::kill(-qemu, SIGKILL);
-    fs::remove_all(e.path(), ec);
-    n++;
-  }
+  int n = end_background_replays(sd);
   if (o.json) {
     fmt::print("{}\n", json{{"vm", sd.name()}, {"killed", n}}.dump());
   } else {

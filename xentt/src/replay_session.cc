@@ -3,7 +3,11 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <signal.h>
+
 #include <atomic>
+#include <nlohmann/json.hpp>
+#include <thread>
 #include <chrono>
 
 #include "xentt/error.h"
@@ -131,6 +135,25 @@ static ReplayIndex build_locked(const StateDir& dir, const SessionOptions& opts)
   index.build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   save_replay_index(dir, index);
   return index;
+}
+
+int end_background_replays(const StateDir& dir) {
+  int n = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir.file("replays"), ec)) {
+    auto info = e.path() / "replay.json";
+    if (!fs::exists(info)) continue;  // an index build or a foreground replay: its owner cleans up
+    auto j = nlohmann::json::parse(read_file(info), nullptr, false);
+    if (!j.is_object()) continue;
+    int sup = j.value("supervisor_pid", 0), qemu = j.value("qemu_pid", 0);
+    if (process_alive(sup)) ::kill(sup, SIGTERM);
+    for (int i = 0; i < 100 && process_alive(sup); i++) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (process_alive(sup)) ::kill(sup, SIGKILL);
+    if (process_alive(qemu)) ::kill(-qemu, SIGKILL);
+    fs::remove_all(e.path(), ec);
+    n++;
+  }
+  return n;
 }
 
 std::unique_ptr<ReplaySession> ReplaySession::start(const StateDir& dir, const SessionOptions& opts) {

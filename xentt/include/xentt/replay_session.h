@@ -46,6 +46,12 @@ ReplayIndex build_replay_index(const StateDir& dir, const SessionOptions& opts =
 // it, waits for that one and uses its result.
 ReplayIndex ensure_replay_index(const StateDir& dir, const SessionOptions& opts = {});
 
+// Ends every paused replay of `dir` left in the background (tt_replay -p,
+// --until): asks each supervisor to stop (SIGTERM), then kills what is left
+// (supervisor, QEMU's process group) and removes its runtime directory.
+// Returns how many it ended. Cost: up to 5 s per supervisor that ignores us.
+int end_background_replays(const StateDir& dir);
+
 class ReplaySession {
  public:
   // Starts a replay of `dir`, paused at instruction 0. Its runtime files go
