@@ -139,6 +139,13 @@ void Symbolizer::resolve(std::uint64_t addr, const LookupOptions& opt, Resolved&
   }
 }
 
+std::size_t Symbolizer::map_index(std::uint64_t addr, std::size_t hint) const noexcept {
+  if (hint < maps_.size() && maps_[hint].contains(addr)) return hint;
+  for (std::size_t i = 0; i < maps_.size(); ++i)
+    if (maps_[i].contains(addr)) return i;
+  return maps_.size();
+}
+
 void Symbolizer::resolve_uncached(std::uint64_t addr, const LookupOptions& opt, Resolved& out) {
   out.address = addr;
   out.mapped = false;
@@ -146,23 +153,15 @@ void Symbolizer::resolve_uncached(std::uint64_t addr, const LookupOptions& opt, 
   out.symbol = {};
   out.offset = 0;
   out.frames.clear();
-  std::size_t mi = last_map_;
-  if (mi >= maps_.size() || !maps_[mi].contains(addr)) {
-    mi = maps_.size();
-    for (std::size_t i = 0; i < maps_.size(); ++i)
-      if (maps_[i].contains(addr)) {
-        mi = i;
-        break;
-      }
-    if (mi == maps_.size()) {
-      if (!warned_unmapped_ && warn_) {
-        warn_(fmt::format("address {:#x} is outside every symbol map; such addresses print raw (warned once)", addr));
-      }
-      warned_unmapped_ = true;
-      return;
+  std::size_t mi = map_index(addr, last_map_);
+  if (mi == maps_.size()) {
+    if (!warned_unmapped_ && warn_) {
+      warn_(fmt::format("address {:#x} is outside every symbol map; such addresses print raw (warned once)", addr));
     }
-    last_map_ = mi;
+    warned_unmapped_ = true;
+    return;
   }
+  last_map_ = mi;
   SymbolFile* f = files_[mi];
   if (!f) return;
   out.mapped = true;
@@ -183,15 +182,8 @@ void Symbolizer::prefetch(std::span<const std::uint64_t> addrs, const LookupOpti
   std::vector<std::vector<std::uint64_t>> per_map(maps_.size());
   std::size_t mi = 0;
   for (std::uint64_t a : addrs) {
-    if (mi >= maps_.size() || !maps_[mi].contains(a)) {
-      mi = maps_.size();
-      for (std::size_t i = 0; i < maps_.size(); ++i)
-        if (maps_[i].contains(a)) {
-          mi = i;
-          break;
-        }
-      if (mi == maps_.size()) continue;
-    }
+    mi = map_index(a, mi);
+    if (mi == maps_.size()) continue;
     if (files_[mi]) per_map[mi].push_back(a - maps_[mi].bias);
   }
   for (std::size_t i = 0; i < maps_.size(); ++i)

@@ -112,6 +112,8 @@ class Symbolizer {
   Warn warn_;
   bool warned_unmapped_ = false;
   std::size_t last_map_ = 0;  // traces stay in one map for long runs
+  // The first map containing `addr`, trying `hint` first; maps_.size() if none.
+  std::size_t map_index(std::uint64_t addr, std::size_t hint) const noexcept;
 
   // Branch traces revisit the same addresses (loops, hot functions): a
   // direct-mapped cache of recent results turns a repeat into one copy.
