@@ -108,7 +108,7 @@ int paused_replay(const StateDir& sd, const Options& o) {
     auto s = ReplaySession::start(sd);
     if (!o.until.empty()) run_until(*s, o.until);
     json j = attach_json(*s, sd.name());
-    write_file_atomic(s->attach_info().gdb_socket.parent_path() / "replay.json", j.dump() + "\n");
+    write_file_atomic(s->attach_info().runtime_dir / "replay.json", j.dump() + "\n");
     ready(j.dump());
     while (!g_stop && process_alive(s->attach_info().pid)) std::this_thread::sleep_for(200ms);
     s->stop();

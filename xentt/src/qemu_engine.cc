@@ -291,7 +291,15 @@ class QemuReplay final : public Replay {
   X86Registers registers() override { return GdbRemote(paths_.gdb, 10s).registers(); }
 
   AttachInfo attach_info() const override {
-    return {paths_.gdb, paths_.qmp, paths_.memory, memory_bytes_, child_.pid()};
+    AttachInfo a;
+    a.gdb_socket = paths_.gdb;
+    a.qmp_socket = paths_.qmp;
+    a.memory_file = paths_.memory;
+    a.console_file = paths_.console;
+    a.runtime_dir = runtime_;
+    a.memory_bytes = memory_bytes_;
+    a.pid = child_.pid();
+    return a;
   }
 
   void stop() override {

@@ -120,8 +120,7 @@ static ReplayIndex build_locked(const StateDir& dir, const SessionOptions& opts)
   });
   // Read the console before the search below: seeking back re-runs the
   // guest, and its serial output is appended again.
-  fs::path console = replay->attach_info().gdb_socket.parent_path() / "console.log";
-  std::string replayed = read_file(console);
+  std::string replayed = read_file(replay->attach_info().console_file);
   index.final_icount = find_last_inside(*replay, index.checkpoints.back(), observed_end);
   std::string recorded = read_file(dir.file("console.log"));
   replay->stop();
@@ -161,8 +160,7 @@ std::unique_ptr<ReplaySession> ReplaySession::start(const StateDir& dir, const S
   std::unique_ptr<ReplaySession> s(new ReplaySession(dir, opts));
   s->index_ = opts.ensure_index ? std::optional(ensure_replay_index(dir, opts)) : load_replay_index(dir);
   s->engine_ = make_engine(dir.config().engine);
-  s->runtime_ = new_runtime_dir(dir, "");
-  s->replay_ = s->engine_->start_replay(dir, s->runtime_, false);
+  s->replay_ = s->engine_->start_replay(dir, new_runtime_dir(dir, ""), false);
   return s;
 }
 
@@ -222,7 +220,7 @@ void ReplaySession::resume() { replay_->resume(); }
 void ReplaySession::pause() { replay_->pause(); }
 X86Registers ReplaySession::registers() { return replay_->registers(); }
 AttachInfo ReplaySession::attach_info() const { return replay_->attach_info(); }
-fs::path ReplaySession::console_path() const { return runtime_ / "console.log"; }
+fs::path ReplaySession::console_path() const { return replay_->attach_info().console_file; }
 void ReplaySession::stop() { replay_->stop(); }
 void ReplaySession::detach() { replay_->detach(); }
 

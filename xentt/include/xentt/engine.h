@@ -21,6 +21,8 @@ struct AttachInfo {
   std::filesystem::path gdb_socket;   // gdb remote protocol
   std::filesystem::path qmp_socket;   // QEMU machine protocol
   std::filesystem::path memory_file;  // guest physical memory, mmap()able
+  std::filesystem::path console_file; // the replay's serial output
+  std::filesystem::path runtime_dir;  // where all of the above live
   uint64_t memory_bytes = 0;
   int pid = 0;                        // the engine's process
 };

@@ -89,7 +89,6 @@ class ReplaySession {
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<Replay> replay_;
   std::optional<ReplayIndex> index_;
-  std::filesystem::path runtime_;
 };
 
 }  // namespace xentt
