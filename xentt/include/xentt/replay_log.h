@@ -1,0 +1,146 @@
+// xentt/replay_log.h: the replay log, what a traced replay writes.
+//
+// A signature, a header frame (JSON), then framed records: branch batches
+// (per vCPU, exact brctr/icount base, delta-encoded and zstd-compressed),
+// markers (arm/disarm and other events, JSON), and on a clean close an index
+// frame plus a fixed-size trailer pointing at it. Every frame carries its
+// type, length and a CRC, so a reader rejects a damaged file with the byte
+// offset and the reason, and a crash leaves everything up to the last whole
+// frame readable. The byte layout is docs/replay-log.md; the writer and the
+// reader live side by side in src/replay_log_{writer,reader}.cc.
+//
+// The writer is used inside QEMU by the branch-trace plugin (on its writer
+// thread), so it must not print, exit or depend on anything but libc,
+// libstdc++, zstd and zlib.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace xentt::rlog {
+
+// What kind of control transfer a branch record is. Values are on disk.
+enum class BranchKind : std::uint8_t {
+  CondJump = 1,      // taken jcc/loop/jcxz
+  Jump = 2,          // direct jmp (near or far)
+  Call = 3,          // direct call
+  Return = 4,        // ret/retf
+  IndirectJump = 5,  // jmp through register or memory
+  IndirectCall = 6,  // call through register or memory
+  Interrupt = 7,     // asynchronous event delivered between instructions
+  Exception = 8,     // fault/trap raised by the instruction at `from`
+  SoftInterrupt = 9, // int n/int3/into/syscall/sysenter
+  EventReturn = 10,  // iret/sysret/sysexit
+  Other = 11,
+};
+const char* kind_name(BranchKind k) noexcept;  // "cond", "jump", ... "other"
+
+// One taken control transfer. brctr counts it (the first branch of a
+// recording has brctr 1); icount is the instruction count at which the
+// guest is about to execute `to`.
+struct Branch {
+  std::uint64_t from;
+  std::uint64_t to;
+  std::uint64_t brctr;
+  std::uint64_t icount;
+  BranchKind kind;
+};
+
+// Frame types. Values are on disk.
+enum class FrameType : std::uint8_t {
+  Header = 1,    // JSON: format_version, engine, guest_arch, vcpus, symfiles, ...
+  Branches = 2,  // one batch of consecutive branches of one vCPU
+  Marker = 3,    // JSON object: {"what": "arm"|"disarm"|..., "brctr", "icount", "eip", ...}
+  Index = 4,     // written by close(): where each Branches frame starts
+  End = 5,       // fixed-size trailer: offset of the Index frame
+};
+
+inline constexpr std::uint32_t kFormatVersion = 1;
+
+// Writes a log; every call appends whole frames. Throws xentt::Error on I/O
+// failure (the message names the file).
+class LogWriter {
+ public:
+  // Creates (truncates) `path` and writes the signature and the header frame.
+  // `header_json` is a JSON object; the writer adds "format_version".
+  LogWriter(const std::string& path, const std::string& header_json);
+  ~LogWriter();  // closes (with index) if close() was not called; never throws
+  LogWriter(const LogWriter&) = delete;
+  LogWriter& operator=(const LogWriter&) = delete;
+
+  // Appends one Branches frame (or several when `b` is large). Records must be
+  // consecutive for one vCPU: b[i].brctr == b[0].brctr + i. Cost: encoding
+  // plus zstd, a few ns per record.
+  void add_branches(std::uint16_t vcpu, std::span<const Branch> b);
+  // Appends a Marker frame; `json` is a JSON object.
+  void add_marker(std::uint16_t vcpu, const std::string& json);
+  // Makes everything appended so far durable to a reader (write(2) done).
+  void flush();
+  // Writes the Index frame and the End trailer and closes the file.
+  void close();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Summary of one frame, as the dumper prints it.
+struct FrameInfo {
+  std::uint64_t offset;  // byte offset of the frame in the file
+  FrameType type;
+  std::uint16_t vcpu;
+  std::uint32_t stored_bytes;   // payload bytes on disk
+  std::uint64_t first_brctr;    // Branches only
+  std::uint64_t first_icount;   // Branches only
+  std::uint32_t count;          // Branches: records in the batch
+};
+
+// Reads a log (mmap). The constructor checks the signature and the header
+// frame; frames are checked (CRC, lengths, brctr continuity) as they are
+// reached. Every error is a xentt::Error of kind BadInput whose message
+// names the file, the byte offset and the reason. A log without a trailer
+// (the tracer crashed) reads up to its last whole frame; `complete()` says
+// whether the trailer was there.
+class LogReader {
+ public:
+  explicit LogReader(const std::string& path);
+  ~LogReader();
+  LogReader(const LogReader&) = delete;
+  LogReader& operator=(const LogReader&) = delete;
+
+  const std::string& path() const;
+  const std::string& header_json() const;
+  bool complete() const;
+
+  // All frames in file order (headers only: no decompression). With an index
+  // this reads the index; without one it walks the frame headers.
+  const std::vector<FrameInfo>& frames() const;
+
+  // Decodes one Branches frame (by its position in frames()).
+  std::vector<Branch> branches(std::size_t frame) const;
+  // The JSON payload of a Header or Marker frame.
+  std::string json(std::size_t frame) const;
+
+  // Calls `fn` for every branch of `vcpu` with lo <= brctr <= hi, in brctr
+  // order, decoding only the frames that overlap (binary search over
+  // frames()). Returns the number of branches passed to fn.
+  template <class Fn>
+  std::uint64_t for_each_branch(std::uint16_t vcpu, std::uint64_t lo, std::uint64_t hi, Fn&& fn) const {
+    std::uint64_t n = 0;
+    for (std::size_t f : frames_overlapping(vcpu, lo, hi))
+      for (const Branch& b : branches(f))
+        if (b.brctr >= lo && b.brctr <= hi) { fn(b); ++n; }
+    return n;
+  }
+  std::vector<std::size_t> frames_overlapping(std::uint16_t vcpu, std::uint64_t lo, std::uint64_t hi) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace xentt::rlog
