@@ -61,6 +61,12 @@ enum class FrameType : std::uint8_t {
 
 inline constexpr std::uint32_t kFormatVersion = 1;
 
+// How a Branches frame's records are stored. Values are on disk.
+enum class Encoding : std::uint8_t {
+  Delta = 1,      // column-wise delta/varint streams, uncompressed
+  DeltaZstd = 2,  // the same streams, zstd-compressed (the default)
+};
+
 // Writes a log; every call appends whole frames. Throws xentt::Error on I/O
 // failure (the message names the file).
 class LogWriter {
@@ -68,6 +74,12 @@ class LogWriter {
   // Creates (truncates) `path` and writes the signature and the header frame.
   // `header_json` is a JSON object; the writer adds "format_version".
   LogWriter(const std::string& path, const std::string& header_json);
+  struct Options {
+    Encoding encoding = Encoding::DeltaZstd;
+    int zstd_level = 3;               // 1 is ~5% larger and no faster here (bench/replay_log.sh)
+    std::uint32_t max_batch = 65536;  // records per frame: seek granularity vs. compression
+  };
+  LogWriter(const std::string& path, const std::string& header_json, const Options& opt);
   ~LogWriter();  // closes (with index) if close() was not called; never throws
   LogWriter(const LogWriter&) = delete;
   LogWriter& operator=(const LogWriter&) = delete;
@@ -82,6 +94,8 @@ class LogWriter {
   void flush();
   // Writes the Index frame and the End trailer and closes the file.
   void close();
+  // Bytes in the file so far (all frames appended).
+  std::uint64_t bytes_written() const;
 
  private:
   struct Impl;
@@ -97,6 +111,7 @@ struct FrameInfo {
   std::uint64_t first_brctr;    // Branches only
   std::uint64_t first_icount;   // Branches only
   std::uint32_t count;          // Branches: records in the batch
+  std::uint8_t encoding;        // Branches: an Encoding value; 0 otherwise
 };
 
 // Reads a log (mmap). The constructor checks the signature and the header
@@ -115,6 +130,11 @@ class LogReader {
   const std::string& path() const;
   const std::string& header_json() const;
   bool complete() const;
+  // Size of the file in bytes.
+  std::uint64_t file_size() const;
+  // Offset just past the last whole frame: file_size() for a complete log,
+  // less when the tracer died in the middle of a frame.
+  std::uint64_t end_of_frames() const;
 
   // All frames in file order (headers only: no decompression). With an index
   // this reads the index; without one it walks the frame headers.
@@ -122,6 +142,8 @@ class LogReader {
 
   // Decodes one Branches frame (by its position in frames()).
   std::vector<Branch> branches(std::size_t frame) const;
+  // The same into `out` (replaced), reusing its capacity: the hot loop's form.
+  void branches(std::size_t frame, std::vector<Branch>& out) const;
   // The JSON payload of a Header or Marker frame.
   std::string json(std::size_t frame) const;
 
@@ -131,12 +153,19 @@ class LogReader {
   template <class Fn>
   std::uint64_t for_each_branch(std::uint16_t vcpu, std::uint64_t lo, std::uint64_t hi, Fn&& fn) const {
     std::uint64_t n = 0;
-    for (std::size_t f : frames_overlapping(vcpu, lo, hi))
-      for (const Branch& b : branches(f))
+    std::vector<Branch> buf;  // one allocation for all frames
+    for (std::size_t f : frames_overlapping(vcpu, lo, hi)) {
+      branches(f, buf);
+      for (const Branch& b : buf)
         if (b.brctr >= lo && b.brctr <= hi) { fn(b); ++n; }
+    }
     return n;
   }
+  // The Branches frames of `vcpu` holding a brctr in [lo, hi], in brctr
+  // order. Cost: a binary search over the vCPU's frames, no decoding.
   std::vector<std::size_t> frames_overlapping(std::uint16_t vcpu, std::uint64_t lo, std::uint64_t hi) const;
+  // The vCPUs that have Branches frames, ascending.
+  std::vector<std::uint16_t> vcpus() const;
 
  private:
   struct Impl;
