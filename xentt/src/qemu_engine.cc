@@ -52,7 +52,8 @@ std::vector<std::string> qemu_command(const StateDir& dir, const VmConfig& cfg, 
   std::string mb = std::to_string(cfg.memory_mb) + "M";
   std::vector<std::string> a = {
       qemu_binary(), "-nodefaults", "-no-user-config", "-display", "none",
-      "-machine", "pc,memory-backend=ram0", "-accel", "tcg", "-smp", "1", "-m", mb,
+      "-machine", "pc,memory-backend=ram0", "-accel", p.one_insn_per_tb ? "tcg,one-insn-per-tb=on" : "tcg",
+      "-smp", "1", "-m", mb,
       // Guest RAM in a shared file, so VMI tools map guest physical memory.
       "-object", "memory-backend-file,id=ram0,size=" + mb + ",mem-path=" + p.memory.string() + ",share=on",
       "-global", "apic-common.vapic=off",
@@ -93,6 +94,9 @@ std::vector<std::string> qemu_command(const StateDir& dir, const VmConfig& cfg, 
     if (mode == QemuMode::Replay && is_isa_debug_exit(d)) continue;
     a.insert(a.end(), {"-device", d});
   }
+  if (mode == QemuMode::Replay && !p.bt_socket.empty()) {
+    a.insert(a.end(), {"-plugin", branch_plugin_path().string() + ",ctl=" + p.bt_socket.string()});
+  }
   if (mode == QemuMode::Replay) {
     a.insert(a.end(), {"-chardev", "socket,id=gdb0,path=" + p.gdb.string() + ",server=on,wait=off", "-gdb",
                        "chardev:gdb0", "-S"});
@@ -120,7 +124,8 @@ static void create_snapshot_image(const fs::path& path) {
 
 class QemuReplay final : public Replay {
  public:
-  QemuReplay(const StateDir& dir, fs::path runtime, bool master) : runtime_(std::move(runtime)) {
+  QemuReplay(const StateDir& dir, fs::path runtime, bool master, const ReplayFeatures& features)
+      : runtime_(std::move(runtime)) {
     VmConfig cfg = dir.config();
     fs::create_directories(runtime_);
     fs::permissions(runtime_, fs::perms::owner_all, fs::perm_options::replace);
@@ -138,6 +143,8 @@ class QemuReplay final : public Replay {
     paths_.console = runtime_ / "console.log";
     paths_.qmp = runtime_ / "qmp.sock";
     paths_.gdb = runtime_ / "gdb.sock";
+    if (features.branch_counter) paths_.bt_socket = runtime_ / "bt.sock";
+    paths_.one_insn_per_tb = features.one_insn_per_tb;
     log_ = runtime_ / "qemu.log";
     memory_bytes_ = cfg.memory_mb << 20;
     SpawnOptions o;
@@ -153,6 +160,7 @@ class QemuReplay final : public Replay {
       fs::remove_all(runtime_, ec);  // nothing of a failed start stays behind
       throw runtime_error("QEMU failed to start the replay: " + why);
     }
+    if (features.branch_counter) counter_.emplace(paths_.bt_socket);
   }
 
   ~QemuReplay() override {
@@ -264,6 +272,24 @@ class QemuReplay final : public Replay {
     if (!error.empty()) throw runtime_error("checkpoint " + tag + " failed: " + error);
   }
 
+  void load_checkpoint(const std::string& tag) override {
+    std::string job = "load-" + tag + "-" + std::to_string(++jobs_);
+    qmp().clear_events();
+    qmp().execute("snapshot-load", {{"job-id", job}, {"tag", tag}, {"vmstate", "rrsnap"}, {"devices", {"rrsnap"}}});
+    for (;;) {
+      json e = qmp().wait_event("JOB_STATUS_CHANGE", 600s);
+      if (e["data"]["id"] == job && e["data"]["status"] == "concluded") break;
+    }
+    std::string error;
+    for (const auto& j : qmp().execute("query-jobs"))
+      if (j["id"] == job && j.contains("error")) error = j["error"].get<std::string>();
+    qmp().execute("job-dismiss", {{"id", job}});
+    if (!error.empty()) throw runtime_error("loading checkpoint " + tag + " failed: " + error);
+    at_end_ = false;
+  }
+
+  BranchCounter* branch_counter() override { return counter_ ? &*counter_ : nullptr; }
+
   void resume() override {
     if (at_end_) return;
     qmp().clear_events();
@@ -366,6 +392,8 @@ class QemuReplay final : public Replay {
   uint64_t last_icount_ = 0;  // the last instruction count QEMU reported
   std::optional<uint64_t> end_icount_;
   bool detached_ = false;
+  std::optional<BranchCounter> counter_;
+  int jobs_ = 0;
 };
 
 // ---------------------------------------------------------------- engine
@@ -457,8 +485,8 @@ class QemuEngine final : public Engine {
   }
 
   std::unique_ptr<Replay> start_replay(const StateDir& dir, const fs::path& runtime_dir,
-                                       bool use_master_snapshots) override {
-    return std::make_unique<QemuReplay>(dir, runtime_dir, use_master_snapshots);
+                                       bool use_master_snapshots, const ReplayFeatures& features) override {
+    return std::make_unique<QemuReplay>(dir, runtime_dir, use_master_snapshots, features);
   }
 
  private:

@@ -10,7 +10,7 @@ using nlohmann::json;
 
 std::string ReplayIndex::to_json() const {
   json j = {{"format", kFormat},       {"final_icount", final_icount},   {"interval", interval},
-            {"checkpoints", checkpoints}, {"console_bytes", console_bytes}, {"build_seconds", build_seconds}};
+            {"checkpoints", checkpoints}, {"checkpoint_brctr", checkpoint_brctr}, {"console_bytes", console_bytes}, {"build_seconds", build_seconds}};
   return j.dump(2) + "\n";
 }
 
@@ -25,6 +25,9 @@ ReplayIndex ReplayIndex::from_json(const std::string& text, const std::string& o
     r.final_icount = j.at("final_icount").get<uint64_t>();
     r.interval = j.at("interval").get<uint64_t>();
     r.checkpoints = j.at("checkpoints").get<std::vector<uint64_t>>();
+    r.checkpoint_brctr = j.at("checkpoint_brctr").get<std::vector<uint64_t>>();
+    if (r.checkpoint_brctr.size() != r.checkpoints.size())
+      throw bad_input(origin + ": checkpoint_brctr and checkpoints differ in length (delete it to rebuild)");
     r.console_bytes = j.value("console_bytes", uint64_t{0});
     r.build_seconds = j.value("build_seconds", 0.0);
     return r;
@@ -36,8 +39,13 @@ ReplayIndex ReplayIndex::from_json(const std::string& text, const std::string& o
 std::optional<ReplayIndex> load_replay_index(const StateDir& dir) {
   auto p = dir.file("index.json");
   if (!std::filesystem::exists(p)) return std::nullopt;
-  return ReplayIndex::from_json(read_file(p), p.string());
+  std::string text = read_file(p);
+  auto j = json::parse(text, nullptr, false);
+  if (j.is_object() && j.value("format", 0) == 1) return std::nullopt;  // before brctr: rebuild
+  return ReplayIndex::from_json(text, p.string());
 }
+
+std::string checkpoint_tag(uint64_t icount) { return icount == 0 ? "init" : "xentt-" + std::to_string(icount); }
 
 void save_replay_index(const StateDir& dir, const ReplayIndex& index) {
   write_file_atomic(dir.file("index.json"), index.to_json());

@@ -80,6 +80,16 @@ static uint64_t find_last_inside(Replay& replay, uint64_t known_good, uint64_t o
 
 static ReplayIndex build_locked(const StateDir& dir, const SessionOptions& opts);
 
+// The branch counter of a paused replay, or ReplayIndex::kUnknown when the
+// plugin cannot vouch for it (the pause fell between an event's delivery
+// and its handler's first block: the plugin judges transfers when the next
+// block starts).
+static uint64_t counted_brctr(Replay& replay) {
+  BranchCounter* bc = replay.branch_counter();
+  if (!bc) return ReplayIndex::kUnknown;
+  return bc->status(replay.registers().rip).brctr;
+}
+
 ReplayIndex build_replay_index(const StateDir& dir, const SessionOptions& opts) {
   require_complete_recording(dir);
   FileLock lock(dir.file("index.lock"), FileLock::Wait{});
@@ -100,10 +110,13 @@ static ReplayIndex build_locked(const StateDir& dir, const SessionOptions& opts)
   auto started = std::chrono::steady_clock::now();
   // Checkpoints from an earlier, interrupted build stay in the image; they
   // are correct snapshots of this recording, so they only help.
-  auto replay = engine->start_replay(dir, new_runtime_dir(dir, "index-"), /*use_master_snapshots=*/true);
+  ReplayFeatures features;
+  features.branch_counter = true;
+  auto replay = engine->start_replay(dir, new_runtime_dir(dir, "index-"), /*use_master_snapshots=*/true, features);
   ReplayIndex index;
   index.interval = cfg.checkpoint_interval;
   index.checkpoints.push_back(0);
+  index.checkpoint_brctr.push_back(0);
   for (uint64_t target = cfg.checkpoint_interval; cfg.checkpoint_interval > 0; target += cfg.checkpoint_interval) {
     try {
       replay->run_to_icount(target);
@@ -111,8 +124,9 @@ static ReplayIndex build_locked(const StateDir& dir, const SessionOptions& opts)
       if (e.kind() == ErrorKind::BadInput) break;  // the recording ended before target
       throw;
     }
-    replay->checkpoint(fmt::format("xentt-{}", target));
+    replay->checkpoint(checkpoint_tag(target));
     index.checkpoints.push_back(target);
+    index.checkpoint_brctr.push_back(counted_brctr(*replay));
     if (opts.progress) opts.progress(target, 0);
   }
   uint64_t observed_end = replay->run_to_end([&](uint64_t ic) {
@@ -160,7 +174,10 @@ std::unique_ptr<ReplaySession> ReplaySession::start(const StateDir& dir, const S
   std::unique_ptr<ReplaySession> s(new ReplaySession(dir, opts));
   s->index_ = opts.ensure_index ? std::optional(ensure_replay_index(dir, opts)) : load_replay_index(dir);
   s->engine_ = make_engine(dir.config().engine);
-  s->replay_ = s->engine_->start_replay(dir, new_runtime_dir(dir, ""), false);
+  ReplayFeatures f;
+  f.branch_counter = opts.branch_counter;
+  f.one_insn_per_tb = opts.one_insn_per_tb;
+  s->replay_ = s->engine_->start_replay(dir, new_runtime_dir(dir, ""), false, f);
   return s;
 }
 
@@ -177,23 +194,126 @@ void ReplaySession::run_until(Icount target) {
   if (index_) {
     for (uint64_t c : index_->checkpoints) checkpoint_between |= c > cur && c <= target.value;
   }
-  if (checkpoint_between) {
+  if (armed_) {
+    if (target.value < cur)
+      throw bad_input(fmt::format("icount {} is behind the traced window's start (icount {})", target.value, cur));
+    replay_->run_to_icount(target.value);
+  } else if ((checkpoint_between || target.value < cur) && replay_->branch_counter()) {
+    // QEMU's own seek would load a snapshot the plugin does not hear about.
+    load_checkpoint_before(target.value);
+    replay_->run_to_icount(target.value);
+  } else if (checkpoint_between) {
     replay_->seek_to_icount(target.value);
   } else {
     replay_->run_to_icount(target.value);
   }
 }
 
-void ReplaySession::run_until(const Location& loc) {
-  if (loc.brctr || loc.cx) {
-    throw bad_input("location " + format_location(loc) +
-                    ": stopping at a branch count needs the branch-counting plugin, which this build's engine "
-                    "does not load yet; give eip alone (first hit) or icount=N");
+BranchCounter& ReplaySession::counter() {
+  if (BranchCounter* bc = replay_->branch_counter()) return *bc;
+  throw bad_input("this replay runs without the branch-trace plugin: branch counts are not available");
+}
+
+uint64_t ReplaySession::brctr() { return counter().status(replay_->registers().rip).brctr; }
+
+uint64_t ReplaySession::load_checkpoint_before(uint64_t icount) {
+  size_t best = 0;  // "init": brctr 0
+  if (index_) {
+    for (size_t i = 0; i < index_->checkpoints.size(); i++)
+      if (index_->checkpoints[i] <= icount && index_->checkpoint_brctr[i] != ReplayIndex::kUnknown) best = i;
   }
-  if (!replay_->run_to_eip(loc.eip)) {
-    throw bad_input(fmt::format("eip {:#x} is not reached before the end of the recording", loc.eip));
+  uint64_t ic = index_ ? index_->checkpoints[best] : 0, br = index_ ? index_->checkpoint_brctr[best] : 0;
+  replay_->load_checkpoint(checkpoint_tag(ic));
+  counter().set(ic, br);
+  return ic;
+}
+
+ReplaySession::Found ReplaySession::find_brctr(uint64_t target) {
+  // Start at the last checkpoint whose count is below the target, watch,
+  // and run checkpoint interval by checkpoint interval until it is seen.
+  size_t from = 0;
+  if (index_) {
+    for (size_t i = 0; i < index_->checkpoints.size(); i++)
+      if (index_->checkpoint_brctr[i] != ReplayIndex::kUnknown && index_->checkpoint_brctr[i] < target) from = i;
+  }
+  uint64_t start_ic = index_ ? index_->checkpoints[from] : 0;
+  load_checkpoint_before(start_ic);
+  BranchCounter& bc = counter();
+  bc.watch(target);
+  uint64_t final_icount = index_ ? index_->final_icount : 0;
+  uint64_t step = index_ && index_->interval ? index_->interval : 50'000'000;
+  for (uint64_t next = start_ic + step;; next += step) {
+    uint64_t stop_at = final_icount ? std::min(next, final_icount) : next;
+    try {
+      replay_->run_to_icount(stop_at);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::BadInput) throw;
+      stop_at = final_icount;  // ran off the end
+    }
+    auto st = bc.status(0);
+    if (st.hit_icount) {
+      bc.watch(0);
+      return {*st.hit_icount, *st.hit_pc, *st.hit_brctr};
+    }
+    if (final_icount && stop_at >= final_icount) {
+      bc.watch(0);
+      throw bad_input(fmt::format("brctr {} is beyond the end of the recording (it ends with brctr {})", target,
+                                  st.brctr));
+    }
   }
 }
+
+Arrival ReplaySession::run_until(const Location& loc) {
+  if (!loc.brctr) {
+    if (loc.cx) throw bad_input("location " + format_location(loc) + ": cx needs a brctr too");
+    if (!replay_->run_to_eip(loc.eip)) {
+      throw bad_input(fmt::format("eip {:#x} is not reached before the end of the recording", loc.eip));
+    }
+    Arrival a{replay_->icount(), 0};
+    if (replay_->branch_counter()) a.brctr = brctr();
+    return a;
+  }
+  const uint64_t want = *loc.brctr;
+  if (armed_) throw bad_input("location " + format_location(loc) + ": a brctr stop needs a seek, which would cut the trace");
+  Found f = find_brctr(want);
+  if (f.brctr != want) {
+    throw bad_input(fmt::format(
+        "location {}: no instruction executes with brctr {} (an interrupt arrived on the landing of branch {}; "
+        "brctr goes from {} to {} at icount {})",
+        format_location(loc), want, want, want - 1, f.brctr, f.icount));
+  }
+  run_until(Icount{f.icount});
+  if (f.pc != loc.eip) {
+    // eip lies on the straight-line path after branch `want`: its first hit,
+    // unless another branch comes first.
+    if (!replay_->run_to_eip(loc.eip) || brctr() != want) {
+      throw bad_input(fmt::format("location {}: eip is not reached while brctr is {} (branch {} lands at {:#x})",
+                                  format_location(loc), want, want, f.pc));
+    }
+  }
+  if (loc.cx) {
+    // Each iteration of a rep instruction is one instruction count.
+    for (int guard = 0; guard < 1 << 24; guard++) {
+      X86Registers r = replay_->registers();
+      if (r.rip != loc.eip) break;
+      if (r.gpr[2] == *loc.cx)  // gdb order: rax rbx rcx ... return {replay_->icount(), want};
+      replay_->run_to_icount(replay_->icount() + 1);
+    }
+    throw bad_input(fmt::format("location {}: the rep instruction at eip never has rcx == {:#x}",
+                                format_location(loc), *loc.cx));
+  }
+  return {replay_->icount(), want};
+}
+
+void ReplaySession::arm(const fs::path& path, const std::string& header_json) {
+  counter().arm(path, header_json);
+  armed_ = true;
+}
+uint64_t ReplaySession::disarm() {
+  armed_ = false;
+  return counter().disarm();
+}
+void ReplaySession::close_log() { counter().close_log(); }
 
 void ReplaySession::step(uint64_t n) { replay_->run_to_icount(replay_->icount() + n); }
 

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "xentt/branch_counter.h"
 #include "xentt/gdb_remote.h"
 #include "xentt/state_dir.h"
 
@@ -34,6 +35,16 @@ struct RecordOptions {
   // Called once the engine runs and takes commands (QMP is up).
   std::function<void()> started;
   bool verbose = false;
+};
+
+// What a replay loads besides the guest.
+struct ReplayFeatures {
+  // The branch-trace plugin: exact brctr, branch records when armed. Costs
+  // about 10% of replay speed while only counting.
+  bool branch_counter = false;
+  // Every instruction in a block of its own (ground truth for the plugin's
+  // block-level inference; several times slower).
+  bool one_insn_per_tb = false;
 };
 
 // One running replay of a recording, paused unless told otherwise. Every
@@ -69,6 +80,11 @@ class Replay {
   virtual void pause() = 0;
   // Saves a checkpoint of the current point (replay seeks use it).
   virtual void checkpoint(const std::string& tag) = 0;
+  // Loads the checkpoint `tag` ("init": the recording's start) and stays
+  // paused there. Cost: one snapshot load.
+  virtual void load_checkpoint(const std::string& tag) = 0;
+  // The branch-trace plugin's control, when this replay loaded it.
+  virtual BranchCounter* branch_counter() { return nullptr; }
   virtual X86Registers registers() = 0;
   virtual AttachInfo attach_info() const = 0;
   // Ends the replay's process; the recording stays.
@@ -93,7 +109,7 @@ class Engine {
   // (only the checkpoint builder, under the index lock, does that); every
   // other replay works on a copy, so replays can run side by side.
   virtual std::unique_ptr<Replay> start_replay(const StateDir& dir, const std::filesystem::path& runtime_dir,
-                                               bool use_master_snapshots) = 0;
+                                               bool use_master_snapshots, const ReplayFeatures& features = {}) = 0;
 };
 
 // The engine named in a VM's config ("qemu"). Throws BadInput for an engine

@@ -37,6 +37,8 @@ enum class QemuMode { Record, Replay };
 struct QemuPaths {
   std::filesystem::path rrfile, snapshots, memory, console, qmp, gdb;
   std::filesystem::path disk;  // the disk overlay this run writes (with -L)
+  std::filesystem::path bt_socket;  // non-empty: load the branch-trace plugin, controlled here
+  bool one_insn_per_tb = false;     // ground truth for the plugin: a block per instruction
 };
 std::vector<std::string> qemu_command(const StateDir& dir, const VmConfig& cfg, QemuMode mode, const QemuPaths& p);
 

@@ -15,10 +15,13 @@
 namespace xentt {
 
 struct ReplayIndex {
-  static constexpr int kFormat = 1;
+  // Format 2 added checkpoint_brctr; a format-1 index is rebuilt.
+  static constexpr int kFormat = 2;
+  static constexpr uint64_t kUnknown = ~0ull;
   uint64_t final_icount = 0;             // the last count a replay can stop at inside the recording
   uint64_t interval = 0;                // instructions between checkpoints
   std::vector<uint64_t> checkpoints;    // icounts, ascending (0 is the recording's "init")
+  std::vector<uint64_t> checkpoint_brctr;  // the branch counter at each checkpoint, or kUnknown
   uint64_t console_bytes = 0;           // the replay's console length, equal to the recording's
   double build_seconds = 0;
 
@@ -26,7 +29,11 @@ struct ReplayIndex {
   static ReplayIndex from_json(const std::string& text, const std::string& origin);
 };
 
-// nullopt when the index was never built; BadInput when index.json is damaged.
+// The checkpoint's snapshot tag.
+std::string checkpoint_tag(uint64_t icount);
+
+// nullopt when the index was never built or is of an older format (it is
+// then rebuilt); BadInput when index.json is damaged.
 std::optional<ReplayIndex> load_replay_index(const StateDir& dir);
 void save_replay_index(const StateDir& dir, const ReplayIndex& index);
 

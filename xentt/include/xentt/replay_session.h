@@ -29,6 +29,17 @@ struct SessionOptions {
   // Called during long runs with the current instruction count and, when
   // known, the final one (0 when unknown).
   std::function<void(uint64_t icount, uint64_t final_icount)> progress;
+  // Load the branch-trace plugin (exact brctr, stops at brctr locations,
+  // tracing). About 10% slower replays while only counting.
+  bool branch_counter = true;
+  // Ground-truth mode for tests: one instruction per translated block.
+  bool one_insn_per_tb = false;
+};
+
+// What ReplaySession::run_until(Location) found, for callers that report it.
+struct Arrival {
+  uint64_t icount = 0;
+  uint64_t brctr = 0;
 };
 
 // Checks that `dir` holds a finished recording; throws BadInput saying why
@@ -61,10 +72,20 @@ class ReplaySession {
   Position position();
   // Runs (or seeks back) to exactly this instruction count.
   void run_until(Icount target);
-  // Runs until the location: eip's first hit after the current position.
-  // Throws BadInput for a location with brctr/cx (this engine does not count
-  // branches yet) and when the recording ends first.
-  void run_until(const Location& loc);
+  // Runs until the location. Without brctr: eip's first hit after the
+  // current position. With brctr: the guest about to execute eip with
+  // exactly that branch count (found by watching the count from the nearest
+  // checkpoint, then seeking to the instruction count where it is reached);
+  // with cx too: the iteration of the rep instruction at eip where rcx ==
+  // cx. Throws BadInput when the location does not exist in the recording.
+  Arrival run_until(const Location& loc);
+  // The branch counter here (needs the plugin).
+  uint64_t brctr();
+  // Tracing: records every taken branch into the replay log at `path` from
+  // now until disarm(); returns the number of records written.
+  void arm(const std::filesystem::path& path, const std::string& header_json);
+  uint64_t disarm();
+  void close_log();
   // Lets the guest run / stops it wherever it has got to.
   void resume();
   void pause();
@@ -89,6 +110,16 @@ class ReplaySession {
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<Replay> replay_;
   std::optional<ReplayIndex> index_;
+  bool armed_ = false;  // tracing: only forward runs (a seek would cut the trace)
+
+  BranchCounter& counter();
+  // Loads the latest checkpoint at or before `icount` whose brctr is known
+  // and tells the plugin where it is. Returns its icount.
+  uint64_t load_checkpoint_before(uint64_t icount);
+  // The icount where brctr first reaches `brctr` at a block start, and the
+  // pc and brctr there.
+  struct Found { uint64_t icount, pc, brctr; };
+  Found find_brctr(uint64_t brctr);
 };
 
 }  // namespace xentt

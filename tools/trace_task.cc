@@ -1,0 +1,173 @@
+// trace_task: the branch trace of a window of a recorded VM's execution,
+// from one symbol (or address) to another: replay to the start, arm the
+// branch-trace plugin, run to the end, disarm; write the window as an
+// extended .bts file (and keep the replay log), print a summary.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "bts/file.h"
+#include "bts/printer.h"
+#include "bts/symbolizer.h"
+#include "tool_main.h"
+#include "xentt/error.h"
+#include "xentt/location.h"
+#include "xentt/replay_log.h"
+#include "xentt/replay_session.h"
+#include "xentt/symbols.h"
+
+namespace fs = std::filesystem;
+using namespace xentt;
+using nlohmann::json;
+
+namespace {
+
+struct Options {
+  std::string statedir, start, end, output = "trace.bts", log;
+  bool symbols = false, lines = false, inlines = false, json = false, quiet = false, one_insn_per_tb = false;
+};
+
+// "sym[:brctr]" or "0xADDR[:brctr]".
+Location parse_end(const StateDir& sd, const std::string& text) {
+  auto colon = text.rfind(':');
+  std::string what = text, count;
+  if (colon != std::string::npos && colon + 1 < text.size() &&
+      text.find_first_not_of("0123456789", colon + 1) == std::string::npos) {
+    what = text.substr(0, colon);
+    count = text.substr(colon + 1);
+  }
+  Location loc;
+  if (what.starts_with("0x")) {
+    loc.eip = parse_u64(what, "address");
+  } else {
+    loc.eip = resolve_symbol(sd, what);
+  }
+  if (!count.empty()) loc.brctr = parse_u64(count, "brctr");
+  return loc;
+}
+
+int run(const Options& o) {
+  fs::path dirpath = fs::absolute(o.statedir).lexically_normal();
+  if (dirpath.filename().empty()) dirpath = dirpath.parent_path();
+  StateDir sd = StateDir::open_existing(dirpath.filename().string(), dirpath);
+  Location start = parse_end(sd, o.start), end = parse_end(sd, o.end);
+  auto t0 = std::chrono::steady_clock::now();
+
+  SessionOptions so;
+  so.one_insn_per_tb = o.one_insn_per_tb;
+  auto session = ReplaySession::start(sd, so);
+  std::optional<uint64_t> end_icount;
+  if (end.brctr) {
+    // A brctr stop seeks; find the end first, then trace forward to it.
+    end_icount = session->run_until(end).icount;
+    session->run_until(Icount{0});
+  }
+  Arrival a = session->run_until(start);
+  if (end_icount && *end_icount <= a.icount) {
+    throw bad_input(fmt::format("the end {} (icount {}) is not after the start {} (icount {})", o.end, *end_icount,
+                                o.start, a.icount));
+  }
+  fs::path log = o.log.empty() ? fs::path(o.output).replace_extension(".xtl") : fs::path(o.log);
+  json header = {{"engine", sd.config().engine}, {"guest_arch", "x86_64"}, {"vcpus", 1},
+                 {"vm", sd.name()},             {"start", o.start},      {"end", o.end},
+                 {"start_icount", a.icount},    {"start_brctr", a.brctr}};
+  session->arm(fs::absolute(log), header.dump());
+  Arrival b;
+  if (end_icount) {
+    session->run_until(Icount{*end_icount});
+    b = {*end_icount, session->brctr()};
+  } else {
+    b = session->run_until(Location{end.eip, {}, {}});
+  }
+  uint64_t written = session->disarm();
+  session->close_log();
+  session->stop();
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  rlog::LogReader reader(fs::absolute(log).string());
+  bts::BtsWriter out(o.output, bts::Format::Extended);
+  std::vector<std::uint64_t> targets;
+  uint64_t n = reader.for_each_branch(0, 0, ~0ull, [&](const rlog::Branch& br) {
+    out.write(bts::Record{br.from, br.to, br.brctr});
+    targets.push_back(br.to);
+  });
+  out.close();
+  if (n != written) throw runtime_error(fmt::format("{}: {} records read back, {} written", log.string(), n, written));
+
+  // Distinct functions entered or returned to in the window.
+  auto maps = bts::read_symfiles(sd.path().string());
+  bts::Symbolizer sym(maps, [](const std::string& w) { fmt::print(stderr, "trace_task: {}\n", w); });
+  std::set<std::string> functions;
+  bts::Resolved r;
+  for (auto t : targets) {
+    sym.resolve(t, {}, r);
+    if (!r.symbol.empty()) functions.emplace(r.symbol);
+  }
+  if (o.symbols) {
+    bts::PrintOptions po;
+    po.symbols = true;
+    po.lines = o.lines;
+    po.inlines = o.inlines;
+    bts::RecordPrinter printer(&sym, po);
+    std::string buf;
+    uint64_t i = 0;
+    reader.for_each_branch(0, 0, ~0ull, [&](const rlog::Branch& br) {
+      printer.append(buf, i++, bts::Record{br.from, br.to, 0}, br.brctr);
+      if (buf.size() > (1 << 20)) {
+        fmt::print("{}", buf);
+        buf.clear();
+      }
+    });
+    fmt::print("{}", buf);
+  }
+  json summary = {{"records", n},
+                  {"start_icount", a.icount},
+                  {"start_brctr", a.brctr},
+                  {"end_icount", b.icount},
+                  {"end_brctr", b.brctr},
+                  {"functions", functions.size()},
+                  {"seconds", secs},
+                  {"bts", o.output},
+                  {"log", log.string()}};
+  if (o.json) {
+    fmt::print("{}\n", summary.dump());
+  } else if (!o.quiet) {
+    fmt::print(stderr,
+               "traced {} -> {}: {} branches (brctr {}..{}, icount {}..{}), {} distinct functions, {:.2f} s\n"
+               "  {} (extended .bts), replay log {}\n",
+               o.start, o.end, n, a.brctr, b.brctr, a.icount, b.icount, functions.size(), secs, o.output,
+               log.string());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  return tool_main(
+      argc, argv, "trace_task",
+      "Trace the guest's branches between two locations of a recorded VM.\n"
+      "START and END are symbols or 0xADDR, optionally :BRCTR (without it: the first hit;\n"
+      "for END, the first hit after START).",
+      [&](CLI::App& app) {
+        app.add_option("STATEDIR", o.statedir, "the VM's state directory")->required();
+        app.add_option("START", o.start, "start: sym[:brctr] or 0xADDR[:brctr]")->required();
+        app.add_option("END", o.end, "end: sym[:brctr] or 0xADDR[:brctr]")->required();
+        app.add_option("-o,--output", o.output, "the window as an extended .bts file")->capture_default_str();
+        app.add_option("--log", o.log, "the replay log (default: OUTPUT with .xtl)");
+        app.add_flag("-S,--symbols", o.symbols, "print the trace symbolized (as bts_dump --symbols)");
+        app.add_flag("--lines", o.lines, "with --symbols: file:line");
+        app.add_flag("--inlines", o.inlines, "with --symbols: inline frames");
+        app.add_flag("--json", o.json, "print the summary as JSON on stdout");
+        app.add_flag("-q,--quiet", o.quiet, "no summary");
+        app.add_flag("--one-insn-per-tb", o.one_insn_per_tb,
+                     "ground truth: translate one instruction per block (several times slower)");
+      },
+      [&] { return run(o); });
+}

@@ -1,0 +1,302 @@
+// bt_plugin.cc: xentt's branch-trace plugin for QEMU 10 (TCG plugin API 4).
+//
+// Per vCPU it keeps the instruction count and the branch counter (brctr:
+// taken control transfers, interrupts and exceptions included, what BTS
+// would log) exactly equal to QEMU's icount at every stop, and while armed
+// it emits one record per taken transfer {from, to, brctr, icount, kind}.
+//
+// How, at a cost of a few inline ops per block on the common path:
+// - translation classifies each block's last instruction (x86_branch.h) and
+//   stores what the next block must be if nothing unusual happens
+//   (`expect`): the fall-through, a direct target, or nothing for indirect
+//   branches;
+// - at each block start inline ops add the block's instructions to icount
+//   and, for always-taken branches, 1 to brctr, then record the block as
+//   `prev` and its expectation;
+// - a conditional callback runs only when a block starts somewhere other
+//   than expected (a taken jcc, an indirect branch, an interrupt or a fault)
+//   or on every block while armed/watching. It decides what happened and
+//   corrects the counters: in replay, interrupts and exceptions land on
+//   block boundaries, and the CPU's interrupt frame on the handler's stack
+//   says where the guest was (the interrupted or faulting instruction).
+//   A fault in the middle of a block means the block's tail never ran: the
+//   inline counts are taken back (icount does not count a faulting
+//   instruction).
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "plugin_state.h"
+#include "trace_sink.h"
+
+using namespace xentt::bt;
+using xentt::rlog::Branch;
+using xentt::rlog::BranchKind;
+
+extern "C" {
+__attribute__((visibility("default"))) int qemu_plugin_version = 4;
+}
+
+namespace xentt::bt {
+Plugin& plugin() {
+  static Plugin p;
+  return p;
+}
+}  // namespace xentt::bt
+
+namespace {
+
+constexpr std::size_t kBatch = 1 << 16;
+
+qemu_plugin_u64 field(std::size_t offset) { return {plugin().score, offset}; }
+
+void emit(unsigned v, std::uint64_t from, std::uint64_t to, std::uint64_t brctr, std::uint64_t icount,
+          BranchKind kind) {
+  Plugin& p = plugin();
+  if (!p.armed.load(std::memory_order_relaxed)) return;
+  VcpuExtra& x = p.vcpu[v];
+  x.batch.push_back({from, to, brctr, icount, kind});
+  if (x.batch.size() >= kBatch && p.sink) {
+    p.sink->submit(std::uint16_t(v), std::move(x.batch));
+    x.batch = {};
+    x.batch.reserve(kBatch);
+  }
+}
+
+std::uint64_t le64(const std::uint8_t* b) {
+  std::uint64_t v;
+  std::memcpy(&v, b, 8);
+  return v;
+}
+
+// The RIP the CPU saved when it entered the handler that starts now (64-bit
+// frame: [error code,] RIP, CS, RFLAGS, RSP, SS). 0 when the stack does not
+// hold a frame. Cost: one register read and one 48-byte guest read, so it
+// runs only for suspected events and once per block after indirect branches.
+std::uint64_t frame_rip(unsigned v) {
+  VcpuExtra& x = plugin().vcpu[v];
+  if (!x.rsp || !x.buf) return 0;
+  g_byte_array_set_size(x.buf, 0);
+  if (qemu_plugin_read_register(x.rsp, x.buf) < 8 || x.buf->len < 8) return 0;
+  std::uint64_t rsp = le64(x.buf->data);
+  g_byte_array_set_size(x.buf, 0);
+  if (!qemu_plugin_read_memory_vaddr(rsp, x.buf, 48) || x.buf->len < 48) return 0;
+  std::uint64_t q[6];
+  for (int i = 0; i < 6; ++i) q[i] = le64(x.buf->data + 8 * i);
+  for (int o = 0; o < 2; ++o) {
+    std::uint64_t rip = q[o], cs = q[o + 1], rflags = q[o + 2];
+    if (cs != 0 && cs < 0x10000 && (rflags & 2) && (rflags >> 22) == 0 && rip != 0) return rip;
+  }
+  return 0;
+}
+
+// Index of `addr` among the block's instructions, or -1.
+int insn_index(const TbInfo* t, std::uint64_t addr) {
+  for (std::size_t i = 0; i < t->insns.size(); ++i)
+    if (t->insns[i] == addr) return int(i);
+  return -1;
+}
+
+// An event (interrupt or exception) was delivered between `p` and the block
+// `s` now starting; `rip` is where the guest was (from the frame).
+void on_event(unsigned v, Counters& c, const TbInfo* p, const TbInfo* s, std::uint64_t rip) {
+  VcpuExtra& x = plugin().vcpu[v];
+  ++x.events;
+  bool after_p = rip == p->fallthrough ||
+                 ((p->end.flow == Flow::Cond || p->end.flow == Flow::Direct) && rip == p->end.target) ||
+                 (p->end.flow == Flow::RepString && rip == p->last);
+  int k = insn_index(p, rip);
+  if (p->end.flow == Flow::Indirect && k >= 0 && rip != p->fallthrough) after_p = false;
+  if (!after_p && p->end.flow == Flow::Indirect && k < 0) after_p = true;  // landed at the indirect target
+  if (!after_p && k >= 0) {
+    // A fault at instruction k: the block's tail never ran.
+    ++x.faults;
+    c.icount -= p->insns.size() - std::size_t(k);
+    if (p->counted_inline()) --c.brctr;
+    ++c.brctr;
+    emit(v, rip, s->start, c.brctr, c.icount, BranchKind::Exception);
+    return;
+  }
+  if (!after_p) {
+    ++x.unexplained;  // no frame we understand: count it as an interrupt after p
+    if (std::getenv("XENTT_BT_DEBUG"))
+      std::fprintf(stderr, "xentt-bt: unexplained: block %" PRIx64 "..%" PRIx64 " flow %d -> %" PRIx64 " frame rip %" PRIx64 " icount %" PRIu64 "\n",
+                   p->start, p->last, int(p->end.flow), s->start, rip, c.icount);
+    rip = p->fallthrough;
+  }
+  // p ran to its end and went to `rip`; then the event took the guest to s.
+  if (p->end.flow == Flow::Cond && rip == p->end.target && rip != p->fallthrough) {
+    ++c.brctr;
+    emit(v, p->last, rip, c.brctr, c.icount, p->end.kind);
+  } else if (p->counted_inline()) {
+    emit(v, p->last, rip, c.brctr, c.icount, p->end.kind);
+  }
+  ++c.brctr;
+  emit(v, rip, s->start, c.brctr, c.icount, BranchKind::Interrupt);
+}
+
+// A block that stopped early for I/O (icount mode re-executes from the
+// I/O instruction in a block of its own) resumes at one of its own
+// instructions without a transfer: its unexecuted tail comes off the counts.
+// A taken branch back into the block wins over this reading.
+bool early_exit(Counters& c, const TbInfo* p, std::uint64_t to) {
+  if (to == p->fallthrough) return false;
+  if ((p->end.flow == Flow::Cond || p->end.flow == Flow::Direct) && to == p->end.target) return false;
+  if (p->end.flow == Flow::RepString && to == p->last) return false;
+  int k = insn_index(p, to);
+  if (k <= 0) return false;
+  c.icount -= p->insns.size() - std::size_t(k);
+  if (p->counted_inline()) --c.brctr;
+  return true;
+}
+
+void on_block(unsigned v, const TbInfo* s) {
+  Plugin& pl = plugin();
+  Counters& c = pl.counters(v);
+  const TbInfo* p = reinterpret_cast<const TbInfo*>(c.prev);
+  VcpuExtra& x = pl.vcpu[v];
+  if (p && early_exit(c, p, s->start)) p = nullptr;
+  if (p) {
+    const std::uint64_t to = s->start;
+    switch (p->end.flow) {
+      case Flow::None:
+        if (to != p->fallthrough) on_event(v, c, p, s, frame_rip(v));
+        break;
+      case Flow::RepString:
+        if (to != p->last && to != p->fallthrough) on_event(v, c, p, s, frame_rip(v));
+        break;
+      case Flow::Cond:
+        if (to == p->end.target && to != p->fallthrough) {
+          ++c.brctr;
+          emit(v, p->last, to, c.brctr, c.icount, p->end.kind);
+        } else if (to != p->fallthrough) {
+          on_event(v, c, p, s, frame_rip(v));
+        }
+        break;
+      case Flow::Direct:
+        if (to == p->end.target)
+          emit(v, p->last, to, c.brctr, c.icount, p->end.kind);
+        else
+          on_event(v, c, p, s, frame_rip(v));
+        break;
+      case Flow::Indirect: {
+        // The target is unknown: this block is either it or an event's
+        // handler. Decided by the interrupt frame, once per block.
+        TbInfo* sm = const_cast<TbInfo*>(s);
+        std::uint64_t rip = 0;
+        if (p->end.kind != BranchKind::SoftInterrupt && sm->entry_class != 1) {
+          rip = frame_rip(v);
+          if (sm->entry_class == 0) sm->entry_class = rip ? 2 : 1;
+        }
+        if (rip && sm->entry_class == 2)
+          on_event(v, c, p, s, rip);
+        else
+          emit(v, p->last, to, c.brctr, c.icount, p->end.kind);
+        break;
+      }
+    }
+  }
+  if (x.watch_brctr && !x.hit.hit && c.brctr >= x.watch_brctr) x.hit = {true, c.icount, s->start, c.brctr};
+}
+
+void cb_slow(unsigned v, void* udata) { on_block(v, static_cast<const TbInfo*>(udata)); }
+void cb_mismatch(unsigned v, void* udata) {
+  if (plugin().counters(v).slow) return;  // cb_slow has run for this block
+  on_block(v, static_cast<const TbInfo*>(udata));
+}
+
+void on_translate(qemu_plugin_id_t, qemu_plugin_tb* tb) {
+  Plugin& pl = plugin();
+  std::size_t n = qemu_plugin_tb_n_insns(tb);
+  if (n == 0) return;
+  auto info = std::make_unique<TbInfo>();
+  info->start = qemu_plugin_tb_vaddr(tb);
+  info->insns.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) info->insns.push_back(qemu_plugin_insn_vaddr(qemu_plugin_tb_get_insn(tb, i)));
+  qemu_plugin_insn* last = qemu_plugin_tb_get_insn(tb, n - 1);
+  std::uint8_t bytes[16] = {0};
+  std::size_t len = qemu_plugin_insn_data(last, bytes, sizeof bytes);
+  info->last = qemu_plugin_insn_vaddr(last);
+  info->fallthrough = info->last + qemu_plugin_insn_size(last);
+  info->end = classify_insn(bytes, len, info->last);
+  std::uint64_t expect = info->fallthrough;
+  if (info->end.flow == Flow::Direct) expect = info->end.target;
+  if (info->end.flow == Flow::Indirect) expect = kNoExpectation;
+  if (info->end.flow == Flow::RepString) expect = info->last;
+
+  // Order matters: the callbacks see the state before this block.
+  qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, cb_slow, QEMU_PLUGIN_CB_R_REGS, QEMU_PLUGIN_COND_EQ,
+                                            field(offsetof(Counters, slow)), 1, info.get());
+  qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, cb_mismatch, QEMU_PLUGIN_CB_R_REGS, QEMU_PLUGIN_COND_NE,
+                                            field(offsetof(Counters, expect)), info->start, info.get());
+  qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_ADD_U64, field(offsetof(Counters, icount)), n);
+  if (info->counted_inline())
+    qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_ADD_U64, field(offsetof(Counters, brctr)), 1);
+  qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_STORE_U64, field(offsetof(Counters, expect)), expect);
+  qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_STORE_U64, field(offsetof(Counters, prev)),
+                                                    reinterpret_cast<std::uint64_t>(info.get()));
+  std::lock_guard lk(pl.tb_mutex);
+  pl.tbs.push_back(std::move(info));
+}
+
+void on_vcpu_init(qemu_plugin_id_t, unsigned v) {
+  Plugin& pl = plugin();
+  if (v >= pl.vcpu.size()) return;
+  VcpuExtra& x = pl.vcpu[v];
+  x.buf = g_byte_array_new();
+  GArray* regs = qemu_plugin_get_registers();
+  if (regs) {
+    auto* d = reinterpret_cast<qemu_plugin_reg_descriptor*>(regs->data);
+    for (unsigned i = 0; i < regs->len; ++i)
+      if (std::strcmp(d[i].name, "rsp") == 0) x.rsp = d[i].handle;
+    g_array_free(regs, 1);
+  }
+  Counters& c = pl.counters(v);
+  c = Counters{0, 0, kNoExpectation, 0, 0};
+}
+
+void on_exit(qemu_plugin_id_t, void*) {
+  Plugin& pl = plugin();
+  if (std::getenv("XENTT_BT_STATS")) {
+    for (unsigned v = 0; v < pl.vcpu.size() && v < unsigned(qemu_plugin_num_vcpus()); ++v) {
+      Counters& c = pl.counters(v);
+      char line[256];
+      std::snprintf(line, sizeof line,
+                    "xentt-bt: vcpu %u icount %" PRIu64 " brctr %" PRIu64 " events %" PRIu64 " faults %" PRIu64
+                    " unexplained %" PRIu64 "\n",
+                    v, c.icount, c.brctr, pl.vcpu[v].events, pl.vcpu[v].faults, pl.vcpu[v].unexplained);
+      std::fputs(line, stderr);  // qemu_plugin_outs() prints only under -d plugin
+    }
+  }
+  if (pl.sink) {
+    for (unsigned v = 0; v < pl.vcpu.size(); ++v) pl.sink->submit(std::uint16_t(v), std::move(pl.vcpu[v].batch));
+    pl.sink.reset();  // writes the index and trailer
+  }
+}
+
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t* info,
+                                                                          int argc, char** argv) {
+  if (!info->system_emulation || std::strcmp(info->target_name, "x86_64") != 0) {
+    std::fputs("xentt-bt: only qemu-system-x86_64 is supported\n", stderr);
+    return -1;
+  }
+  std::string ctl;
+  for (int i = 0; i < argc; ++i)
+    if (std::strncmp(argv[i], "ctl=", 4) == 0) ctl = argv[i] + 4;
+  Plugin& pl = plugin();
+  pl.score = qemu_plugin_scoreboard_new(sizeof(Counters));
+  pl.vcpu.resize(std::size_t(info->system.max_vcpus > 0 ? info->system.max_vcpus : 1));
+  for (auto& x : pl.vcpu) x.batch.reserve(kBatch);
+  qemu_plugin_register_vcpu_init_cb(id, on_vcpu_init);
+  qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
+  qemu_plugin_register_atexit_cb(id, on_exit, nullptr);
+  if (!ctl.empty() && !start_control_server(ctl)) {
+    std::fprintf(stderr, "xentt-bt: %s\n", pl.error.c_str());
+    return -1;
+  }
+  return 0;
+}

@@ -1,0 +1,82 @@
+// plugin_state.h: what the branch-trace plugin keeps per vCPU and per
+// translated block, shared by its execution-time callbacks, its control
+// thread and its trace sink.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "qemu_plugin_api.h"
+#include "x86_branch.h"
+
+namespace xentt::bt {
+
+// Per-vCPU counters in QEMU's scoreboard: inline TCG ops update them without
+// a call, so the common path (a block that ends as predicted) costs a few
+// host instructions.
+struct Counters {
+  std::uint64_t icount;  // instructions retired (exact once the next block starts)
+  std::uint64_t brctr;   // taken control transfers retired
+  std::uint64_t expect;  // where the next block must start to need no callback
+  std::uint64_t prev;    // the TbInfo* of the block that ran last
+  std::uint64_t slow;    // 1: call on every block (armed or watching)
+};
+
+// Never a block's start address: forces the callback after indirect branches.
+inline constexpr std::uint64_t kNoExpectation = 1;
+
+// What translation time learnt about one block. Lives as long as the plugin:
+// `Counters::prev` may point at a block QEMU has since thrown away.
+struct TbInfo {
+  std::uint64_t start = 0;
+  std::uint64_t last = 0;         // address of the last instruction
+  std::uint64_t fallthrough = 0;  // address after the last instruction
+  InsnFlow end;                   // the last instruction's flow
+  std::vector<std::uint64_t> insns;  // every instruction's address (fault positions)
+  // After an indirect branch, whether this block was seen as that branch's
+  // target (0 unknown, 1 target, 2 event entry): the interrupt-frame check
+  // runs once per block, not per visit.
+  std::uint8_t entry_class = 0;
+  bool counted_inline() const { return end.flow == Flow::Direct || end.flow == Flow::Indirect; }
+};
+
+struct WatchHit {
+  bool hit = false;
+  std::uint64_t icount = 0, pc = 0, brctr = 0;
+};
+
+struct VcpuExtra {
+  std::vector<rlog::Branch> batch;  // records not yet handed to the sink
+  std::uint64_t watch_brctr = 0;    // 0: not watching
+  WatchHit hit;
+  std::uint64_t events = 0, faults = 0, unexplained = 0;
+  qemu_plugin_register* rsp = nullptr;
+  GByteArray* buf = nullptr;
+};
+
+class TraceSink;
+
+struct Plugin {
+  qemu_plugin_scoreboard* score = nullptr;
+  std::mutex tb_mutex;                       // translation may run on any vCPU thread
+  std::deque<std::unique_ptr<TbInfo>> tbs;
+  std::vector<VcpuExtra> vcpu;               // sized at install (max vCPUs)
+  std::atomic<bool> armed{false};
+  std::unique_ptr<TraceSink> sink;
+  std::string error;                         // the first failure, reported through status
+
+  Counters& counters(unsigned v) { return *static_cast<Counters*>(qemu_plugin_scoreboard_find(score, v)); }
+};
+
+Plugin& plugin();
+
+// Starts the control server on `socket_path` (a thread). Returns false and
+// sets plugin().error when it cannot.
+bool start_control_server(const std::string& socket_path);
+
+}  // namespace xentt::bt
