@@ -44,6 +44,17 @@ Plugin& plugin() {
   static Plugin p;
   return p;
 }
+
+std::optional<Branch> pending_landing(unsigned v, std::uint64_t pc) {
+  Counters& c = plugin().counters(v);
+  auto* p = reinterpret_cast<const TbInfo*>(c.prev);
+  if (!p || !pc) return std::nullopt;
+  if (p->end.flow == Flow::Cond && pc == p->end.target && pc != p->fallthrough)
+    return Branch{p->last, pc, c.brctr + 1, c.icount, p->end.kind};
+  if ((p->end.flow == Flow::Direct && pc == p->end.target) || p->end.flow == Flow::Indirect)
+    return Branch{p->last, pc, c.brctr, c.icount, p->end.kind};
+  return std::nullopt;
+}
 }  // namespace xentt::bt
 
 namespace {
@@ -57,6 +68,7 @@ void emit(unsigned v, std::uint64_t from, std::uint64_t to, std::uint64_t brctr,
   Plugin& p = plugin();
   if (!p.armed.load(std::memory_order_relaxed)) return;
   VcpuExtra& x = p.vcpu[v];
+  if (brctr <= x.floor) return;
   x.batch.push_back({from, to, brctr, icount, kind});
   if (x.batch.size() >= kBatch && p.sink) {
     p.sink->submit(std::uint16_t(v), std::move(x.batch));

@@ -7,8 +7,10 @@
 //   status [PC]              counters per vCPU; with PC (the paused vCPU 0's
 //                            rip) a taken jcc not yet seen is counted in
 //   set VCPU ICOUNT BRCTR    after a checkpoint load: where the guest is now
-//   arm PATH HEADER-JSON     open the replay log (first time) and record
-//   disarm                   stop recording; returns once written
+//   arm PC PATH HEADER-JSON  open the replay log (first time) and record the
+//                            branches after this point
+//   disarm PC                stop recording (the branch that landed at PC
+//                            included); returns once written
 //   close                    write the log's index and trailer
 //   watch VCPU BRCTR         note the first block start with brctr >= BRCTR (0: off)
 #include <sys/socket.h>
@@ -82,8 +84,8 @@ std::string command(const std::string& line) {
       std::uint64_t brctr = c.brctr;
       // A block that ended in a jcc is judged when the next block starts;
       // paused in between, the pc tells whether it was taken.
-      auto* p = reinterpret_cast<const TbInfo*>(c.prev);
-      if (v == 0 && pc && p && p->end.flow == Flow::Cond && pc == p->end.target && pc != p->fallthrough) ++brctr;
+      if (v == 0)
+        if (auto l = pending_landing(0, pc)) brctr = std::max(brctr, l->brctr);
       char b[320];
       std::snprintf(b, sizeof b,
                     "%s{\"icount\":%" PRIu64 ",\"brctr\":%" PRIu64 ",\"events\":%" PRIu64 ",\"faults\":%" PRIu64
@@ -122,7 +124,8 @@ std::string command(const std::string& line) {
   }
   if (cmd == "arm") {
     std::string path, header;
-    in >> path;
+    std::uint64_t pc = 0;
+    in >> std::hex >> pc >> std::dec >> path;
     std::getline(in, header);
     if (path.empty()) return fail("usage: arm PATH HEADER-JSON");
     if (!pl.sink) {
@@ -133,12 +136,18 @@ std::string command(const std::string& line) {
       }
     }
     pl.sink->marker(0, marker_json(pl, "arm"));
+    auto l = pending_landing(0, pc);
+    pl.vcpu[0].floor = l ? std::max(l->brctr, pl.counters(0).brctr) : pl.counters(0).brctr;
     pl.armed = true;
     set_slow(pl);
     return "{\"ok\":true}";
   }
   if (cmd == "disarm" || cmd == "close") {
+    std::uint64_t pc = 0;
+    in >> std::hex >> pc;
     if (pl.armed) {
+      // The branch that landed where we stop belongs to the window.
+      if (auto l = pending_landing(0, pc); l && l->brctr > pl.vcpu[0].floor) pl.vcpu[0].batch.push_back(*l);
       pl.armed = false;
       set_slow(pl);
       flush_batches(pl);

@@ -8,6 +8,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,10 @@ struct WatchHit {
 struct VcpuExtra {
   std::vector<rlog::Branch> batch;  // records not yet handed to the sink
   std::uint64_t watch_brctr = 0;    // 0: not watching
+  // Records up to this brctr are not emitted: the branch that landed where
+  // tracing was armed belongs before the window (it is judged, and would be
+  // emitted, when the next block starts).
+  std::uint64_t floor = 0;
   WatchHit hit;
   std::uint64_t events = 0, faults = 0, unexplained = 0;
   qemu_plugin_register* rsp = nullptr;
@@ -74,6 +79,11 @@ struct Plugin {
 };
 
 Plugin& plugin();
+
+// The transfer that landed at `pc`, where vCPU `v` is paused, if the plugin
+// has not emitted it yet (it does so when the next block starts): the
+// previous block's always-taken branch, or its jcc when pc is the target.
+std::optional<rlog::Branch> pending_landing(unsigned v, std::uint64_t pc);
 
 // Starts the control server on `socket_path` (a thread). Returns false and
 // sets plugin().error when it cannot.

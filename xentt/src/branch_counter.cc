@@ -1,6 +1,7 @@
 #include "xentt/branch_counter.h"
 
 #include <dlfcn.h>
+#include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
@@ -43,9 +44,7 @@ std::string BranchCounter::call(const std::string& line) {
 }
 
 BranchCounterStatus BranchCounter::status(uint64_t pc) {
-  char cmd[64];
-  std::snprintf(cmd, sizeof cmd, "status %llx", static_cast<unsigned long long>(pc));
-  auto r = nlohmann::json::parse(call(cmd));
+  auto r = nlohmann::json::parse(call(fmt::format("status {:x}", pc)));
   BranchCounterStatus s;
   s.armed = r.value("armed", false);
   s.records = r.value("records", uint64_t{0});
@@ -67,13 +66,13 @@ void BranchCounter::set(uint64_t icount, uint64_t brctr) {
   call("set 0 " + std::to_string(icount) + " " + std::to_string(brctr));
 }
 void BranchCounter::watch(uint64_t brctr) { call("watch 0 " + std::to_string(brctr)); }
-void BranchCounter::arm(const fs::path& path, const std::string& header_json) {
+void BranchCounter::arm(uint64_t pc, const fs::path& path, const std::string& header_json) {
   if (path.string().find_first_of(" \n") != std::string::npos)
     throw bad_input("replay log path must not contain spaces: " + path.string());
-  call("arm " + path.string() + " " + header_json);
+  call(fmt::format("arm {:x} {} {}", pc, path.string(), header_json));
 }
-uint64_t BranchCounter::disarm() {
-  return nlohmann::json::parse(call("disarm")).value("records", uint64_t{0});
+uint64_t BranchCounter::disarm(uint64_t pc) {
+  return nlohmann::json::parse(call(fmt::format("disarm {:x}", pc))).value("records", uint64_t{0});
 }
 void BranchCounter::close_log() { call("close"); }
 

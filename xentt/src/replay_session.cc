@@ -214,7 +214,8 @@ BranchCounter& ReplaySession::counter() {
   throw bad_input("this replay runs without the branch-trace plugin: branch counts are not available");
 }
 
-uint64_t ReplaySession::brctr() { return counter().status(replay_->registers().rip).brctr; }
+uint64_t ReplaySession::brctr() { return branch_status().brctr; }
+BranchCounterStatus ReplaySession::branch_status() { return counter().status(replay_->registers().rip); }
 
 uint64_t ReplaySession::load_checkpoint_before(uint64_t icount) {
   size_t best = 0;  // "init": brctr 0
@@ -306,12 +307,12 @@ Arrival ReplaySession::run_until(const Location& loc) {
 }
 
 void ReplaySession::arm(const fs::path& path, const std::string& header_json) {
-  counter().arm(path, header_json);
+  counter().arm(replay_->registers().rip, path, header_json);
   armed_ = true;
 }
 uint64_t ReplaySession::disarm() {
   armed_ = false;
-  return counter().disarm();
+  return counter().disarm(replay_->registers().rip);
 }
 void ReplaySession::close_log() { counter().close_log(); }
 

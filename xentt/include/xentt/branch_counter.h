@@ -39,10 +39,12 @@ class BranchCounter {
   // Watch for brctr (0: stop watching). While watching, every block costs a
   // callback (a few times slower than counting alone).
   void watch(uint64_t brctr);
-  // Opens the replay log at `path` (first call) and records until disarm().
-  void arm(const std::filesystem::path& path, const std::string& header_json);
-  // Stops recording; returns once the records are written. Returns the total.
-  uint64_t disarm();
+  // Opens the replay log at `path` (first call) and records the branches
+  // after this point (the vCPU paused at `pc`) until disarm().
+  void arm(uint64_t pc, const std::filesystem::path& path, const std::string& header_json);
+  // Stops recording at `pc` (the branch that landed there included); returns
+  // once the records are written, with the total.
+  uint64_t disarm(uint64_t pc);
   // Writes the log's index and trailer and closes it.
   void close_log();
 

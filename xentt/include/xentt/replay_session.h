@@ -81,6 +81,8 @@ class ReplaySession {
   Arrival run_until(const Location& loc);
   // The branch counter here (needs the plugin).
   uint64_t brctr();
+  // All the plugin knows here: its icount and brctr, records, events.
+  BranchCounterStatus branch_status();
   // Tracing: records every taken branch into the replay log at `path` from
   // now until disarm(); returns the number of records written.
   void arm(const std::filesystem::path& path, const std::string& header_json);
