@@ -7,13 +7,17 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "xentt/error.h"
 #include "xentt/replay_log.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const std::string path = "/dev/shm/fuzz_replay_log." + std::to_string(::getpid());
+  static const std::string path = [] {
+    std::atexit([] { ::unlink(("/dev/shm/fuzz_replay_log." + std::to_string(::getpid())).c_str()); });
+    return "/dev/shm/fuzz_replay_log." + std::to_string(::getpid());
+  }();
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) return 0;
   std::fwrite(data, 1, size, f);

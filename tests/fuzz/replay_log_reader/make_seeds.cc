@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
     for (std::uint16_t v = 0; v < 2; ++v) {
       std::vector<Branch> b;
       for (std::uint64_t i = 1; i <= 40; ++i)
-        b.push_back({0x401000 + (i % 4) * 8, 0x401000 + (i % 3) * 16, i * 3 + v, i * 7, static_cast<BranchKind>(1 + i % 11)});
+        b.push_back({0x401000 + (i % 4) * 8, 0x401000 + (i % 3) * 16, i + v * 100u, i * 7, static_cast<BranchKind>(1 + i % 11)});
       w.add_marker(v, R"({"what":"arm"})");
       w.add_branches(v, b);
     }
