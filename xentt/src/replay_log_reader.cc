@@ -93,6 +93,7 @@ struct LogReader::Impl {
     if (v != kFormatVersion)
       fail(8, "replay log format version " + std::to_string(v) + " is not supported (this reader reads version " +
                   std::to_string(kFormatVersion) + "; use the xentt that wrote it)");
+    if (fmt::get_u32(map + 12) != 0) fail(12, "reserved prefix bytes are not zero");
   }
 
   void read_header_frame() {
@@ -137,7 +138,9 @@ struct LogReader::Impl {
       if (size - off - fmt::kFrameHeaderSize < h.length) break;
       FrameType t = static_cast<FrameType>(h.type);
       if (t == FrameType::Header && off != fmt::kPrefixSize) fail(off, "a second header frame");
-      if (t == FrameType::End) fail(off, "end frame is not at the end of the file");
+      if (t == FrameType::End)
+        fail(off, off + fmt::kEndFrameSize == size ? "damaged end frame (the trailer fails its checks)"
+                                                   : "end frame is not at the end of the file");
       frames.push_back(info_of(off, h));
       off += fmt::kFrameHeaderSize + h.length;
     }

@@ -80,8 +80,10 @@ struct LogWriter::Impl {
     unsigned char hdr[fmt::kFrameHeaderSize];
     auto len = static_cast<std::uint32_t>(p.size());
     fmt::encode_frame_header(hdr, static_cast<std::uint8_t>(type), enc, vcpu, p.data(), len);
-    index.push_back({offset, static_cast<std::uint8_t>(type), enc, vcpu, len, brctr, icount, count});
+    std::uint64_t at = offset;
     write_all(hdr, p.data(), p.size());
+    // Indexed only once written, so a failed write never reaches the index.
+    index.push_back({at, static_cast<std::uint8_t>(type), enc, vcpu, len, brctr, icount, count});
   }
 
   // One Branches frame: batch header, then the column streams (kinds, icount
