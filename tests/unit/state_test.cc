@@ -113,11 +113,15 @@ TEST_CASE("the replay index round-trips and damage is reported with the file") {
   i.final_icount = 304385767;
   i.interval = 50000000;
   i.checkpoints = {0, 50000000, 100000000};
+  i.checkpoint_brctr = {0, 6758968, ReplayIndex::kUnknown};
   ReplayIndex back = ReplayIndex::from_json(i.to_json(), "index.json");
   CHECK(back.final_icount == i.final_icount);
   CHECK(back.checkpoints == i.checkpoints);
+  CHECK(back.checkpoint_brctr == i.checkpoint_brctr);
+  i.checkpoint_brctr.pop_back();
+  CHECK(status_of([&] { ReplayIndex::from_json(i.to_json(), "index.json"); }) == 2);
   try {
-    ReplayIndex::from_json("{\"format\": 1, \"final_icount\": \"x\"}", "/s/index.json");
+    ReplayIndex::from_json("{\"format\": 2, \"final_icount\": \"x\"}", "/s/index.json");
     FAIL("accepted");
   } catch (const Error& e) {
     CHECK(std::string(e.what()).starts_with("/s/index.json"));

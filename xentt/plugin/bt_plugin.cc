@@ -97,9 +97,18 @@ std::uint64_t frame_rip(unsigned v) {
   if (!qemu_plugin_read_memory_vaddr(rsp, x.buf, 48) || x.buf->len < 48) return 0;
   std::uint64_t q[6];
   for (int i = 0; i < 6; ++i) q[i] = le64(x.buf->data + 8 * i);
+  // The frame must be one the CPU built here: a selector, RFLAGS with its
+  // always-one bit, and either the old stack pointer just above the frame
+  // (same privilege: the CPU aligns RSP down to 16 and pushes) or user-mode
+  // CS and SS (the stack came from the TSS). Stack contents after an
+  // ordinary `ret` rarely pass all of this.
   for (int o = 0; o < 2; ++o) {
-    std::uint64_t rip = q[o], cs = q[o + 1], rflags = q[o + 2];
-    if (cs != 0 && cs < 0x10000 && (rflags & 2) && (rflags >> 22) == 0 && rip != 0) return rip;
+    std::uint64_t rip = q[o], cs = q[o + 1], rflags = q[o + 2], old_rsp = q[o + 3], ss = q[o + 4];
+    if (cs == 0 || cs >= 0x10000 || !(rflags & 2) || (rflags >> 22) != 0 || rip == 0) continue;
+    std::uint64_t frame_end = rsp + 40 + 8 * std::uint64_t(o);
+    bool same_privilege = old_rsp >= frame_end && old_rsp - frame_end < 16;
+    bool from_user = (cs & 3) == 3 && (ss & 3) == 3 && ss < 0x10000;
+    if (same_privilege || from_user) return rip;
   }
   return 0;
 }

@@ -80,14 +80,20 @@ static uint64_t find_last_inside(Replay& replay, uint64_t known_good, uint64_t o
 
 static ReplayIndex build_locked(const StateDir& dir, const SessionOptions& opts);
 
-// The branch counter of a paused replay, or ReplayIndex::kUnknown when the
-// plugin cannot vouch for it (the pause fell between an event's delivery
-// and its handler's first block: the plugin judges transfers when the next
-// block starts).
-static uint64_t counted_brctr(Replay& replay) {
+// The branch counter at checkpoint `icount`, where the replay is paused,
+// with whatever landed there judged: the plugin decides a transfer when the
+// next block starts, and an interrupt delivered right at the checkpoint
+// (the demo guest's timer fires every 1M instructions under icount) is only
+// seen then. So: watch for the next block start and run one instruction.
+// ReplayIndex::kUnknown when that fails.
+static uint64_t counted_brctr(Replay& replay, uint64_t icount) {
   BranchCounter* bc = replay.branch_counter();
   if (!bc) return ReplayIndex::kUnknown;
-  return bc->status(replay.registers().rip).brctr;
+  bc->watch(1);
+  replay.run_to_icount(icount + 1);
+  auto st = bc->status(0);
+  bc->watch(0);
+  return st.hit_icount && *st.hit_icount == icount ? *st.hit_brctr : ReplayIndex::kUnknown;
 }
 
 ReplayIndex build_replay_index(const StateDir& dir, const SessionOptions& opts) {
@@ -126,7 +132,7 @@ static ReplayIndex build_locked(const StateDir& dir, const SessionOptions& opts)
     }
     replay->checkpoint(checkpoint_tag(target));
     index.checkpoints.push_back(target);
-    index.checkpoint_brctr.push_back(counted_brctr(*replay));
+    index.checkpoint_brctr.push_back(counted_brctr(*replay, target));
     if (opts.progress) opts.progress(target, 0);
   }
   uint64_t observed_end = replay->run_to_end([&](uint64_t ic) {
