@@ -63,8 +63,9 @@ int main(int argc, char** argv) {
         };
         // Formats lines [b, e) of the block into `buf`; problems go to
         // `errors` (printed after the block, in order).
+        // `first`: this is the first half (written as it fills up).
         auto format = [&](bts::ResolveCache& cache, std::size_t b, std::size_t e, std::uint64_t first_line,
-                          std::string& buf, std::string& errors, int& st) {
+                          std::string& buf, std::string& errors, int& st, bool first) {
           bts::Resolved r;
           for (std::size_t i = b; i < e; ++i) {
             std::string_view v = lines[i];
@@ -99,6 +100,7 @@ int main(int argc, char** argv) {
               bts::append_location_text(buf, r, po);
               buf += '\n';
             }
+            if (first) out.maybe_flush();
           }
         };
         bts::ResolveCache caches[2];
@@ -128,14 +130,16 @@ int main(int argc, char** argv) {
           {
             std::thread helper;
             if (mid < n)
-              helper = std::thread([&] { format(caches[1], mid, n, lineno + 1 + mid, second_buf, errors[1], second_status); });
+              helper = std::thread([&] {
+                format(caches[1], mid, n, lineno + 1 + mid, second_buf, errors[1], second_status, false);
+              });
             struct Join {  // also when an exception unwinds from here
               std::thread& t;
               ~Join() {
                 if (t.joinable()) t.join();
               }
             } join{helper};
-            format(caches[0], 0, mid, lineno + 1, out.buf, errors[0], status);
+            format(caches[0], 0, mid, lineno + 1, out.buf, errors[0], status, true);
           }
           lineno += n;
           status = std::max(status, second_status);
