@@ -2,6 +2,9 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <algorithm>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,17 +47,20 @@ int main(int argc, char** argv) {
         if (po.symbols) sym = so.make("bts_dump");
         xentt::tools::Output out;
         bool lines = po.lines || po.inlines;
-        // Records are formatted in chunks, each split between this thread
-        // and a helper (two cores format ~1.8x as many records a second);
-        // the helper's half is written after this thread's. Lookups are
-        // read-only (resolve_parsed), so with lines each block's DWARF
-        // units are parsed first, on both cores (prefetch).
+        // Two threads take turns: each formats every other chunk of records
+        // into its own buffer, then waits for the previous chunk to be
+        // written and writes its own, so one formats while the other writes
+        // (writing into a fresh tmpfs or page-cache file costs about as much
+        // as formatting). Lookups are read-only (resolve_parsed): with
+        // lines, each batch's DWARF units are parsed first, on both cores
+        // (prefetch), before the threads start on it.
         unsigned threads = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
-        auto first = bts::RecordPrinter::for_thread(sym.get(), po);
-        auto second = bts::RecordPrinter::for_thread(sym.get(), po);
-        std::string second_buf;
-        constexpr std::size_t kChunk = 1 << 17;     // records a chunk (~11 MB of text)
+        bts::RecordPrinter printers[2] = {bts::RecordPrinter::for_thread(sym.get(), po),
+                                          bts::RecordPrinter::for_thread(sym.get(), po)};
+        std::string bufs[2];
+        constexpr std::size_t kChunk = 1 << 16;     // records a chunk (~5 MB of text)
         constexpr std::size_t kPrefetch = 1 << 20;  // records a DWARF prefetch batch
+        out.flush();
         for (const auto& path : files) {
           bts::BtsFile f(path);
           if (require_extended && f.format() != bts::Format::Extended)
@@ -64,40 +70,57 @@ int main(int argc, char** argv) {
                       << " records\n";
           auto recs = f.records();
           bool ext = f.format() == bts::Format::Extended;
-          auto print = [&](bts::RecordPrinter& p, std::string& buf, std::size_t b, std::size_t e, bool flush) {
-            for (std::size_t i = b; i < e; ++i) {
-              p.append(buf, i, recs[i], ext ? std::optional<std::uint64_t>(recs[i].format) : std::nullopt);
-              if (flush) out.maybe_flush();
-            }
-          };
+          std::size_t batch = sym && lines ? kPrefetch : std::max<std::size_t>(recs.size(), 1);
           std::vector<std::uint64_t> ahead;
-          for (std::size_t i = 0; i < recs.size(); i += kChunk) {
-            std::size_t end = std::min(recs.size(), i + kChunk);
-            if (sym && lines && i % kPrefetch == 0) {
+          for (std::size_t b0 = 0; b0 < recs.size(); b0 += batch) {
+            std::size_t b1 = std::min(recs.size(), b0 + batch);
+            if (sym && lines) {
               ahead.clear();
-              for (std::size_t k = i; k < std::min(recs.size(), i + kPrefetch); ++k) {
+              for (std::size_t k = b0; k < b1; ++k) {
                 ahead.push_back(recs[k].from);
                 ahead.push_back(recs[k].to);
               }
               sym->prefetch(ahead, {po.lines, po.inlines}, threads);
             }
-            if (threads < 2 || end - i < 1024) {
-              print(first, out.buf, i, end, true);
-            } else {
-              std::size_t mid = i + (end - i) / 2;
-              second_buf.clear();
-              {
-                std::thread helper([&] { print(second, second_buf, mid, end, false); });
-                struct Join {  // also when a write error unwinds from here
-                  std::thread& t;
-                  ~Join() { t.join(); }
-                } join{helper};
-                print(first, out.buf, i, mid, true);
+            std::size_t nchunks = (b1 - b0 + kChunk - 1) / kChunk;
+            std::mutex m;
+            std::condition_variable turn_cv;
+            std::size_t turn = 0;  // the chunk to be written next
+            bool failed = false;
+            std::exception_ptr error;
+            auto work = [&](unsigned k) {
+              try {
+                for (std::size_t c = k; c < nchunks; c += threads) {
+                  std::size_t i0 = b0 + c * kChunk, i1 = std::min(b1, i0 + kChunk);
+                  bufs[k].clear();
+                  for (std::size_t i = i0; i < i1; ++i)
+                    printers[k].append(bufs[k], i, recs[i],
+                                       ext ? std::optional<std::uint64_t>(recs[i].format) : std::nullopt);
+                  std::unique_lock lock(m);
+                  turn_cv.wait(lock, [&] { return turn == c || failed; });
+                  if (failed) return;
+                  lock.unlock();
+                  out.write(bufs[k]);
+                  f.release_before(i1);  // keep RSS flat on huge files
+                  lock.lock();
+                  ++turn;
+                  turn_cv.notify_all();
+                }
+              } catch (...) {
+                std::lock_guard lock(m);
+                if (!error) error = std::current_exception();
+                failed = true;
+                turn_cv.notify_all();
               }
-              out.flush();
-              out.write(second_buf);
+            };
+            if (threads < 2 || nchunks < 2) {
+              work(0);
+            } else {
+              std::thread helper(work, 1u);
+              work(0);
+              helper.join();
             }
-            f.release_before(end);  // keep RSS flat on huge files
+            if (error) std::rethrow_exception(error);
           }
         }
         out.flush();
