@@ -2,6 +2,9 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <algorithm>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,8 +46,21 @@ int main(int argc, char** argv) {
         std::unique_ptr<bts::Symbolizer> sym;
         if (po.symbols) sym = so.make("bts_dump");
         xentt::tools::Output out;
-        bts::RecordPrinter printer(sym.get(), po);
+        bool lines = po.lines || po.inlines;
+        // Two threads take turns: each formats every other chunk of records
+        // into its own buffer, then waits for the previous chunk to be
+        // written and writes its own, so one formats while the other writes
+        // (writing into a fresh tmpfs or page-cache file costs about as much
+        // as formatting). Lookups are read-only (resolve_parsed): with
+        // lines, each batch's DWARF units are parsed first, on both cores
+        // (prefetch), before the threads start on it.
         unsigned threads = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
+        bts::RecordPrinter printers[2] = {bts::RecordPrinter::for_thread(sym.get(), po),
+                                          bts::RecordPrinter::for_thread(sym.get(), po)};
+        std::string bufs[2];
+        constexpr std::size_t kChunk = 1 << 16;     // records a chunk (~5 MB of text)
+        constexpr std::size_t kPrefetch = 1 << 20;  // records a DWARF prefetch batch
+        out.flush();
         for (const auto& path : files) {
           bts::BtsFile f(path);
           if (require_extended && f.format() != bts::Format::Extended)
@@ -54,21 +70,57 @@ int main(int argc, char** argv) {
                       << " records\n";
           auto recs = f.records();
           bool ext = f.format() == bts::Format::Extended;
+          std::size_t batch = sym && lines ? kPrefetch : std::max<std::size_t>(recs.size(), 1);
           std::vector<std::uint64_t> ahead;
-          for (std::size_t i = 0; i < recs.size(); ++i) {
-            // With lines/inlines, each block's DWARF units are parsed ahead
-            // on both cores (the lookups then only read them).
-            if (sym && (po.lines || po.inlines) && (i & 0xfffff) == 0) {
+          for (std::size_t b0 = 0; b0 < recs.size(); b0 += batch) {
+            std::size_t b1 = std::min(recs.size(), b0 + batch);
+            if (sym && lines) {
               ahead.clear();
-              for (std::size_t k = i; k < std::min(recs.size(), i + 0x100000); ++k) {
+              for (std::size_t k = b0; k < b1; ++k) {
                 ahead.push_back(recs[k].from);
                 ahead.push_back(recs[k].to);
               }
               sym->prefetch(ahead, {po.lines, po.inlines}, threads);
             }
-            printer.append(out.buf, i, recs[i], ext ? std::optional<std::uint64_t>(recs[i].format) : std::nullopt);
-            out.maybe_flush();
-            if ((i & 0xfffff) == 0xfffff) f.release_before(i);  // keep RSS flat on huge files
+            std::size_t nchunks = (b1 - b0 + kChunk - 1) / kChunk;
+            std::mutex m;
+            std::condition_variable turn_cv;
+            std::size_t turn = 0;  // the chunk to be written next
+            bool failed = false;
+            std::exception_ptr error;
+            auto work = [&](unsigned k) {
+              try {
+                for (std::size_t c = k; c < nchunks; c += threads) {
+                  std::size_t i0 = b0 + c * kChunk, i1 = std::min(b1, i0 + kChunk);
+                  bufs[k].clear();
+                  for (std::size_t i = i0; i < i1; ++i)
+                    printers[k].append(bufs[k], i, recs[i],
+                                       ext ? std::optional<std::uint64_t>(recs[i].format) : std::nullopt);
+                  std::unique_lock lock(m);
+                  turn_cv.wait(lock, [&] { return turn == c || failed; });
+                  if (failed) return;
+                  lock.unlock();
+                  out.write(bufs[k]);
+                  f.release_before(i1);  // keep RSS flat on huge files
+                  lock.lock();
+                  ++turn;
+                  turn_cv.notify_all();
+                }
+              } catch (...) {
+                std::lock_guard lock(m);
+                if (!error) error = std::current_exception();
+                failed = true;
+                turn_cv.notify_all();
+              }
+            };
+            if (threads < 2 || nchunks < 2) {
+              work(0);
+            } else {
+              std::thread helper(work, 1u);
+              work(0);
+              helper.join();
+            }
+            if (error) std::rethrow_exception(error);
           }
         }
         out.flush();

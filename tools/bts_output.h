@@ -26,8 +26,13 @@ class Output {
     if (buf.size() >= kBlock) flush();
   }
   void flush() {
-    const char* p = buf.data();
-    std::size_t n = buf.size();
+    write(buf);
+    buf.clear();
+  }
+  // Writes `s` now (after flush(), to keep the order).
+  void write(const std::string& s) {
+    const char* p = s.data();
+    std::size_t n = s.size();
     while (n) {
       ssize_t w = ::write(fd_, p, n);
       if (w < 0 && errno == EINTR) continue;
@@ -38,7 +43,6 @@ class Output {
       p += w;
       n -= static_cast<std::size_t>(w);
     }
-    buf.clear();
   }
 
  private:

@@ -61,6 +61,51 @@ int main(int argc, char** argv) {
           while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
           return v;
         };
+        // Formats lines [b, e) of the block into `buf`; problems go to
+        // `errors` (printed after the block, in order).
+        // `first`: this is the first half (written as it fills up).
+        auto format = [&](bts::ResolveCache& cache, std::size_t b, std::size_t e, std::uint64_t first_line,
+                          std::string& buf, std::string& errors, int& st, bool first) {
+          bts::Resolved r;
+          for (std::size_t i = b; i < e; ++i) {
+            std::string_view v = lines[i];
+            if (v.empty()) continue;
+            std::uint64_t a = 0;
+            if (!parse(v, a)) {
+              // One bad line does not end a batch: report it with its line number.
+              errors += "tt_symbolize: stdin line " + std::to_string(first_line + (i - b)) + ": '" + std::string(v) +
+                        "' is not a hex address\n";
+              st = 2;
+              if (po.json) {
+                buf += "{\"input\":";
+                bts::append_json_string(buf, v);
+                buf += ",\"error\":\"not a hex address\"}\n";
+              } else {
+                buf += "?? ";
+                buf.append(v);
+                buf += '\n';
+              }
+              continue;
+            }
+            sym->resolve_parsed(a, lo, r, cache);
+            if (po.json) {
+              buf += "{\"address\":\"";
+              bts::append_hex(buf, a);
+              buf += '"';
+              bts::append_location_json(buf, "", r, po);
+              buf += "}\n";
+            } else {
+              bts::append_hex(buf, a);
+              buf += ' ';
+              bts::append_location_text(buf, r, po);
+              buf += '\n';
+            }
+            if (first) out.maybe_flush();
+          }
+        };
+        bts::ResolveCache caches[2];
+        std::string second_buf, errors[2];
+        int second_status = 0;
         auto process = [&](std::string_view text) {
           lines.clear();
           addrs.clear();
@@ -74,41 +119,33 @@ int main(int argc, char** argv) {
             if (!v.empty() && parse(v, a)) addrs.push_back(a);
           }
           sym->prefetch(addrs, lo, threads);
-          for (std::string_view v : lines) {
-            ++lineno;
-            if (v.empty()) continue;
-            std::uint64_t a = 0;
-            if (!parse(v, a)) {
-              // One bad line does not end a batch: report it with its line number.
-              std::cerr << "tt_symbolize: stdin line " << lineno << ": '" << v << "' is not a hex address\n";
-              status = 2;
-              if (po.json) {
-                out.buf += "{\"input\":";
-                bts::append_json_string(out.buf, v);
-                out.buf += ",\"error\":\"not a hex address\"}\n";
-              } else {
-                out.buf += "?? ";
-                out.buf.append(v);
-                out.buf += '\n';
+          // Then resolved and formatted on both cores: the lookups only
+          // read what prefetch parsed. Small blocks (interactive use) stay
+          // on this thread.
+          std::size_t n = lines.size();
+          std::size_t mid = threads < 2 || n < 4096 ? n : n / 2;
+          second_buf.clear();
+          errors[0].clear();
+          errors[1].clear();
+          {
+            std::thread helper;
+            if (mid < n)
+              helper = std::thread([&] {
+                format(caches[1], mid, n, lineno + 1 + mid, second_buf, errors[1], second_status, false);
+              });
+            struct Join {  // also when an exception unwinds from here
+              std::thread& t;
+              ~Join() {
+                if (t.joinable()) t.join();
               }
-              continue;
-            }
-            sym->resolve(a, lo, r);
-            if (po.json) {
-              out.buf += "{\"address\":\"";
-              bts::append_hex(out.buf, a);
-              out.buf += '"';
-              bts::append_location_json(out.buf, "", r, po);
-              out.buf += "}\n";
-            } else {
-              bts::append_hex(out.buf, a);
-              out.buf += ' ';
-              bts::append_location_text(out.buf, r, po);
-              out.buf += '\n';
-            }
-            out.maybe_flush();
+            } join{helper};
+            format(caches[0], 0, mid, lineno + 1, out.buf, errors[0], status, true);
           }
+          lineno += n;
+          status = std::max(status, second_status);
+          std::cerr << errors[0] << errors[1];
           out.flush();
+          out.write(second_buf);
         };
         for (;;) {
           ssize_t n = ::read(0, block.data(), block.size());

@@ -1,16 +1,18 @@
 // dwarf_index.h (internal): lazy per-compile-unit line and inline index.
 //
-// At open: one pass over the unit headers, reading only each unit DIE's
-// address ranges (DW_AT_low_pc/high_pc/ranges) into a range index. On the
-// first lookup in a unit: its line table is flattened into a sorted array
-// of address -> (file, line, column) rows, and its subprograms and inlined
-// subroutines become nested ranges (innermost wins) pointing at scope nodes
-// that know their parent, name and call site. libdw does the parsing; the
-// lookups never call it.
+// At open: one pass over the unit headers (libdw), reading only each unit
+// DIE's address ranges into a range index; libdw is closed after that. On
+// the first lookup in a unit: its line table (dwarf_lines.h) is flattened
+// into a sorted array of address -> (file, line, column) rows, and its
+// subprograms and inlined subroutines (dwarf_scopes.h) become nested
+// ranges (innermost wins) pointing at scope nodes that know their parent,
+// name and call site. Both are read straight from the mapped sections;
+// lookups only search the arrays.
 #pragma once
 
 #include <elfutils/libdw.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -19,6 +21,9 @@
 #include <vector>
 
 #include "bts/symbols.h"
+#include "dwarf_lines.h"
+#include "dwarf_scopes.h"
+#include "dwarf_sections.h"
 #include "interval_index.h"
 
 namespace bts::detail {
@@ -28,18 +33,18 @@ class DwarfIndex {
   // nullptr when the ELF has no DWARF. Throws bad_input when the DWARF is
   // present but its unit headers are corrupt (naming `path` and the offset).
   // `image`/`image_len`: the whole file in memory (the private mapping of
-  // the file, or a memory image), for opening a second handle on it (see
-  // prefetch()); `mapped`: the image is a file mapping whose clean pages may
-  // be dropped after parsing (see recycle()).
+  // the file, or a memory image); `mapped`: the image is a file mapping
+  // whose clean pages may be dropped after parsing (see drop_pages()).
+  // The index reads the DWARF sections of `elf` until it is destroyed.
   static std::unique_ptr<DwarfIndex> open(Elf* elf, const std::string& path, void* image = nullptr,
                                           std::size_t image_len = 0, bool mapped = false);
 
   // Parses, on up to `threads` threads, every not yet parsed unit that one
   // of `addrs` falls in, so that the lookups that follow find them ready.
   // For batches (a block of tt_symbolize's input, of bts_dump's records):
-  // units are independent, so two cores parse twice as many. The extra
-  // thread uses its own libelf/libdw handles on the same image; nothing is
-  // shared but the read-only image and distinct Unit slots.
+  // units are independent and the parsers only read the mapped sections,
+  // so two cores parse twice as many; each thread writes distinct unit
+  // slots and join() publishes them.
   void prefetch(const std::uint64_t* addrs, std::size_t n, unsigned threads);
   ~DwarfIndex();
 
@@ -48,67 +53,51 @@ class DwarfIndex {
   // DW_AT_name (no linkage name in the DWARF, as for static C++ functions)
   // so the caller may prefer the symbol table's name; 0 otherwise.
   std::uint64_t frames_at(std::uint64_t addr, bool inlines, std::vector<Frame>& out);
+  // The same without parsing: a unit not parsed yet (by prefetch() or an
+  // earlier frames_at()) answers nothing. Reads only, so several threads
+  // may call it at once while nothing parses.
+  std::uint64_t frames_at_parsed(std::uint64_t addr, bool inlines, std::vector<Frame>& out) const;
   std::string take_warning() { return std::move(warning_); }
   std::size_t unit_count() const noexcept { return units_.size(); }
 
  private:
-  static constexpr std::uint32_t kNoFile = ~0u;
-  struct Row {                 // the address is in UnitData::row_addr
-    std::uint32_t file;  // index into UnitData::files, or kNoFile
-    std::uint32_t line;
-    std::uint32_t column : 31;
-    std::uint32_t end_seq : 1;
-  };
-  struct Scope {
-    std::string_view name;  // in the mapped file (.debug_str); may be empty
-    std::uint32_t call_file;  // inlined subroutines: the call site's file (UnitData::files), or kNoFile
-    std::uint32_t call_line;
-    std::uint32_t call_column;
-    std::uint32_t parent;   // IntervalIndex::kNone for a subprogram
-    bool linkage;           // name is a linkage name
-    std::uint64_t entry;    // lowest address (for matching symbol names)
-  };
+  static constexpr std::uint32_t kNoFile = ScopeNode::kNoFile;
+  using Row = LineRow;  // the address is in UnitData::row_addr; `file` indexes UnitData::files
   struct UnitData {
     std::vector<Row> rows;
-    SortedAddresses row_addr;  // rows[i].addr, searched
-    std::vector<Scope> scopes;
+    SortedAddresses row_addr;  // rows[i]'s address, searched
+    std::vector<ScopeNode> scopes;  // call_file indexes UnitData::files
     IntervalIndex scope_index;
     std::vector<std::string_view> files;                // file names, by index
     std::vector<std::unique_ptr<std::string>> strings;  // their storage
   };
   struct Unit {
-    Dwarf_Off die_offset;
+    std::uint64_t offset;  // of the unit header in .debug_info
     std::unique_ptr<UnitData> data;  // null until first use
     bool failed = false;
   };
 
-  // A libelf + libdw handle pair; units parsed through it stay valid after
-  // it is recycled (they point only into the image and their own storage).
-  struct Handle {
-    Elf* elf = nullptr;   // owned only for auxiliary handles
-    Dwarf* dw = nullptr;
-    int loads = 0;        // units parsed since the last recycle
-  };
+  explicit DwarfIndex(std::string path) : path_(std::move(path)) {}
+  UnitData* load(Unit& u) { return load_with(u, warning_); }
+  // Thread-safe for distinct units: reads only the sections.
+  UnitData* load_with(Unit& u, std::string& warning);
+  void parse(Unit& u, UnitData& d);
+  static std::uint64_t frames_in(const UnitData& d, std::uint64_t addr, bool inlines, std::vector<Frame>& out);
+  void drop_pages();
 
-  DwarfIndex(Dwarf* dw, std::string path) : path_(std::move(path)) { main_.dw = dw; }
-  UnitData* load(Unit& u) { return load_with(u, main_, warning_); }
-  UnitData* load_with(Unit& u, Handle& h, std::string& warning);
-  void walk(Dwarf_Die* die, std::uint32_t parent, std::uint32_t depth, UnitData& d,
-            Dwarf_Files* files, std::size_t nfiles, int level, std::vector<const char*>& call_files);
-  void recycle(Handle& h);
-
-  static constexpr int kRecycleEvery = 128;  // units between recycles: ~270 MB peak RSS on a kernel
-  Handle main_;
-  Handle aux_;  // the prefetch thread's, opened on first use, kept (see Handle)
+  // Pages of the parse-once sections (.debug_info, .debug_line, range
+  // lists) are dropped every kDropEvery units: they stay resident after
+  // parsing otherwise (~270 MB peak RSS on a kernel at 128).
+  static constexpr unsigned kDropEvery = 128;
+  std::atomic<unsigned> loads_{0};
   void* image_ = nullptr;
-  std::size_t image_len_ = 0;
-  bool native_ = false;  // little-endian ELF64 on a little-endian host: libelf converts nothing
   bool drop_pages_ = false;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> parse_once_;  // (offset, length) in the mapping
 
-
+  DwarfSections sections_;
   std::string path_;
-  std::vector<Unit> units_;
+  std::vector<Unit> units_;             // units with code, in .debug_info order
+  std::vector<std::uint64_t> starts_;  // every unit's header offset, sorted
   IntervalIndex unit_index_;
   std::string warning_;
 };

@@ -30,10 +30,13 @@ class SortedAddresses {
   std::size_t last_le(std::uint64_t addr) const noexcept {
     std::uint64_t off = addr - dense_lo_;
     if (off < dense_span_) {
-      std::size_t i = bucket_[off >> shift_];
-      std::size_t n = a_.size();
-      while (i + 1 < n && a_[i + 1] <= addr) ++i;
-      return i;
+      // The answer lies between this bucket's entry and the next one's;
+      // usually they are a step apart, but code is not spread evenly (a
+      // unit's rows in .text and .init.text, megabytes apart, share one
+      // window), so the range is searched, not walked.
+      std::size_t b = off >> shift_;
+      std::size_t i = bucket_[b];
+      return i + last_le(a_.data() + i, bucket_[b + 1] - i + 1, addr);
     }
     return last_le(a_.data(), a_.size(), addr);
   }
@@ -74,11 +77,13 @@ class SortedAddresses {
     shift_ = 0;
     while (shift_ < 40 && (2ull << shift_) <= avg) ++shift_;
     std::size_t nb = static_cast<std::size_t>((span - 1) >> shift_) + 1;
-    bucket_.resize(nb);
+    bucket_.resize(nb + 1);  // one more: where the last bucket's search ends
     std::size_t k = best_i;
-    for (std::size_t b = 0; b < nb; ++b) {
-      std::uint64_t blo = lo + (static_cast<std::uint64_t>(b) << shift_);
-      while (k + 1 < n && a_[k + 1] <= blo) ++k;
+    for (std::size_t b = 0; b <= nb; ++b) {
+      // Offsets from lo: the end of a window at the top of the address
+      // space (lo + span) would wrap around.
+      std::uint64_t boff = static_cast<std::uint64_t>(b) << shift_;
+      while (k + 1 < n && a_[k + 1] - lo <= boff) ++k;
       bucket_[b] = static_cast<std::uint32_t>(k);
     }
     dense_lo_ = lo;
@@ -90,7 +95,7 @@ class SortedAddresses {
   std::uint64_t dense_lo_ = 0;
   std::uint64_t dense_span_ = 0;  // 0: no bucket table
   unsigned shift_ = 0;
-  std::vector<std::uint32_t> bucket_;  // last element at or before each bucket's start
+  std::vector<std::uint32_t> bucket_;  // last element at or before each bucket's start; one extra at the end
 };
 
 class IntervalIndex {

@@ -157,13 +157,29 @@ inline void put_loc(char*& p, const Resolved& r) {
 
 }  // namespace
 
+void RecordPrinter::resolve(std::uint64_t addr, Resolved& out) {
+  LookupOptions lo{opt_.lines, opt_.inlines};
+  if (sym_) {
+    sym_->resolve(addr, lo, out);
+    return;
+  }
+  if (!cache_) cache_ = std::make_unique<ResolveCache>();
+  shared_->resolve_parsed(addr, lo, out, *cache_);
+}
+
 void RecordPrinter::append(std::string& out, std::uint64_t index, const Record& r,
                            std::optional<std::uint64_t> brctr) {
-  bool sym = opt_.symbols && sym_;
+  bool sym = opt_.symbols && (sym_ || shared_);
   if (sym) {
-    LookupOptions lo{opt_.lines, opt_.inlines};
-    sym_->resolve(r.from, lo, from_);
-    sym_->resolve(r.to, lo, to_);
+    // A record that starts where the previous one went (its target was
+    // itself a taken branch: jump chains; every record of the benchmark's
+    // synthetic trace) reuses that lookup instead of repeating it.
+    if (have_to_ && to_.address == r.from)
+      std::swap(from_, to_);
+    else
+      resolve(r.from, from_);
+    resolve(r.to, to_);
+    have_to_ = true;
   }
   if (!opt_.json && !opt_.lines && !opt_.inlines) {
     // "N: FROM -> TO (brctr B)\n" at most 20+2+loc+4+loc+8+20+2 bytes.

@@ -234,6 +234,16 @@ void SymbolFile::frames_at(std::uint64_t addr, bool inlines, std::vector<Frame>&
     plain_entry = impl_->dwarf->frames_at(addr, inlines, out);
     if (impl_->warning.empty()) impl_->warning = impl_->dwarf->take_warning();
   }
+  name_frames(addr, plain_entry, out);
+}
+
+void SymbolFile::frames_at_parsed(std::uint64_t addr, bool inlines, std::vector<Frame>& out) const {
+  out.clear();
+  std::uint64_t plain_entry = impl_->dwarf ? impl_->dwarf->frames_at_parsed(addr, inlines, out) : 0;
+  name_frames(addr, plain_entry, out);
+}
+
+void SymbolFile::name_frames(std::uint64_t addr, std::uint64_t plain_entry, std::vector<Frame>& out) const {
   // As addr2line does: code with no DWARF subprogram (assembly) or no line
   // information is named from the symbol table; and a function whose DWARF
   // has only a plain name (static C++ functions: "mean", not
@@ -251,7 +261,9 @@ void SymbolFile::frames_at(std::uint64_t addr, bool inlines, std::vector<Frame>&
 }
 
 void SymbolFile::prefetch(std::span<const std::uint64_t> addrs, unsigned threads) {
-  if (impl_->dwarf) impl_->dwarf->prefetch(addrs.data(), addrs.size(), threads);
+  if (!impl_->dwarf) return;
+  impl_->dwarf->prefetch(addrs.data(), addrs.size(), threads);
+  if (impl_->warning.empty()) impl_->warning = impl_->dwarf->take_warning();
 }
 
 std::string SymbolFile::take_warning() { return std::move(impl_->warning); }

@@ -106,17 +106,19 @@ Symbolizer::Symbolizer(std::vector<SymbolMapSpec> maps, Warn warn, bool strict)
   }
 }
 
-void Symbolizer::resolve(std::uint64_t addr, const LookupOptions& opt, Resolved& out) {
+template <class Miss>
+void Symbolizer::cached(std::uint64_t addr, const LookupOptions& opt, Resolved& out, ResolveCache& cache,
+                        Miss&& miss) const {
   constexpr std::size_t kCacheSize = 1 << 16;
   int o = (opt.lines ? 1 : 0) | (opt.inlines ? 2 : 0);
   // A symbol-only lookup is one binary search: cheaper than the cache.
-  if (o == 0) return resolve_uncached(addr, opt, out);
-  if (o != cache_opt_) {
-    cache_.assign(kCacheSize, CacheEntry{});
-    cache_opt_ = o;
+  if (o == 0) return miss(out);
+  if (o != cache.opt_) {
+    cache.entries_.assign(kCacheSize, ResolveCache::Entry{});
+    cache.opt_ = o;
   }
   // Fibonacci hashing spreads nearby code addresses over the table.
-  CacheEntry& e = cache_[(addr * 0x9E3779B97F4A7C15ull) >> (64 - 16)];
+  ResolveCache::Entry& e = cache.entries_[(addr * 0x9E3779B97F4A7C15ull) >> (64 - 16)];
   if (e.valid && e.addr == addr) {
     out.address = addr;
     out.mapped = e.r.mapped;
@@ -126,7 +128,7 @@ void Symbolizer::resolve(std::uint64_t addr, const LookupOptions& opt, Resolved&
     out.frames.assign(e.r.frames.begin(), e.r.frames.end());
     return;
   }
-  resolve_uncached(addr, opt, out);
+  miss(out);
   // Unmapped addresses are not cached: they are cheap and warn once anyway.
   if (out.mapped) {
     e.addr = addr;
@@ -139,6 +141,24 @@ void Symbolizer::resolve(std::uint64_t addr, const LookupOptions& opt, Resolved&
   }
 }
 
+void Symbolizer::resolve(std::uint64_t addr, const LookupOptions& opt, Resolved& out) {
+  cached(addr, opt, out, cache_, [&](Resolved& r) {
+    SymbolFile* f = locate(addr, r, cache_.last_map_);
+    if (f && (opt.lines || opt.inlines)) {
+      f->frames_at(addr - maps_[cache_.last_map_].bias, opt.inlines, r.frames);
+      if (std::string w = f->take_warning(); !w.empty() && warn_) warn_(w);
+    }
+  });
+}
+
+void Symbolizer::resolve_parsed(std::uint64_t addr, const LookupOptions& opt, Resolved& out,
+                                ResolveCache& cache) const {
+  cached(addr, opt, out, cache, [&](Resolved& r) {
+    const SymbolFile* f = locate(addr, r, cache.last_map_);
+    if (f && (opt.lines || opt.inlines)) f->frames_at_parsed(addr - maps_[cache.last_map_].bias, opt.inlines, r.frames);
+  });
+}
+
 std::size_t Symbolizer::map_index(std::uint64_t addr, std::size_t hint) const noexcept {
   if (hint < maps_.size() && maps_[hint].contains(addr)) return hint;
   for (std::size_t i = 0; i < maps_.size(); ++i)
@@ -146,24 +166,22 @@ std::size_t Symbolizer::map_index(std::uint64_t addr, std::size_t hint) const no
   return maps_.size();
 }
 
-void Symbolizer::resolve_uncached(std::uint64_t addr, const LookupOptions& opt, Resolved& out) {
+SymbolFile* Symbolizer::locate(std::uint64_t addr, Resolved& out, std::size_t& hint) const {
   out.address = addr;
   out.mapped = false;
   out.prefix = {};
   out.symbol = {};
   out.offset = 0;
   out.frames.clear();
-  std::size_t mi = map_index(addr, last_map_);
+  std::size_t mi = map_index(addr, hint);
   if (mi == maps_.size()) {
-    if (!warned_unmapped_ && warn_) {
+    if (!warned_unmapped_.exchange(true, std::memory_order_relaxed) && warn_)
       warn_(fmt::format("address {:#x} is outside every symbol map; such addresses print raw (warned once)", addr));
-    }
-    warned_unmapped_ = true;
-    return;
+    return nullptr;
   }
-  last_map_ = mi;
+  hint = mi;
   SymbolFile* f = files_[mi];
-  if (!f) return;
+  if (!f) return nullptr;
   out.mapped = true;
   out.prefix = prefixes_[mi];
   std::uint64_t fa = addr - maps_[mi].bias;
@@ -171,10 +189,7 @@ void Symbolizer::resolve_uncached(std::uint64_t addr, const LookupOptions& opt, 
     out.symbol = s->name;
     out.offset = fa - s->lo;
   }
-  if (opt.lines || opt.inlines) {
-    f->frames_at(fa, opt.inlines, out.frames);
-    if (std::string w = f->take_warning(); !w.empty() && warn_) warn_(w);
-  }
+  return f;
 }
 
 void Symbolizer::prefetch(std::span<const std::uint64_t> addrs, const LookupOptions& opt, unsigned threads) {
@@ -186,8 +201,11 @@ void Symbolizer::prefetch(std::span<const std::uint64_t> addrs, const LookupOpti
     if (mi == maps_.size()) continue;
     if (files_[mi]) per_map[mi].push_back(a - maps_[mi].bias);
   }
-  for (std::size_t i = 0; i < maps_.size(); ++i)
-    if (!per_map[i].empty()) files_[i]->prefetch(per_map[i], threads);
+  for (std::size_t i = 0; i < maps_.size(); ++i) {
+    if (per_map[i].empty()) continue;
+    files_[i]->prefetch(per_map[i], threads);
+    if (std::string w = files_[i]->take_warning(); !w.empty() && warn_) warn_(w);
+  }
 }
 
 std::optional<SymbolRange> Symbolizer::find_symbol(std::string_view name) {

@@ -46,18 +46,19 @@ void Symtab::build() {
 }
 
 void Symtab::build_names() const {
-  if (!by_name_.empty() || syms_.empty()) return;
-  by_name_.reserve(syms_.size());
-  all_by_name_.reserve(syms_.size());
-  for (std::uint32_t i = 0; i < syms_.size(); ++i) {
-    auto [it, fresh] = by_name_.emplace(syms_[i].name, i);
-    // Prefer a global definition over a local one of the same name.
-    if (!fresh && extra_[i].binding > extra_[it->second].binding) it->second = i;
-    // Clone suffixes index under the base name too: "foo.isra.0" -> "foo".
-    std::string_view base = syms_[i].name;
-    if (std::size_t dot = base.find('.'); dot != std::string_view::npos && dot > 0) base = base.substr(0, dot);
-    all_by_name_.emplace(base, i);
-  }
+  std::call_once(names_once_, [this] {
+    by_name_.reserve(syms_.size());
+    all_by_name_.reserve(syms_.size());
+    for (std::uint32_t i = 0; i < syms_.size(); ++i) {
+      auto [it, fresh] = by_name_.emplace(syms_[i].name, i);
+      // Prefer a global definition over a local one of the same name.
+      if (!fresh && extra_[i].binding > extra_[it->second].binding) it->second = i;
+      // Clone suffixes index under the base name too: "foo.isra.0" -> "foo".
+      std::string_view base = syms_[i].name;
+      if (std::size_t dot = base.find('.'); dot != std::string_view::npos && dot > 0) base = base.substr(0, dot);
+      all_by_name_.emplace(base, i);
+    }
+  });
 }
 
 std::optional<SymbolRange> Symtab::find(std::string_view name) const {

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,8 +48,10 @@ class Symtab {
   std::vector<SymbolRange> syms_;
   std::vector<Extra> extra_;
   IntervalIndex index_;
-  mutable std::unordered_multimap<std::string_view, std::uint32_t> all_by_name_;  // built lazily
-  mutable std::unordered_map<std::string_view, std::uint32_t> by_name_;  // built lazily
+  // Built on first use (~30 ms for a kernel), once even when threads race.
+  mutable std::once_flag names_once_;
+  mutable std::unordered_multimap<std::string_view, std::uint32_t> all_by_name_;
+  mutable std::unordered_map<std::string_view, std::uint32_t> by_name_;
   void build_names() const;
 };
 

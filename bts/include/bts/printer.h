@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -41,15 +42,29 @@ void append_location_json(std::string& out, std::string_view key, const Resolved
 // Reuses its lookup buffers: keep one per output stream.
 class RecordPrinter {
  public:
+  // Resolves through `symbolizer` (parsing DWARF units on first use).
   RecordPrinter(Symbolizer* symbolizer, PrintOptions opt) : sym_(symbolizer), opt_(opt) {}
+  // A printer for one of several threads formatting parts of a batch at
+  // once: resolves with Symbolizer::resolve_parsed and a cache of its own,
+  // so prefetch() the batch's addresses first when lines are asked.
+  static RecordPrinter for_thread(const Symbolizer* symbolizer, PrintOptions opt) {
+    RecordPrinter p(nullptr, opt);
+    p.shared_ = symbolizer;
+    return p;
+  }
   // Appends one line, '\n' included. Text: "N: FROM -> TO[ (brctr B)]";
   // JSON: {"index":N,"from":"0x..","to":"0x.."[,"brctr":B][,"flags":"0x.."][,from_sym...]}.
   void append(std::string& out, std::uint64_t index, const Record& r, std::optional<std::uint64_t> brctr);
 
  private:
+  void resolve(std::uint64_t addr, Resolved& out);
+
   Symbolizer* sym_;
+  const Symbolizer* shared_ = nullptr;
   PrintOptions opt_;
   Resolved from_, to_;
+  bool have_to_ = false;  // to_ holds the previous record's destination
+  std::unique_ptr<ResolveCache> cache_;  // for_thread printers'
 };
 
 }  // namespace bts

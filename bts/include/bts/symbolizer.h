@@ -7,6 +7,7 @@
 // (--symmap, -e) or a state directory's `symfiles` list, never from code.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -77,6 +78,23 @@ struct LookupOptions {
   bool inlines = false;  // every inline frame
 };
 
+// Recent results of one thread's lookups. Branch traces revisit the same
+// addresses (loops, hot functions): a direct-mapped table of 64k results
+// turns a repeat into one copy. Entries are valid for one LookupOptions
+// combination; the first lookup allocates the table (~6 MB).
+class ResolveCache {
+ private:
+  friend class Symbolizer;
+  struct Entry {
+    std::uint64_t addr = ~0ull;
+    bool valid = false;
+    Resolved r;
+  };
+  std::vector<Entry> entries_;
+  int opt_ = -1;
+  std::size_t last_map_ = 0;  // traces stay in one map for long runs
+};
+
 class Symbolizer {
  public:
   using Warn = SymbolFileCache::Warn;
@@ -92,6 +110,13 @@ class Symbolizer {
   // warn). Cost: O(log n) for symbols; plus a CU parse on first touch when
   // lines/inlines are asked.
   void resolve(std::uint64_t addr, const LookupOptions& opt, Resolved& out);
+
+  // resolve() for batches on several threads, each with its own `cache`:
+  // reads only, parses nothing, so call prefetch() for the batch first
+  // (with the same options); an address whose DWARF unit is not parsed
+  // gets the symbol table's answer without file:line. Any number of
+  // threads may call it at once while no resolve() or prefetch() runs.
+  void resolve_parsed(std::uint64_t addr, const LookupOptions& opt, Resolved& out, ResolveCache& cache) const;
 
   // Prepares a batch: parses ahead, on up to `threads` threads, the DWARF
   // units that resolve() will need for `addrs` with `opt` (nothing to do
@@ -110,22 +135,15 @@ class Symbolizer {
   std::vector<SymbolFile*> files_;
   SymbolFileCache files_cache_;
   Warn warn_;
-  bool warned_unmapped_ = false;
-  std::size_t last_map_ = 0;  // traces stay in one map for long runs
+  mutable std::atomic<bool> warned_unmapped_{false};
+  ResolveCache cache_;  // resolve()'s
   // The first map containing `addr`, trying `hint` first; maps_.size() if none.
   std::size_t map_index(std::uint64_t addr, std::size_t hint) const noexcept;
-
-  // Branch traces revisit the same addresses (loops, hot functions): a
-  // direct-mapped cache of recent results turns a repeat into one copy.
-  // Entries are valid for one LookupOptions combination (`cache_opt_`).
-  struct CacheEntry {
-    std::uint64_t addr = ~0ull;
-    bool valid = false;
-    Resolved r;
-  };
-  std::vector<CacheEntry> cache_;
-  int cache_opt_ = -1;
-  void resolve_uncached(std::uint64_t addr, const LookupOptions& opt, Resolved& out);
+  // Looks `addr` up in the cache, else calls miss(out) and caches the result.
+  template <class Miss>
+  void cached(std::uint64_t addr, const LookupOptions& opt, Resolved& out, ResolveCache& cache, Miss&& miss) const;
+  // Fills the symbol part of `out`; returns the map's file (nullptr: unmapped or not loaded).
+  SymbolFile* locate(std::uint64_t addr, Resolved& out, std::size_t& hint) const;
 };
 
 }  // namespace bts

@@ -11,7 +11,7 @@
 // unit headers, not the DIEs). Line tables and inline scopes of a compile
 // unit are parsed on the first lookup that falls into it (milliseconds for a
 // large kernel CU) and kept. A SymbolFile is not thread-safe: lookups fill
-// those caches.
+// those caches (except symbol_at and frames_at_parsed, which only read).
 #pragma once
 
 #include <cstddef>
@@ -72,6 +72,11 @@ class SymbolFile {
   // unit on first use. Corrupt DWARF in a unit makes that unit answer
   // nothing (reported once through warning()).
   void frames_at(std::uint64_t addr, bool inlines, std::vector<Frame>& out);
+  // The same for batches on several threads: units are not parsed here,
+  // so an address whose unit prefetch() (or frames_at()) has not parsed
+  // gets only the symbol table's name. Reads only: any number of threads
+  // may call it at once, as long as no call that parses runs meanwhile.
+  void frames_at_parsed(std::uint64_t addr, bool inlines, std::vector<Frame>& out) const;
 
   // Parses ahead, on up to `threads` threads, the compile units that
   // frames_at() will need for `addrs` (a batch of input). Optional: lookups
@@ -86,6 +91,7 @@ class SymbolFile {
 
  private:
   explicit SymbolFile(std::unique_ptr<Impl> impl);
+  void name_frames(std::uint64_t addr, std::uint64_t plain_entry, std::vector<Frame>& out) const;
   std::unique_ptr<Impl> impl_;
 };
 
