@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_set>
 
 #include "bts/file.h"
 #include "bts/printer.h"
@@ -89,42 +90,39 @@ int run(const Options& o) {
   session->stop();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  rlog::LogReader reader(fs::absolute(log).string());
-  bts::BtsWriter out(o.output, bts::Format::Extended);
-  std::vector<std::uint64_t> targets;
-  uint64_t n = reader.for_each_branch(0, 0, ~0ull, [&](const rlog::Branch& br) {
-    out.write(bts::Record{br.from, br.to, br.brctr});
-    targets.push_back(br.to);
-  });
-  out.close();
-  if (n != written) throw runtime_error(fmt::format("{}: {} records read back, {} written", log.string(), n, written));
-
-  // Distinct functions entered or returned to in the window.
+  // One pass over the log: the .bts file, the distinct functions entered or
+  // returned to (each target address resolved once), the symbolized print.
   auto maps = bts::read_symfiles(sd.path().string());
   bts::Symbolizer sym(maps, [](const std::string& w) { fmt::print(stderr, "trace_task: {}\n", w); });
+  bts::PrintOptions po;
+  po.symbols = true;
+  po.lines = o.lines;
+  po.inlines = o.inlines;
+  bts::RecordPrinter printer(&sym, po);
+  std::unordered_set<std::uint64_t> seen_targets;
   std::set<std::string> functions;
   bts::Resolved r;
-  for (auto t : targets) {
-    sym.resolve(t, {}, r);
-    if (!r.symbol.empty()) functions.emplace(r.symbol);
-  }
-  if (o.symbols) {
-    bts::PrintOptions po;
-    po.symbols = true;
-    po.lines = o.lines;
-    po.inlines = o.inlines;
-    bts::RecordPrinter printer(&sym, po);
-    std::string buf;
-    uint64_t i = 0;
-    reader.for_each_branch(0, 0, ~0ull, [&](const rlog::Branch& br) {
-      printer.append(buf, i++, bts::Record{br.from, br.to, 0}, br.brctr);
-      if (buf.size() > (1 << 20)) {
-        fmt::print("{}", buf);
-        buf.clear();
+  std::string text;
+  uint64_t index = 0;
+  rlog::LogReader reader(fs::absolute(log).string());
+  bts::BtsWriter out(o.output, bts::Format::Extended);
+  uint64_t n = reader.for_each_branch(0, 0, ~0ull, [&](const rlog::Branch& br) {
+    out.write(bts::Record{br.from, br.to, br.brctr});
+    if (seen_targets.insert(br.to).second) {
+      sym.resolve(br.to, {}, r);
+      if (!r.symbol.empty()) functions.emplace(r.symbol);
+    }
+    if (o.symbols) {
+      printer.append(text, index++, bts::Record{br.from, br.to, 0}, br.brctr);
+      if (text.size() > (1 << 20)) {
+        fmt::print("{}", text);
+        text.clear();
       }
-    });
-    fmt::print("{}", buf);
-  }
+    }
+  });
+  out.close();
+  fmt::print("{}", text);
+  if (n != written) throw runtime_error(fmt::format("{}: {} records read back, {} written", log.string(), n, written));
   json summary = {{"records", n},
                   {"start_icount", a.icount},
                   {"start_brctr", a.brctr},

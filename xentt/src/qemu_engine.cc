@@ -258,33 +258,11 @@ class QemuReplay final : public Replay {
       for (const auto& snap : dev["inserted"]["image"].value("snapshots", json::array()))
         if (snap.value("name", "") == tag) return;
     }
-    std::string job = "ck-" + tag;
-    qmp().clear_events();
-    qmp().execute("snapshot-save", {{"job-id", job}, {"tag", tag}, {"vmstate", "rrsnap"}, {"devices", {"rrsnap"}}});
-    for (;;) {
-      json e = qmp().wait_event("JOB_STATUS_CHANGE", 600s);
-      if (e["data"]["id"] == job && e["data"]["status"] == "concluded") break;
-    }
-    std::string error;
-    for (const auto& j : qmp().execute("query-jobs"))
-      if (j["id"] == job && j.contains("error")) error = j["error"].get<std::string>();
-    qmp().execute("job-dismiss", {{"id", job}});
-    if (!error.empty()) throw runtime_error("checkpoint " + tag + " failed: " + error);
+    snapshot_job("snapshot-save", tag, "saving checkpoint");
   }
 
   void load_checkpoint(const std::string& tag) override {
-    std::string job = "load-" + tag + "-" + std::to_string(++jobs_);
-    qmp().clear_events();
-    qmp().execute("snapshot-load", {{"job-id", job}, {"tag", tag}, {"vmstate", "rrsnap"}, {"devices", {"rrsnap"}}});
-    for (;;) {
-      json e = qmp().wait_event("JOB_STATUS_CHANGE", 600s);
-      if (e["data"]["id"] == job && e["data"]["status"] == "concluded") break;
-    }
-    std::string error;
-    for (const auto& j : qmp().execute("query-jobs"))
-      if (j["id"] == job && j.contains("error")) error = j["error"].get<std::string>();
-    qmp().execute("job-dismiss", {{"id", job}});
-    if (!error.empty()) throw runtime_error("loading checkpoint " + tag + " failed: " + error);
+    snapshot_job("snapshot-load", tag, "loading checkpoint");
     at_end_ = false;
   }
 
@@ -345,6 +323,23 @@ class QemuReplay final : public Replay {
   void detach() override { detached_ = true; }
 
  private:
+  // Runs a snapshot-save/-load job on the snapshot image and waits for it
+  // (the whole VM state: seconds for large guests).
+  void snapshot_job(const std::string& command, const std::string& tag, const std::string& what) {
+    std::string job = command + "-" + tag + "-" + std::to_string(++jobs_);
+    qmp().clear_events();
+    qmp().execute(command, {{"job-id", job}, {"tag", tag}, {"vmstate", "rrsnap"}, {"devices", {"rrsnap"}}});
+    for (;;) {
+      json e = qmp().wait_event("JOB_STATUS_CHANGE", 600s);
+      if (e["data"]["id"] == job && e["data"]["status"] == "concluded") break;
+    }
+    std::string error;
+    for (const auto& j : qmp().execute("query-jobs"))
+      if (j["id"] == job && j.contains("error")) error = j["error"].get<std::string>();
+    qmp().execute("job-dismiss", {{"id", job}});
+    if (!error.empty()) throw runtime_error(what + " " + tag + " failed: " + error);
+  }
+
   // Waits for the guest to pause (STOP) or reach the end of the recording
   // (SHUTDOWN; -no-shutdown keeps QEMU paused there), reporting progress.
   json wait_stop(const std::function<void(uint64_t)>& progress) {

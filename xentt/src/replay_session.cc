@@ -206,7 +206,7 @@ void ReplaySession::run_until(Icount target) {
     replay_->run_to_icount(target.value);
   } else if ((checkpoint_between || target.value < cur) && replay_->branch_counter()) {
     // QEMU's own seek would load a snapshot the plugin does not hear about.
-    load_checkpoint_before(target.value);
+    load_checkpoint(last_checkpoint([&](const Checkpoint& c) { return c.icount <= target.value; }));
     replay_->run_to_icount(target.value);
   } else if (checkpoint_between) {
     replay_->seek_to_icount(target.value);
@@ -223,28 +223,28 @@ BranchCounter& ReplaySession::counter() {
 uint64_t ReplaySession::brctr() { return branch_status().brctr; }
 BranchCounterStatus ReplaySession::branch_status() { return counter().status(replay_->registers().rip); }
 
-uint64_t ReplaySession::load_checkpoint_before(uint64_t icount) {
-  size_t best = 0;  // "init": brctr 0
+ReplaySession::Checkpoint ReplaySession::last_checkpoint(const std::function<bool(const Checkpoint&)>& fits) const {
+  Checkpoint best{0, 0};
   if (index_) {
-    for (size_t i = 0; i < index_->checkpoints.size(); i++)
-      if (index_->checkpoints[i] <= icount && index_->checkpoint_brctr[i] != ReplayIndex::kUnknown) best = i;
+    for (size_t i = 0; i < index_->checkpoints.size(); i++) {
+      Checkpoint c{index_->checkpoints[i], index_->checkpoint_brctr[i]};
+      if (c.brctr != ReplayIndex::kUnknown && fits(c)) best = c;
+    }
   }
-  uint64_t ic = index_ ? index_->checkpoints[best] : 0, br = index_ ? index_->checkpoint_brctr[best] : 0;
-  replay_->load_checkpoint(checkpoint_tag(ic));
-  counter().set(ic, br);
-  return ic;
+  return best;
+}
+
+void ReplaySession::load_checkpoint(const Checkpoint& c) {
+  replay_->load_checkpoint(checkpoint_tag(c.icount));
+  counter().set(c.icount, c.brctr);
 }
 
 ReplaySession::Found ReplaySession::find_brctr(uint64_t target) {
   // Start at the last checkpoint whose count is below the target, watch,
   // and run checkpoint interval by checkpoint interval until it is seen.
-  size_t from = 0;
-  if (index_) {
-    for (size_t i = 0; i < index_->checkpoints.size(); i++)
-      if (index_->checkpoint_brctr[i] != ReplayIndex::kUnknown && index_->checkpoint_brctr[i] < target) from = i;
-  }
-  uint64_t start_ic = index_ ? index_->checkpoints[from] : 0;
-  load_checkpoint_before(start_ic);
+  Checkpoint from = last_checkpoint([&](const Checkpoint& c) { return c.brctr < target; });
+  load_checkpoint(from);
+  const uint64_t start_ic = from.icount;
   BranchCounter& bc = counter();
   bc.watch(target);
   uint64_t final_icount = index_ ? index_->final_icount : 0;

@@ -115,9 +115,12 @@ class ReplaySession {
   bool armed_ = false;  // tracing: only forward runs (a seek would cut the trace)
 
   BranchCounter& counter();
-  // Loads the latest checkpoint at or before `icount` whose brctr is known
-  // and tells the plugin where it is. Returns its icount.
-  uint64_t load_checkpoint_before(uint64_t icount);
+  struct Checkpoint { uint64_t icount, brctr; };
+  // The last checkpoint whose brctr is known and that `fits`; "init"
+  // (0, 0) when none does.
+  Checkpoint last_checkpoint(const std::function<bool(const Checkpoint&)>& fits) const;
+  // Loads it and tells the plugin where the guest now is.
+  void load_checkpoint(const Checkpoint& c);
   // The icount where brctr first reaches `brctr` at a block start, and the
   // pc and brctr there.
   struct Found { uint64_t icount, pc, brctr; };
