@@ -17,6 +17,7 @@
 #include "bts/symbolizer.h"
 #include "tool_main.h"
 #include "xentt/error.h"
+#include "xentt/interrupt.h"
 #include "xentt/location.h"
 #include "xentt/replay_log.h"
 #include "xentt/replay_session.h"
@@ -52,7 +53,18 @@ Location parse_end(const StateDir& sd, const std::string& text) {
   return loc;
 }
 
+// Runs `f`, naming which end of the window an error concerns.
+template <typename F>
+auto for_end(const char* which, const std::string& text, F&& f) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    throw Error(e.kind(), fmt::format("{} {}: {}", which, text, e.what()));
+  }
+}
+
 int run(const Options& o) {
+  stop_on_signals();  // Ctrl-C or kill: quit QEMU, remove its files, exit 1
   fs::path dirpath = fs::absolute(o.statedir).lexically_normal();
   if (dirpath.filename().empty()) dirpath = dirpath.parent_path();
   StateDir sd = StateDir::open_existing(dirpath.filename().string(), dirpath);
@@ -65,10 +77,10 @@ int run(const Options& o) {
   std::optional<uint64_t> end_icount;
   if (end.brctr) {
     // A brctr stop seeks; find the end first, then trace forward to it.
-    end_icount = session->run_until(end).icount;
+    end_icount = for_end("end", o.end, [&] { return session->run_until(end).icount; });
     session->run_until(Icount{0});
   }
-  Arrival a = session->run_until(start);
+  Arrival a = for_end("start", o.start, [&] { return session->run_until(start); });
   if (end_icount && *end_icount <= a.icount) {
     throw bad_input(fmt::format("the end {} (icount {}) is not after the start {} (icount {})", o.end, *end_icount,
                                 o.start, a.icount));
@@ -83,7 +95,7 @@ int run(const Options& o) {
     session->run_until(Icount{*end_icount});
     b = {*end_icount, session->brctr()};
   } else {
-    b = session->run_until(Location{end.eip, {}, {}});
+    b = for_end("end", o.end, [&] { return session->run_until(Location{end.eip, {}, {}}); });
   }
   uint64_t written = session->disarm();
   session->close_log();

@@ -16,6 +16,7 @@
 #include "xentt/daemon.h"
 #include "xentt/error.h"
 #include "xentt/fs_util.h"
+#include "xentt/interrupt.h"
 #include "xentt/replay_session.h"
 #include "xentt/symbols.h"
 
@@ -191,6 +192,7 @@ int full_replay(const StateDir& sd, const Options& o) {
 }
 
 int run(const Options& o) {
+  stop_on_signals();  // Ctrl-C or kill: quit QEMU, remove its files, exit 1
   StateDir sd = StateDir::open_existing(o.name, o.dir.empty() ? std::nullopt : std::optional<fs::path>(o.dir));
   if (o.kill) return kill_replays(sd, o);
   if (o.index) {

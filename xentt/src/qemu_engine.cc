@@ -211,27 +211,30 @@ class QemuReplay final : public Replay {
   }
 
   bool run_to_eip(uint64_t eip) override {
+    if (at_end_) return false;  // nothing executes after the end of the log
     GdbRemote gdb(paths_.gdb, 10s);
     gdb.insert_breakpoint(eip);
     qmp().clear_events();
     gdb.resume();
-    bool hit = false;
     for (;;) {
       if (gdb.wait_stop(200ms)) {
-        hit = true;
-        break;
+        // gdb reports every stop: the breakpoint, or the replay pausing at
+        // the end of its log (measured, QEMU 10.0.2: one instruction past
+        // the recorded end, with or without a SHUTDOWN event).
+        bool hit = gdb.registers().rip == eip;
+        at_end_ = !hit;
+        gdb.remove_breakpoint(eip);
+        return hit;
       }
       qmp().pump();
       if (qmp().take_event("SHUTDOWN")) {
         // The guest reached the end: gdb still waits for its stop reply;
         // the replay is paused (-no-shutdown).
         at_end_ = true;
-        break;
+        return false;
       }
       if (!child_.running()) throw runtime_error("QEMU exited during the replay: " + last_log_line(log_));
     }
-    if (hit) gdb.remove_breakpoint(eip);
-    return hit;
   }
 
   uint64_t run_to_end(const std::function<void(uint64_t)>& progress) override {

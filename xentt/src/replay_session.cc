@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <chrono>
@@ -30,8 +31,24 @@ void require_complete_recording(const StateDir& dir) {
   }
 }
 
+// Runtime directories are named KIND<owner pid>-<n>. One whose owner is gone
+// was left by a tool killed with SIGKILL (its QEMU died with it through
+// PDEATHSIG, xentt/process.h); it holds a private snapshot copy of 10+ MB, so
+// each new replay removes those first. A recycled pid only delays this.
+static void remove_orphaned_runtime_dirs(const StateDir& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir.file("replays"), ec)) {
+    std::string name = e.path().filename().string();
+    auto digits = name.find_first_of("0123456789");
+    if (digits == std::string::npos) continue;
+    int pid = std::atoi(name.c_str() + digits);
+    if (pid > 0 && pid != ::getpid() && !process_alive(pid)) fs::remove_all(e.path(), ec);
+  }
+}
+
 static fs::path new_runtime_dir(const StateDir& dir, const std::string& kind) {
   static std::atomic<unsigned> counter{0};
+  remove_orphaned_runtime_dirs(dir);
   return dir.file("replays") / fmt::format("{}{}-{}", kind, ::getpid(), counter++);
 }
 
@@ -303,7 +320,7 @@ Arrival ReplaySession::run_until(const Location& loc) {
     for (int guard = 0; guard < 1 << 24; guard++) {
       X86Registers r = replay_->registers();
       if (r.rip != loc.eip) break;
-      if (r.gpr[2] == *loc.cx)  // gdb order: rax rbx rcx ... return {replay_->icount(), want};
+      if (r.gpr[2] == *loc.cx) return {replay_->icount(), want};  // gdb order: rax rbx rcx ...
       replay_->run_to_icount(replay_->icount() + 1);
     }
     throw bad_input(fmt::format("location {}: the rep instruction at eip never has rcx == {:#x}",

@@ -5,11 +5,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <thread>
 
 #include "xentt/error.h"
+#include "xentt/interrupt.h"
 
 namespace xentt {
 
@@ -34,6 +36,7 @@ UnixSocket UnixSocket::connect(const std::filesystem::path& path, std::chrono::m
       throw runtime_error("cannot connect to " + path.string() + ": the process serving it has exited");
     }
     if (std::chrono::steady_clock::now() >= deadline) break;
+    throw_if_interrupted();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   throw system_error("cannot connect to " + path.string(), last_err);
@@ -56,12 +59,19 @@ void UnixSocket::send_all(const std::string& data) {
 }
 
 std::string UnixSocket::receive(std::chrono::milliseconds timeout) {
+  // Waits in slices so an interrupted foreground tool (xentt/interrupt.h)
+  // unwinds within one slice even if its signal came just before poll().
+  constexpr std::chrono::milliseconds slice(250);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
   pollfd p{fd_, POLLIN, 0};
-  int r;
-  do r = ::poll(&p, 1, static_cast<int>(timeout.count()));
-  while (r < 0 && errno == EINTR);
-  if (r < 0) throw system_error("poll " + path_.string(), errno);
-  if (r == 0) return {};
+  for (;;) {
+    throw_if_interrupted();
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    int r = ::poll(&p, 1, static_cast<int>(std::clamp(left, std::chrono::milliseconds(0), slice).count()));
+    if (r < 0 && errno != EINTR) throw system_error("poll " + path_.string(), errno);
+    if (r > 0) break;
+    if (r == 0 && left <= slice) return {};
+  }
   char buf[65536];
   ssize_t n;
   do n = ::recv(fd_, buf, sizeof buf, 0);

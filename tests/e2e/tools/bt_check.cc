@@ -6,6 +6,9 @@
 //       run_until({to, brctr}) stops with rip == to and that brctr, and the
 //       registers equal those reached by single-stepping the last 3
 //       instructions in a second session
+//   bt_check rep STATEDIR EIP K          EIP is a rep-string instruction: at
+//       its first hit, step K iterations; a stop at {EIP, brctr, rcx} from
+//       the start of the replay lands on the same icount and registers
 #include <cstdio>
 #include <random>
 #include <string>
@@ -24,7 +27,7 @@ static StateDir open_dir(const std::string& path) {
 
 int main(int argc, char** argv) try {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: bt_check icount|stops STATEDIR ...\n");
+    std::fprintf(stderr, "usage: bt_check icount|stops|rep STATEDIR ...\n");
     return 2;
   }
   std::string mode = argv[1];
@@ -70,6 +73,25 @@ int main(int argc, char** argv) try {
       }
     }
     std::printf("%d of %d stops exact\n", k - bad, k);
+  } else if (mode == "rep" && argc == 5) {
+    uint64_t eip = std::stoull(argv[3], nullptr, 0);
+    int k = std::stoi(argv[4]);
+    auto s = ReplaySession::start(sd);
+    s->run_until(Location{eip, {}, {}});
+    uint64_t br = s->brctr();
+    s->step(static_cast<uint64_t>(k));  // one iteration per instruction count
+    X86Registers want = s->registers();
+    uint64_t want_icount = s->position().icount;
+    if (want.rip != eip) throw bad_input("the rep instruction ends within " + std::to_string(k) + " iterations");
+    s->run_until(Icount{0});
+    Arrival got = s->run_until(Location{eip, br, want.gpr[2]});  // gdb order: rax rbx rcx
+    if (got.icount != want_icount || !(s->registers() == want)) {
+      std::printf("rep stop {%#lx, %lu, rcx %#lx}: icount %lu, want %lu\n", eip, br, want.gpr[2], got.icount,
+                  want_icount);
+      bad++;
+    }
+    std::printf("rep stop {%#lx, %lu, rcx %#lx} at icount %lu: %s\n", eip, br, want.gpr[2], want_icount,
+                bad ? "wrong" : "exact");
   } else {
     std::fprintf(stderr, "bt_check: bad arguments\n");
     return 2;
