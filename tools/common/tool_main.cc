@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "xentt/error.h"
+#include "xentt/interrupt.h"
 
 namespace xentt {
 
@@ -35,6 +36,9 @@ int tool_main(int argc, char** argv, const char* name, const char* description,
   } catch (const Error& e) {
     std::cerr << name << ": " << e.what() << "\n";
     return e.exit_status();
+  } catch (const Interrupted& e) {
+    std::cerr << name << ": " << e.what() << "\n";
+    return 1;
   } catch (const std::bad_alloc&) {
     std::cerr << name << ": out of memory\n";
     return 1;

@@ -40,10 +40,7 @@ __attribute__((visibility("default"))) int qemu_plugin_version = 4;
 }
 
 namespace xentt::bt {
-Plugin& plugin() {
-  static Plugin p;
-  return p;
-}
+Plugin g_plugin;
 
 std::optional<Branch> pending_landing(unsigned v, std::uint64_t pc) {
   Counters& c = plugin().counters(v);
@@ -70,11 +67,7 @@ void emit(unsigned v, std::uint64_t from, std::uint64_t to, std::uint64_t brctr,
   VcpuExtra& x = p.vcpu[v];
   if (brctr <= x.floor) return;
   x.batch.push_back({from, to, brctr, icount, kind});
-  if (x.batch.size() >= kBatch && p.sink) {
-    p.sink->submit(std::uint16_t(v), std::move(x.batch));
-    x.batch = {};
-    x.batch.reserve(kBatch);
-  }
+  if (x.batch.size() >= kBatch && p.sink) x.batch = p.sink->submit(std::uint16_t(v), std::move(x.batch));
 }
 
 std::uint64_t le64(const std::uint8_t* b) {
@@ -89,6 +82,7 @@ std::uint64_t le64(const std::uint8_t* b) {
 // runs only for suspected events and once per block after indirect branches.
 std::uint64_t frame_rip(unsigned v) {
   VcpuExtra& x = plugin().vcpu[v];
+  x.frame_error_code = false;
   if (!x.rsp || !x.buf) return 0;
   g_byte_array_set_size(x.buf, 0);
   if (qemu_plugin_read_register(x.rsp, x.buf) < 8 || x.buf->len < 8) return 0;
@@ -108,7 +102,10 @@ std::uint64_t frame_rip(unsigned v) {
     std::uint64_t frame_end = rsp + 40 + 8 * std::uint64_t(o);
     bool same_privilege = old_rsp >= frame_end && old_rsp - frame_end < 16;
     bool from_user = (cs & 3) == 3 && (ss & 3) == 3 && ss < 0x10000;
-    if (same_privilege || from_user) return rip;
+    if (same_privilege || from_user) {
+      x.frame_error_code = o == 1;
+      return rip;
+    }
   }
   return 0;
 }
@@ -129,6 +126,12 @@ void on_event(unsigned v, Counters& c, const TbInfo* p, const TbInfo* s, std::ui
                  ((p->end.flow == Flow::Cond || p->end.flow == Flow::Direct) && rip == p->end.target) ||
                  (p->end.flow == Flow::RepString && rip == p->last);
   int k = insn_index(p, rip);
+  // A rep-string iteration that faults (a page fault: Linux's early boot
+  // maps memory on demand under a rep movs) saves the rep's own address,
+  // as an interrupt between iterations does; only the fault pushes an
+  // error code. The faulting iteration is not retired (measured: QEMU's
+  // icount skips it), so it comes off like any faulting instruction.
+  if (p->end.flow == Flow::RepString && rip == p->last && x.frame_error_code) after_p = false;
   if (p->end.flow == Flow::Indirect && k >= 0 && rip != p->fallthrough) after_p = false;
   if (!after_p && p->end.flow == Flow::Indirect && k < 0) after_p = true;  // landed at the indirect target
   if (!after_p && k >= 0) {
@@ -274,8 +277,9 @@ void on_vcpu_init(qemu_plugin_id_t, unsigned v) {
       if (std::strcmp(d[i].name, "rsp") == 0) x.rsp = d[i].handle;
     g_array_free(regs, 1);
   }
-  Counters& c = pl.counters(v);
-  c = Counters{0, 0, kNoExpectation, 0, 0};
+  for (unsigned i = 0; i < pl.counters_of.size(); ++i)
+    pl.counters_of[i] = static_cast<Counters*>(qemu_plugin_scoreboard_find(pl.score, i));
+  pl.counters(v) = Counters{0, 0, kNoExpectation, 0, 0};
 }
 
 void on_exit(qemu_plugin_id_t, void*) {
@@ -311,6 +315,7 @@ extern "C" __attribute__((visibility("default"))) int qemu_plugin_install(qemu_p
   Plugin& pl = plugin();
   pl.score = qemu_plugin_scoreboard_new(sizeof(Counters));
   pl.vcpu.resize(std::size_t(info->system.max_vcpus > 0 ? info->system.max_vcpus : 1));
+  pl.counters_of.assign(pl.vcpu.size(), nullptr);
   for (auto& x : pl.vcpu) x.batch.reserve(kBatch);
   qemu_plugin_register_vcpu_init_cb(id, on_vcpu_init);
   qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);

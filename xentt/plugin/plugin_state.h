@@ -60,6 +60,7 @@ struct VcpuExtra {
   std::uint64_t floor = 0;
   WatchHit hit;
   std::uint64_t events = 0, faults = 0, unexplained = 0;
+  bool frame_error_code = false;  // the last frame_rip() found an error code below RIP
   qemu_plugin_register* rsp = nullptr;
   GByteArray* buf = nullptr;
 };
@@ -75,10 +76,20 @@ struct Plugin {
   std::unique_ptr<TraceSink> sink;
   std::string error;                         // the first failure, reported through status
 
-  Counters& counters(unsigned v) { return *static_cast<Counters*>(qemu_plugin_scoreboard_find(score, v)); }
+  // The vCPU's counters. The pointers are cached because the lookup costs
+  // a call and two more inside QEMU on every callback (10% of a traced
+  // replay). QEMU moves the scoreboard only when it grows, at vCPU init
+  // with every vCPU stopped, and on_vcpu_init then refreshes all of them.
+  std::vector<Counters*> counters_of;
+  Counters& counters(unsigned v) {
+    Counters* c = counters_of[v];  // null only before the vCPU's init callback
+    return c ? *c : *static_cast<Counters*>(qemu_plugin_scoreboard_find(score, v));
+  }
 };
 
-Plugin& plugin();
+// The one instance (a plain global: no guard on every call).
+extern Plugin g_plugin;
+inline Plugin& plugin() { return g_plugin; }
 
 // The transfer that landed at `pc`, where vCPU `v` is paused, if the plugin
 // has not emitted it yet (it does so when the next block starts): the

@@ -24,13 +24,23 @@ TraceSink::~TraceSink() {
   }
 }
 
-void TraceSink::submit(std::uint16_t vcpu, std::vector<rlog::Branch>&& batch) {
-  if (batch.empty()) return;
-  std::unique_lock lk(mu_);
-  cv_.wait(lk, [this] { return queue_.size() < kMaxQueued; });
-  records_ += batch.size();
-  queue_.push_back({vcpu, std::move(batch), {}});
+std::vector<rlog::Branch> TraceSink::submit(std::uint16_t vcpu, std::vector<rlog::Branch>&& batch) {
+  std::vector<rlog::Branch> next;
+  if (batch.empty()) return next;
+  std::size_t capacity = batch.capacity();
+  {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [this] { return queue_.size() < kMaxQueued; });
+    records_ += batch.size();
+    queue_.push_back({vcpu, std::move(batch), {}});
+    if (!free_.empty()) {
+      next = std::move(free_.back());
+      free_.pop_back();
+    }
+  }
   cv_.notify_all();
+  if (next.capacity() < capacity) next.reserve(capacity);
+  return next;
 }
 
 void TraceSink::marker(std::uint16_t vcpu, const std::string& json) {
@@ -73,6 +83,10 @@ void TraceSink::run() {
       lk.unlock();
     }
     lk.lock();
+    if (!it.batch.empty() && free_.size() < 4) {
+      it.batch.clear();
+      free_.push_back(std::move(it.batch));
+    }
     busy_ = false;
     cv_.notify_all();
   }

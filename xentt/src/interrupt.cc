@@ -6,7 +6,6 @@
 #include <atomic>
 #include <string>
 
-#include "xentt/error.h"
 
 namespace xentt {
 
@@ -26,12 +25,15 @@ void stop_on_signals() {
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
 }
 
-void throw_if_interrupted() {
-  int sig = g_pending.exchange(0, std::memory_order_relaxed);
-  if (sig == 0) return;
+Interrupted::Interrupted(int sig) : sig_(sig) {
   const char* abbrev = ::sigabbrev_np(sig);
   std::string name = abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
-  throw runtime_error("interrupted by " + name + " (the replay is stopped and its temporary files removed)");
+  what_ = "interrupted by " + name + " (the replay is stopped and its temporary files removed)";
+}
+
+void throw_if_interrupted() {
+  int sig = g_pending.exchange(0, std::memory_order_relaxed);
+  if (sig != 0) throw Interrupted(sig);
 }
 
 }  // namespace xentt

@@ -324,6 +324,7 @@ class QemuReplay final : public Replay {
   }
 
   void detach() override { detached_ = true; }
+  void set_reached(uint64_t icount) override { reached_ = icount; }
 
  private:
   // Runs a snapshot-save/-load job on the snapshot image and waits for it
@@ -346,6 +347,16 @@ class QemuReplay final : public Replay {
   // Waits for the guest to pause (STOP) or reach the end of the recording
   // (SHUTDOWN; -no-shutdown keeps QEMU paused there), reporting progress.
   json wait_stop(const std::function<void(uint64_t)>& progress) {
+    // Measured, QEMU 10.0.2, a Linux boot that ends in a panic and reboot
+    // (-no-reboot): a replay that runs past the end of such a log never
+    // sends SHUTDOWN; its vCPU spins on timer deadlines and the instruction
+    // count stays where the log ran out. A count that does not move while
+    // the VM runs, past where the log is known to reach (set_reached), is
+    // that end: pause there and report it as SHUTDOWN. Idle stretches of
+    // the same guest also freeze the count for seconds, so never below.
+    constexpr auto stalled_after = 10s;
+    auto last_move = std::chrono::steady_clock::now();
+    std::optional<uint64_t> seen;
     for (;;) {
       try {
         return qmp().wait_event("STOP", 1s, {"SHUTDOWN"});
@@ -367,6 +378,15 @@ class QemuReplay final : public Replay {
         }
         last_icount_ = now;
         if (progress) progress(now);
+        if (seen != now) {
+          seen = now;
+          last_move = std::chrono::steady_clock::now();
+        } else if (reached_ && now >= *reached_ && std::chrono::steady_clock::now() - last_move >= stalled_after &&
+                   qmp().execute("query-status").value("running", false)) {
+          qmp().execute("stop");
+          qmp().wait_event("STOP", 60s);
+          return {{"event", "SHUTDOWN"}, {"data", {{"reason", "log exhausted (no progress)"}}}};
+        }
       }
     }
   }
@@ -387,6 +407,7 @@ class QemuReplay final : public Replay {
   Child child_;
   std::optional<QmpClient> qmp_;
   bool at_end_ = false;
+  std::optional<uint64_t> reached_;  // set_reached()
   uint64_t last_icount_ = 0;  // the last instruction count QEMU reported
   std::optional<uint64_t> end_icount_;
   bool detached_ = false;

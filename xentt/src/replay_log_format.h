@@ -101,6 +101,16 @@ inline std::uint64_t zigzag(std::int64_t v) {
 inline std::int64_t unzigzag(std::uint64_t v) {
   return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1);
 }
+// Into a buffer with room for 10 bytes; returns the end. The writer's hot
+// loop uses this on pre-sized buffers (no append per byte).
+inline unsigned char* put_varint(unsigned char* p, std::uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = static_cast<unsigned char>(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<unsigned char>(v);
+  return p;
+}
 inline void put_varint(std::string& s, std::uint64_t v) {
   unsigned char b[10];
   std::size_t n = 0;

@@ -91,7 +91,12 @@ struct LogWriter::Impl {
   // group alike bytes, so zstd finds the repeats of loops and call/return
   // pairs; the deltas make a loop's records identical byte strings.
   void batch(std::uint16_t vcpu, std::span<const Branch> b) {
-    kinds.clear(), icounts.clear(), froms.clear(), tos.clear();
+    // Sized for the worst case (10-byte varints), cut to what was written.
+    kinds.resize(b.size()), icounts.resize(10 * b.size()), froms.resize(10 * b.size()), tos.resize(10 * b.size());
+    auto* kp = reinterpret_cast<unsigned char*>(kinds.data());
+    auto* ip = reinterpret_cast<unsigned char*>(icounts.data());
+    auto* fp = reinterpret_cast<unsigned char*>(froms.data());
+    auto* tp = reinterpret_cast<unsigned char*>(tos.data());
     std::uint64_t prev_to = 0, prev_icount = b[0].icount;
     for (std::size_t i = 0; i < b.size(); ++i) {
       const Branch& r = b[i];
@@ -104,13 +109,16 @@ struct LogWriter::Impl {
                         std::to_string(b[0].brctr + i - 1));
       if (r.icount < prev_icount)
         throw bad_input(path + ": icount goes back at brctr " + std::to_string(r.brctr));
-      kinds.push_back(static_cast<char>(k));
-      if (i) fmt::put_varint(icounts, r.icount - prev_icount);
-      fmt::put_varint(froms, fmt::zigzag(static_cast<std::int64_t>(r.from - prev_to)));
-      fmt::put_varint(tos, fmt::zigzag(static_cast<std::int64_t>(r.to - r.from)));
+      *kp++ = k;
+      if (i) ip = fmt::put_varint(ip, r.icount - prev_icount);
+      fp = fmt::put_varint(fp, fmt::zigzag(static_cast<std::int64_t>(r.from - prev_to)));
+      tp = fmt::put_varint(tp, fmt::zigzag(static_cast<std::int64_t>(r.to - r.from)));
       prev_to = r.to;
       prev_icount = r.icount;
     }
+    icounts.resize(static_cast<std::size_t>(ip - reinterpret_cast<unsigned char*>(icounts.data())));
+    froms.resize(static_cast<std::size_t>(fp - reinterpret_cast<unsigned char*>(froms.data())));
+    tos.resize(static_cast<std::size_t>(tp - reinterpret_cast<unsigned char*>(tos.data())));
     raw.assign(fmt::kStreamsPrefix, '\0');
     auto* rp = reinterpret_cast<unsigned char*>(raw.data());
     fmt::put_u32(rp, static_cast<std::uint32_t>(icounts.size()));

@@ -79,7 +79,12 @@ static uint64_t find_last_inside(Replay& replay, uint64_t known_good, uint64_t o
     return !replay.log_exhausted(settle);
   };
   uint64_t lo = known_good, hi = observed;  // lo is within the log; observed may be past it
+  replay.set_reached(lo);
   if (within_log(hi)) return hi;
+  // A log that ends without SHUTDOWN stalls where it runs out (wait_stop in
+  // qemu_engine.cc), which can be far below what the first pass observed
+  // (a guest runs on after the log ends until something stops it).
+  if (uint64_t stalled = replay.icount(); stalled > lo && stalled < hi) hi = stalled + 1;
   // The overshoot is usually a handful of instructions: gallop down first.
   for (uint64_t step = 1; hi - lo > step; step *= 2) {
     if (within_log(hi - step)) {
@@ -201,6 +206,7 @@ std::unique_ptr<ReplaySession> ReplaySession::start(const StateDir& dir, const S
   f.branch_counter = opts.branch_counter;
   f.one_insn_per_tb = opts.one_insn_per_tb;
   s->replay_ = s->engine_->start_replay(dir, new_runtime_dir(dir, ""), false, f);
+  if (s->index_) s->replay_->set_reached(s->index_->final_icount);
   return s;
 }
 

@@ -74,6 +74,13 @@ class Replay {
   // asked for the end-of-recording shutdown. Waits up to `settle` for that
   // request to show, since it travels from the vCPU to the main loop.
   virtual bool log_exhausted(std::chrono::milliseconds settle) = 0;
+  // The recording provably reaches `icount` (an index's final count, or a
+  // checkpoint the first full replay passed). Some logs end without a
+  // shutdown request (measured: a Linux boot ending in panic and reboot);
+  // a replay past their end spins with its instruction count frozen. A
+  // count frozen for seconds at or beyond `icount` is taken as that end;
+  // below it, a freeze is a slow stretch (idle guest) and waits go on.
+  virtual void set_reached(uint64_t icount) = 0;
   // Lets the guest run on without waiting (resume) / stops it where it is
   // and waits until it is paused (pause). Cost: a QMP round trip each.
   virtual void resume() = 0;

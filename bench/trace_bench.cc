@@ -1,0 +1,105 @@
+// bench/trace_bench: the cost of branch tracing in replay, as ratios to the
+// untraced replay of the same recording and window, measured in one process
+// on one machine. Three ways to replay the window [START, END) in icount:
+//   plain    QEMU's replay alone, no plugin (what people run today);
+//   counting our plugin loaded, only keeping icount and brctr (every session);
+//   traced   the plugin armed: every taken branch recorded, batched,
+//            compressed and written to a replay log by its writer thread.
+// Each is timed from a paused replay at START to the pause at END (the
+// replay-break; QEMU start and the seek to START are not counted), REPEATS
+// times in rotation; the best and the median are printed.
+//
+//   trace_bench STATEDIR LOG [REPEATS [START [END]]]
+//
+// Prints one "name value" line per figure for bench/trace.sh to format.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "xentt/error.h"
+#include "xentt/replay_log.h"
+#include "xentt/replay_session.h"
+
+using namespace xentt;
+namespace fs = std::filesystem;
+
+namespace {
+
+enum class Mode { Plain, Counting, Traced };
+
+struct Run {
+  double seconds = 0;
+  uint64_t records = 0;
+};
+
+Run replay_window(const StateDir& sd, Mode mode, uint64_t start, uint64_t end, const fs::path& log) {
+  SessionOptions so;
+  so.ensure_index = false;
+  so.branch_counter = mode != Mode::Plain;
+  auto s = ReplaySession::start(sd, so);
+  s->run_until(Icount{start});
+  if (mode == Mode::Traced) s->arm(log, R"({"vm":"bench"})");
+  auto t0 = std::chrono::steady_clock::now();
+  s->run_until(Icount{end});
+  Run r;
+  if (mode == Mode::Traced) {
+    r.records = s->disarm();
+    s->close_log();  // waits for the writer thread: the log is on disk
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  s->stop();
+  return r;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: trace_bench STATEDIR LOG [REPEATS [START [END]]]\n");
+    return 2;
+  }
+  fs::path p = fs::absolute(argv[1]).lexically_normal();
+  StateDir sd = StateDir::open_existing(p.filename().string(), p);
+  fs::path log = fs::absolute(argv[2]);
+  int repeats = argc > 3 ? std::stoi(argv[3]) : 3;
+  auto index = ensure_replay_index(sd);
+  uint64_t start = argc > 4 ? std::stoull(argv[4]) : 0;
+  uint64_t end = argc > 5 ? std::stoull(argv[5]) : index.final_icount;
+  if (start >= end || end > index.final_icount) throw bad_input("bad window");
+
+  std::vector<double> plain, counting, traced;
+  uint64_t records = 0;
+  for (int i = 0; i < repeats; i++) {
+    plain.push_back(replay_window(sd, Mode::Plain, start, end, log).seconds);
+    counting.push_back(replay_window(sd, Mode::Counting, start, end, log).seconds);
+    fs::remove(log);
+    Run t = replay_window(sd, Mode::Traced, start, end, log);
+    traced.push_back(t.seconds);
+    records = t.records;
+  }
+  uint64_t bytes = fs::file_size(log);
+  rlog::LogReader reader(log.string());
+  uint64_t read_back = reader.for_each_branch(0, 0, ~0ull, [](const rlog::Branch&) {});
+  if (read_back != records) throw runtime_error("the log holds " + std::to_string(read_back) + " records, " +
+                                                std::to_string(records) + " were written");
+  std::printf("window_icount %lu %lu\n", start, end);
+  std::printf("records %lu\n", records);
+  std::printf("log_bytes %lu\n", bytes);
+  std::printf("plain_best %.4f\nplain_median %.4f\n", *std::min_element(plain.begin(), plain.end()), median(plain));
+  std::printf("counting_best %.4f\ncounting_median %.4f\n", *std::min_element(counting.begin(), counting.end()),
+              median(counting));
+  std::printf("traced_best %.4f\ntraced_median %.4f\n", *std::min_element(traced.begin(), traced.end()),
+              median(traced));
+  return 0;
+} catch (const Error& e) {
+  std::fprintf(stderr, "trace_bench: %s\n", e.what());
+  return e.exit_status();
+}
