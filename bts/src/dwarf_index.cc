@@ -100,19 +100,20 @@ void DwarfIndex::prefetch(const std::uint64_t* addrs, std::size_t n, unsigned th
   // Odd positions on the helper thread, even ones here: the two threads
   // write distinct Unit slots; join() publishes the helper's.
   std::thread helper([&] {
-    for (std::size_t i = 1; i < need.size(); i += 2) load_with(units_[need[i]], aux_warning);
+    Scratch scratch;
+    for (std::size_t i = 1; i < need.size(); i += 2) load_with(units_[need[i]], aux_warning, scratch);
   });
   for (std::size_t i = 0; i < need.size(); i += 2) load(units_[need[i]]);
   helper.join();
   if (warning_.empty()) warning_ = std::move(aux_warning);
 }
 
-DwarfIndex::UnitData* DwarfIndex::load_with(Unit& u, std::string& warning) {
+DwarfIndex::UnitData* DwarfIndex::load_with(Unit& u, std::string& warning, Scratch& scratch) {
   if (u.data) return u.data.get();
   if (u.failed) return nullptr;
   auto d = std::make_unique<UnitData>();
   try {
-    parse(u, *d);
+    parse(u, *d, scratch);
   } catch (const Corrupt& e) {
     // The whole unit answers nothing rather than half answers.
     u.failed = true;
@@ -131,9 +132,11 @@ namespace {
 // .init.text, .text.unlikely, ...), each in address order but not in
 // address order with each other. Sorting the sequences (a handful) and
 // concatenating them costs a copy; a stable sort of the rows, which it
-// falls back to when sequences overlap, costs ~5x more.
+// falls back to when sequences overlap, costs ~5x more. `out` is scratch
+// space (kept by the caller, so its capacity is reused).
 template <class Less>
-void sort_rows(std::vector<std::pair<std::uint64_t, LineRow>>& rows, Less before) {
+void sort_rows(std::vector<std::pair<std::uint64_t, LineRow>>& rows, Less before,
+               std::vector<std::pair<std::uint64_t, LineRow>>& out) {
   std::vector<std::pair<std::size_t, std::size_t>> seqs;  // [begin, end) in rows
   for (std::size_t i = 0, b = 0; i < rows.size(); ++i) {
     if (rows[i].second.end_seq || i + 1 == rows.size()) {
@@ -144,7 +147,7 @@ void sort_rows(std::vector<std::pair<std::uint64_t, LineRow>>& rows, Less before
   std::stable_sort(seqs.begin(), seqs.end(), [&](const auto& a, const auto& b) {
     return before(rows[a.first], rows[b.first]);
   });
-  std::vector<std::pair<std::uint64_t, LineRow>> out;
+  out.clear();
   out.reserve(rows.size());
   for (auto [b, e] : seqs) out.insert(out.end(), rows.begin() + static_cast<std::ptrdiff_t>(b),
                                       rows.begin() + static_cast<std::ptrdiff_t>(e));
@@ -157,9 +160,11 @@ void sort_rows(std::vector<std::pair<std::uint64_t, LineRow>>& rows, Less before
 
 }  // namespace
 
-void DwarfIndex::parse(Unit& u, UnitData& d) {
+void DwarfIndex::parse(Unit& u, UnitData& d, Scratch& scratch) {
   UnitReader ur(sections_, u.offset);
-  LineTable lt;
+  LineTable& lt = scratch.lines;
+  lt.rows.clear();
+  lt.files.clear();
   if (ur.has_stmt_list()) read_line_table(sections_, ur, ur.stmt_list(), lt);
 
   // File names are materialized for the files rows and call sites use:
@@ -189,7 +194,7 @@ void DwarfIndex::parse(Unit& u, UnitData& d) {
     if (a.first != b.first) return a.first < b.first;
     return a.second.end_seq > b.second.end_seq;
   };
-  if (!std::is_sorted(lt.rows.begin(), lt.rows.end(), before)) sort_rows(lt.rows, before);
+  if (!std::is_sorted(lt.rows.begin(), lt.rows.end(), before)) sort_rows(lt.rows, before, scratch.sorted);
   // Addresses and row data apart: the search touches 8 bytes a row, and
   // a row costs 12 + 8 + 1 bytes (the bucket table, 4 rows a bucket).
   d.rows.reserve(lt.rows.size());

@@ -77,11 +77,19 @@ class DwarfIndex {
     bool failed = false;
   };
 
+  // What a parsing thread reuses from unit to unit: a large unit's line
+  // table grows to megabytes, and growing it afresh for every unit costs
+  // reallocations and page faults.
+  struct Scratch {
+    LineTable lines;
+    std::vector<std::pair<std::uint64_t, LineRow>> sorted;
+  };
+
   explicit DwarfIndex(std::string path) : path_(std::move(path)) {}
-  UnitData* load(Unit& u) { return load_with(u, warning_); }
-  // Thread-safe for distinct units: reads only the sections.
-  UnitData* load_with(Unit& u, std::string& warning);
-  void parse(Unit& u, UnitData& d);
+  UnitData* load(Unit& u) { return load_with(u, warning_, scratch_); }
+  // Thread-safe for distinct units (and distinct scratches): reads only the sections.
+  UnitData* load_with(Unit& u, std::string& warning, Scratch& scratch);
+  void parse(Unit& u, UnitData& d, Scratch& scratch);
   static std::uint64_t frames_in(const UnitData& d, std::uint64_t addr, bool inlines, std::vector<Frame>& out);
   void drop_pages();
 
@@ -100,6 +108,7 @@ class DwarfIndex {
   std::vector<std::uint64_t> starts_;  // every unit's header offset, sorted
   IntervalIndex unit_index_;
   std::string warning_;
+  Scratch scratch_;  // this thread's (load())
 };
 
 }  // namespace bts::detail
