@@ -117,6 +117,10 @@ class Symbolizer {
   // gets the symbol table's answer without file:line. Any number of
   // threads may call it at once while no resolve() or prefetch() runs.
   void resolve_parsed(std::uint64_t addr, const LookupOptions& opt, Resolved& out, ResolveCache& cache) const;
+  // The same without a cache, for callers that look each address up once
+  // (AddressLines keeps results itself): a symbol search, plus with lines
+  // a unit search, a line-row search and a scope search.
+  void resolve_parsed(std::uint64_t addr, const LookupOptions& opt, Resolved& out) const;
 
   // Prepares a batch: parses ahead, on up to `threads` threads, the DWARF
   // units that resolve() will need for `addrs` with `opt` (nothing to do
@@ -144,6 +148,8 @@ class Symbolizer {
   void cached(std::uint64_t addr, const LookupOptions& opt, Resolved& out, ResolveCache& cache, Miss&& miss) const;
   // Fills the symbol part of `out`; returns the map's file (nullptr: unmapped or not loaded).
   SymbolFile* locate(std::uint64_t addr, Resolved& out, std::size_t& hint) const;
+  // resolve_parsed's lookup: the symbol, then the frames from parsed units.
+  void lookup_parsed(std::uint64_t addr, const LookupOptions& opt, Resolved& out, std::size_t& hint) const;
 };
 
 }  // namespace bts
