@@ -76,11 +76,33 @@ int main(int argc, char** argv) {
           }
           formatted.format(addrs);
           std::string errors;
+          // Lines that lie back to back in memory (symbol-only output) go
+          // out as one run; a long run is written without a copy.
+          std::string_view run;
+          auto put_run = [&] {
+            if (run.size() >= (1 << 16)) {
+              out.flush();
+              out.write(run);
+            } else {
+              out.buf.append(run);
+              out.maybe_flush();
+            }
+            run = {};
+          };
           for (std::size_t i = 0, k = 0; i < lines.size(); ++i) {
             std::string_view v = lines[i];
             if (valid[i]) {
-              out.buf.append(formatted.line(k++));
-            } else if (!v.empty()) {
+              std::string_view l = formatted.line(k++);
+              if (run.data() + run.size() == l.data()) {
+                run = {run.data(), run.size() + l.size()};
+              } else {
+                put_run();
+                run = l;
+              }
+              continue;
+            }
+            put_run();
+            if (!v.empty()) {
               // One bad line does not end a batch: report it with its line number.
               errors += "tt_symbolize: stdin line " + std::to_string(lineno + 1 + i) + ": '" + std::string(v) +
                         "' is not a hex address\n";
@@ -95,8 +117,8 @@ int main(int argc, char** argv) {
                 out.buf += '\n';
               }
             }
-            out.maybe_flush();
           }
+          put_run();
           lineno += lines.size();
           std::cerr << errors;
           out.flush();

@@ -178,23 +178,24 @@ void AddressLines::clear() {
 template <class Done>
 void AddressLines::format_all(std::span<const std::uint64_t> addrs, Done&& done) {
   // Each thread formats a contiguous run of `addrs` into its own buffer
-  // (lookups only read what prefetch parsed), noting where each line ends;
-  // the runs are then appended to text_ in order. A thread costs ~50 us:
-  // small batches (interactive use) stay on this one.
+  // (lookups only read what prefetch parsed), noting where each line ends.
+  // A thread costs ~50 us: small batches (interactive use) stay on this one.
   LookupOptions lo{opt_.lines, opt_.inlines};
   unsigned nt = addrs.size() < 4096 ? 1 : threads_;
-  std::vector<std::string> bufs(nt);
-  std::vector<std::vector<std::size_t>> ends(nt);
+  bufs_.resize(nt);
+  ends_.resize(nt);
   std::vector<std::exception_ptr> errors(nt);
   auto work = [&](unsigned t) {
     try {
       std::size_t b = addrs.size() * t / nt, e = addrs.size() * (t + 1) / nt;
       Resolved r;
-      ends[t].reserve(e - b);
+      std::string& buf = bufs_[t];
+      buf.clear();
+      ends_[t].clear();
       for (std::size_t i = b; i < e; ++i) {
         sym_.resolve_parsed(addrs[i], lo, r);
-        append_address_line(bufs[t], r, opt_);
-        ends[t].push_back(bufs[t].size());
+        append_address_line(buf, r, opt_);
+        ends_[t].push_back(buf.size());
       }
     } catch (...) {
       errors[t] = std::current_exception();
@@ -213,23 +214,22 @@ void AddressLines::format_all(std::span<const std::uint64_t> addrs, Done&& done)
   }
   std::size_t i = 0;
   for (unsigned t = 0; t < nt; ++t) {
-    std::uint64_t base = text_.size();
-    text_ += bufs[t];
     std::size_t prev = 0;
-    for (std::size_t end : ends[t]) {
-      done(i++, base + prev, static_cast<std::uint32_t>(end - prev));
+    for (std::size_t end : ends_[t]) {
+      done(i++, std::string_view(bufs_[t]).substr(prev, end - prev));
       prev = end;
     }
   }
 }
 
 void AddressLines::format(std::span<const std::uint64_t> addrs) {
-  spans_.resize(addrs.size());
+  lines_.resize(addrs.size());
   if (!opt_.lines && !opt_.inlines) {
     // A symbol-only lookup is one search in the symbol table: cheaper than
-    // the hash probe and the copy, so nothing is kept.
-    text_.clear();
-    format_all(addrs, [&](std::size_t i, std::uint64_t off, std::uint32_t len) { spans_[i] = {off, len}; });
+    // the hash probe and the copy, so nothing is kept and the lines stay in
+    // the threads' buffers, in order (adjacent, for the caller to write in
+    // runs).
+    format_all(addrs, [&](std::size_t i, std::string_view line) { lines_[i] = line; });
     return;
   }
   // Start over rather than evict: simple, and a trace's hot addresses
@@ -255,13 +255,14 @@ void AddressLines::format(std::span<const std::uint64_t> addrs) {
     std::vector<std::uint64_t> fresh(todo.size());
     for (std::size_t i = 0; i < todo.size(); ++i) fresh[i] = todo[i].first;
     sym_.prefetch(fresh, {opt_.lines, opt_.inlines}, threads_);
-    format_all(fresh, [&](std::size_t i, std::uint64_t off, std::uint32_t len) {
+    format_all(fresh, [&](std::size_t i, std::string_view line) {
       Slot& s = slots_[todo[i].second];
-      s.off = off;
-      s.len = len;
+      s.off = text_.size();
+      s.len = static_cast<std::uint32_t>(line.size());
+      text_ += line;
     });
   }
-  for (std::size_t i = 0; i < addrs.size(); ++i) spans_[i] = {slots_[where[i]].off, slots_[where[i]].len};
+  for (std::size_t i = 0; i < addrs.size(); ++i) lines_[i] = {text_.data() + slots_[where[i]].off, slots_[where[i]].len};
 }
 
 namespace {

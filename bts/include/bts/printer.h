@@ -65,13 +65,9 @@ class AddressLines {
   // lookup and formatting for each one not seen before.
   void format(std::span<const std::uint64_t> addrs);
   // The line of addrs[i] of the last format() call; valid until the next.
-  std::string_view line(std::size_t i) const noexcept { return {text_.data() + spans_[i].off, spans_[i].len}; }
+  std::string_view line(std::size_t i) const noexcept { return lines_[i]; }
 
  private:
-  struct Span {
-    std::uint64_t off = 0;  // in text_
-    std::uint32_t len = 0;
-  };
   struct Slot {
     std::uint64_t addr = 0;
     std::uint64_t off = 0;
@@ -81,8 +77,9 @@ class AddressLines {
   std::size_t probe(std::uint64_t addr) const noexcept;
   void reserve(std::size_t entries);
   void clear();  // forgets every kept line
-  // Resolves and formats `addrs` into text_, on up to threads_ threads;
-  // calls done(i, offset, length) for each, in order.
+  // Resolves and formats `addrs` on up to threads_ threads; calls
+  // done(i, line) for each, in order (the line is in bufs_ until the next
+  // call).
   template <class Done>
   void format_all(std::span<const std::uint64_t> addrs, Done&& done);
 
@@ -92,8 +89,10 @@ class AddressLines {
   std::size_t max_bytes_;
   std::vector<Slot> slots_;  // open addressing, linear probing, a power of two
   std::size_t used_ = 0;
-  std::string text_;         // the kept lines, back to back
-  std::vector<Span> spans_;  // the last batch's line per address
+  std::string text_;  // the kept lines, back to back
+  std::vector<std::string_view> lines_;  // the last batch's line per address
+  std::vector<std::string> bufs_;        // per thread, reused from batch to batch
+  std::vector<std::vector<std::size_t>> ends_;  // where each line in bufs_ ends
 };
 
 // Formats branch records, resolving both ends when symbols are asked.
