@@ -104,6 +104,7 @@ class DwarfIndex {
   struct Scratch {
     LineTable lines;
     std::vector<std::pair<std::uint64_t, LineRow>> sorted;
+    std::vector<std::size_t> orig;
     std::unique_ptr<UnitReader> last;
     const UnitReader& reader(const DwarfSections& s, std::uint64_t unit) {
       if (!last || last->offset() != unit) last = std::make_unique<UnitReader>(s, unit);
