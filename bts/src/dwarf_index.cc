@@ -215,60 +215,6 @@ void DwarfIndex::read_scopes_for(Unit& u, std::uint64_t addr, std::string& warni
   }
 }
 
-namespace {
-
-// Puts a unit's rows in the order a stable sort by `before` gives
-// (address; at one address, end-of-sequence rows first, then program
-// order), cheaply in the usual case. A unit's line program has one
-// sequence per code section (.text, .init.text, .text.unlikely, ...), each
-// in address order, not overlapping but not in order with each other, and
-// rows often share an address (a sequence's last row and its end, for
-// one). Concatenating the sequences sorted by start, then ordering the
-// rows of each shared address, costs a copy; a stable sort of all rows,
-// the fallback when sequences overlap, ~5x more. `out` and `orig` are
-// scratch space (kept by the caller, so their capacity is reused).
-template <class Less>
-void sort_rows(std::vector<std::pair<std::uint64_t, LineRow>>& rows, Less before,
-               std::vector<std::pair<std::uint64_t, LineRow>>& out, std::vector<std::size_t>& orig) {
-  std::vector<std::pair<std::size_t, std::size_t>> seqs;  // [begin, end) in rows
-  for (std::size_t i = 0, b = 0; i < rows.size(); ++i) {
-    if (rows[i].second.end_seq || i + 1 == rows.size()) {
-      seqs.push_back({b, i + 1});
-      b = i + 1;
-    }
-  }
-  std::stable_sort(seqs.begin(), seqs.end(), [&](const auto& a, const auto& b) {
-    return before(rows[a.first], rows[b.first]);
-  });
-  out.clear();
-  orig.clear();
-  for (auto [b, e] : seqs) {
-    for (std::size_t i = b; i < e; ++i) {
-      if (!out.empty() && rows[i].first < out.back().first) {  // sequences overlap
-        std::stable_sort(rows.begin(), rows.end(), before);
-        return;
-      }
-      out.push_back(rows[i]);
-      orig.push_back(i);
-    }
-  }
-  // Rows sharing an address: end-of-sequence first, then program order
-  // (insertion sort: such runs are a few rows).
-  auto later = [&](std::size_t x, std::size_t y) {  // x goes after y
-    if (out[x].second.end_seq != out[y].second.end_seq) return out[y].second.end_seq > out[x].second.end_seq;
-    return orig[x] > orig[y];
-  };
-  for (std::size_t i = 1; i < out.size(); ++i) {
-    for (std::size_t k = i; k > 0 && out[k].first == out[k - 1].first && later(k - 1, k); --k) {
-      std::swap(out[k], out[k - 1]);
-      std::swap(orig[k], orig[k - 1]);
-    }
-  }
-  rows.swap(out);
-}
-
-}  // namespace
-
 void DwarfIndex::parse(Unit& u, UnitData& d, Scratch& scratch) {
   const UnitReader& ur = scratch.reader(sections_, u.offset);
   LineTable& lt = scratch.lines;
@@ -281,15 +227,8 @@ void DwarfIndex::parse(Unit& u, UnitData& d, Scratch& scratch) {
   d.file_slot.assign(lt.files.size(), kNoFile);
   d.comp_dir = ur.comp_dir();
 
-  // End-of-sequence rows sort before rows at the same address, so an
-  // address where one sequence ends and the next begins finds the new
-  // one; among equal addresses the table's last row wins (as in
-  // llvm-symbolizer and addr2line).
-  auto before = [](const std::pair<std::uint64_t, Row>& a, const std::pair<std::uint64_t, Row>& b) {
-    if (a.first != b.first) return a.first < b.first;
-    return a.second.end_seq > b.second.end_seq;
-  };
-  if (!std::is_sorted(lt.rows.begin(), lt.rows.end(), before)) sort_rows(lt.rows, before, scratch.sorted, scratch.orig);
+  sort_line_rows(lt.rows, scratch.sorted, scratch.orig);
+
   // Addresses and row data apart: the search touches 8 bytes a row, and
   // a row costs 12 + 8 + 1 bytes (the bucket table, 4 rows a bucket).
   d.rows.reserve(lt.rows.size());

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "../../bts/src/dwarf_lines.h"
 #include "bts/printer.h"
 #include "bts/symbolizer.h"
 
@@ -73,4 +74,40 @@ TEST_CASE("AddressLines: every line equals a plain lookup's, kept, reused or sta
   SECTION("inline frames, starting over at every batch") { check_batches(po, 1); }
   po.json = true;
   SECTION("JSON") { check_batches(po, std::size_t{128} << 20); }
+}
+
+TEST_CASE("line rows: sort_line_rows gives a stable sort's order, sequences apart or overlapping") {
+  using Rows = std::vector<std::pair<std::uint64_t, bts::detail::LineRow>>;
+  auto before = [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : a.second.end_seq > b.second.end_seq;
+  };
+  std::mt19937_64 rng(42);
+  for (int round = 0; round < 200; ++round) {
+    // Sequences at shuffled places (apart, or overlapping in odd rounds),
+    // each in address order with rows sharing addresses, the last row
+    // often at the end-of-sequence address.
+    Rows rows;
+    std::vector<std::uint64_t> bases = {0x1000, 0x9000, 0x3000, 0x20000, 0x5000};
+    std::shuffle(bases.begin(), bases.end(), rng);
+    std::uint32_t line = 1;
+    for (std::uint64_t base : bases) {
+      std::uint64_t a = base + (round % 2 ? rng() % 0x3000 : 0);
+      int n = 1 + static_cast<int>(rng() % 40);
+      for (int i = 0; i < n; ++i) {
+        rows.push_back({a, {1, line++, 0, 0}});
+        a += rng() % 3 == 0 ? 0 : rng() % 16;
+      }
+      rows.push_back({rng() % 2 ? rows.back().first : a + 4, {1, line++, 0, 1}});
+    }
+    Rows want = rows;
+    std::stable_sort(want.begin(), want.end(), before);
+    Rows out;
+    std::vector<std::size_t> orig;
+    bts::detail::sort_line_rows(rows, out, orig);
+    REQUIRE(rows.size() == want.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      REQUIRE(rows[i].first == want[i].first);
+      REQUIRE(rows[i].second.line == want[i].second.line);  // lines are unique: the same row
+    }
+  }
 }
