@@ -4,10 +4,11 @@
 // DIE's address ranges into a range index; libdw is closed after that. On
 // the first lookup in a unit: its line table (dwarf_lines.h) is flattened
 // into a sorted array of address -> (file, line, column) rows, and its
-// subprograms and inlined subroutines (dwarf_scopes.h) become nested
-// ranges (innermost wins) pointing at scope nodes that know their parent,
-// name and call site. Both are read straight from the mapped sections;
-// lookups only search the arrays.
+// subprograms (dwarf_scopes.h) become ranges pointing at scope nodes. On
+// the first lookup in a function: its body's inlined subroutines become
+// nested ranges (innermost wins) pointing at scope nodes that know their
+// parent, name and call site. All are read straight from the mapped
+// sections; lookups only search the arrays.
 #pragma once
 
 #include <elfutils/libdw.h>

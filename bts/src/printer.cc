@@ -207,11 +207,8 @@ void AddressLines::format_all(std::span<const std::uint64_t> addrs, Done&& done)
     work(0);
     for (auto& h : helpers) h.join();
   }
-  for (auto& e : errors) {
-    if (!e) continue;
-    clear();  // slots taken for this batch hold no text
-    std::rethrow_exception(e);
-  }
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
   std::size_t i = 0;
   for (unsigned t = 0; t < nt; ++t) {
     std::size_t prev = 0;
@@ -254,13 +251,18 @@ void AddressLines::format(std::span<const std::uint64_t> addrs) {
     std::sort(todo.begin(), todo.end());
     std::vector<std::uint64_t> fresh(todo.size());
     for (std::size_t i = 0; i < todo.size(); ++i) fresh[i] = todo[i].first;
-    sym_.prefetch(fresh, {opt_.lines, opt_.inlines}, threads_);
-    format_all(fresh, [&](std::size_t i, std::string_view line) {
-      Slot& s = slots_[todo[i].second];
-      s.off = text_.size();
-      s.len = static_cast<std::uint32_t>(line.size());
-      text_ += line;
-    });
+    try {
+      sym_.prefetch(fresh, {opt_.lines, opt_.inlines}, threads_);
+      format_all(fresh, [&](std::size_t i, std::string_view line) {
+        Slot& s = slots_[todo[i].second];
+        s.off = text_.size();
+        s.len = static_cast<std::uint32_t>(line.size());
+        text_ += line;
+      });
+    } catch (...) {
+      clear();  // the slots taken for this batch hold no text
+      throw;
+    }
   }
   for (std::size_t i = 0; i < addrs.size(); ++i) lines_[i] = {text_.data() + slots_[where[i]].off, slots_[where[i]].len};
 }
