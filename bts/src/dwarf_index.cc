@@ -231,14 +231,16 @@ void DwarfIndex::parse(Unit& u, UnitData& d, Scratch& scratch) {
 
   // Addresses and row data apart: the search touches 8 bytes a row, and
   // a row costs 12 + 8 + 1 bytes (the bucket table, 4 rows a bucket).
-  d.rows.reserve(lt.rows.size());
-  d.row_addr.vec().reserve(lt.rows.size());
+  std::size_t n = lt.rows.size();
+  d.rows.resize(n);
+  d.row_addr.vec().resize(n);
   std::uint32_t last_in = kNoFile, last_out = kNoFile;
-  for (auto [a, r] : lt.rows) {
+  for (std::size_t i = 0; i < n; ++i) {
+    auto [a, r] = lt.rows[i];
     if (r.file != last_in) last_in = r.file, last_out = d.file_index(r.file);  // consecutive rows share their file
     r.file = last_out;
-    d.row_addr.vec().push_back(a);
-    d.rows.push_back(r);
+    d.row_addr.vec()[i] = a;
+    d.rows[i] = r;
   }
   d.row_addr.build(4);
 

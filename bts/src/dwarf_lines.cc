@@ -194,10 +194,14 @@ void read_line_table(const DwarfSections& s, const UnitReader& u, std::uint64_t 
 
 namespace {
 
-bool before(const std::pair<std::uint64_t, LineRow>& a, const std::pair<std::uint64_t, LineRow>& b) {
-  if (a.first != b.first) return a.first < b.first;
-  return a.second.end_seq > b.second.end_seq;
-}
+// A function object, so that the sorts and checks inline it.
+struct Before {
+  bool operator()(const std::pair<std::uint64_t, LineRow>& a, const std::pair<std::uint64_t, LineRow>& b) const {
+    if (a.first != b.first) return a.first < b.first;
+    return a.second.end_seq > b.second.end_seq;
+  }
+};
+constexpr Before before;
 
 }  // namespace
 

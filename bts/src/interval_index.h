@@ -8,6 +8,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <vector>
 
@@ -122,11 +123,7 @@ class SortedAddresses {
     return i + last_le(a_.data() + i, layout_.bucket[b + 1] - i + 1, addr);
   }
 
-  static double log2_up(std::size_t n) noexcept {
-    double l = 0;
-    while ((std::size_t{1} << static_cast<unsigned>(l)) < n) ++l;
-    return l;
-  }
+  static double log2_up(std::size_t n) noexcept { return n > 1 ? std::bit_width(n - 1) : 0; }
 
   // Window of elements [i, j]; with buckets unless `per_bucket` is 0 or the
   // window is small.
