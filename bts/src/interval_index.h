@@ -84,6 +84,12 @@ class SortedAddresses {
     if (best_i > 0) add_window(dense, 0, best_i - 1, 0);
     add_window(dense, best_i, best_j, per_bucket);
     if (best_j + 1 < n) add_window(dense, best_j + 1, n - 1, 0);
+    dense.cost += static_cast<double>(n) * log2_up(dense.win.size());
+    // Searches of about a bucket's size: as good as it gets.
+    if (dense.cost <= static_cast<double>(n) * (log2_up(per_bucket + 2) + 1)) {
+      layout_ = std::move(dense);
+      return;
+    }
     Layout clusters;
     for (std::size_t i = 0; i < n;) {
       std::size_t j = i;
@@ -92,7 +98,6 @@ class SortedAddresses {
       i = j + 1;
     }
     // Every lookup also searches the window starts.
-    dense.cost += static_cast<double>(n) * log2_up(dense.win.size());
     clusters.cost += static_cast<double>(n) * log2_up(clusters.win.size());
     layout_ = std::move(clusters.cost < dense.cost ? clusters : dense);
   }

@@ -132,7 +132,47 @@ void append_location_json(std::string& out, std::string_view key, const Resolved
   }
 }
 
+namespace {
+
+// Pointer-bump writers for the hot text path: one resize per line instead
+// of a dozen small appends (each a capacity check and a memcpy call).
+inline void put(char*& p, std::string_view s) {
+  std::memcpy(p, s.data(), s.size());
+  p += s.size();
+}
+inline void put_hex(char*& p, std::uint64_t v) {
+  *p++ = '0';
+  *p++ = 'x';
+  p = std::to_chars(p, p + 16, v, 16).ptr;
+}
+inline void put_dec(char*& p, std::uint64_t v) { p = std::to_chars(p, p + 20, v).ptr; }
+inline std::size_t loc_len(const Resolved& r) { return r.prefix.size() + r.symbol.size() + 1 + 18; }
+inline void put_loc(char*& p, const Resolved& r) {
+  if (r.symbol.empty()) {
+    put_hex(p, r.address);
+    return;
+  }
+  put(p, r.prefix);
+  put(p, r.symbol);
+  *p++ = '+';
+  put_hex(p, r.offset);
+}
+
+}  // namespace
+
 void append_address_line(std::string& out, const Resolved& r, const PrintOptions& opt) {
+  if (!opt.json && !opt.lines && !opt.inlines) {
+    // "0xADDR SYM+0xOFF\n": the symbol-only hot path, one resize.
+    std::size_t n0 = out.size();
+    out.resize(n0 + 20 + loc_len(r));
+    char* p = out.data() + n0;
+    put_hex(p, r.address);
+    *p++ = ' ';
+    put_loc(p, r);
+    *p++ = '\n';
+    out.resize(static_cast<std::size_t>(p - out.data()));
+    return;
+  }
   if (opt.json) {
     out += "{\"address\":\"";
     append_hex(out, r.address);
@@ -267,33 +307,6 @@ void AddressLines::format(std::span<const std::uint64_t> addrs) {
   for (std::size_t i = 0; i < addrs.size(); ++i) lines_[i] = {text_.data() + slots_[where[i]].off, slots_[where[i]].len};
 }
 
-namespace {
-
-// Pointer-bump writers for the hot text path: one resize per line instead
-// of a dozen small appends (each a capacity check and a memcpy call).
-inline void put(char*& p, std::string_view s) {
-  std::memcpy(p, s.data(), s.size());
-  p += s.size();
-}
-inline void put_hex(char*& p, std::uint64_t v) {
-  *p++ = '0';
-  *p++ = 'x';
-  p = std::to_chars(p, p + 16, v, 16).ptr;
-}
-inline void put_dec(char*& p, std::uint64_t v) { p = std::to_chars(p, p + 20, v).ptr; }
-inline std::size_t loc_len(const Resolved& r) { return r.prefix.size() + r.symbol.size() + 1 + 18; }
-inline void put_loc(char*& p, const Resolved& r) {
-  if (r.symbol.empty()) {
-    put_hex(p, r.address);
-    return;
-  }
-  put(p, r.prefix);
-  put(p, r.symbol);
-  *p++ = '+';
-  put_hex(p, r.offset);
-}
-
-}  // namespace
 
 void RecordPrinter::resolve(std::uint64_t addr, Resolved& out) {
   LookupOptions lo{opt_.lines, opt_.inlines};
