@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <string>
+#include <string_view>
 
 #include "xentt/error.h"
 
@@ -30,7 +31,7 @@ class Output {
     buf.clear();
   }
   // Writes `s` now (after flush(), to keep the order).
-  void write(const std::string& s) {
+  void write(std::string_view s) {
     const char* p = s.data();
     std::size_t n = s.size();
     while (n) {

@@ -37,20 +37,19 @@ int main(int argc, char** argv) {
         if (po.inlines) po.lines = true;
         auto sym = so.make("tt_symbolize");
         xentt::tools::Output out;
-        bts::Resolved r;
-        bts::LookupOptions lo{po.lines, po.inlines};
         // stdin is read in blocks of up to 1 MiB; each block's complete
-        // lines are parsed, their DWARF units parsed ahead on both cores
-        // (Symbolizer::prefetch), then resolved and printed, and the output
-        // is flushed before the next read, so interactive use (one line in,
-        // one line out) works too.
+        // lines are parsed, then formatted as a batch (AddressLines: each
+        // distinct address once, on both cores) and written, so
+        // interactive use (one line in, one line out) works too.
+        unsigned threads = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
+        bts::AddressLines formatted(*sym, po, threads);
         std::string pending;
         std::vector<char> block(1 << 20);
         std::vector<std::uint64_t> addrs;
         std::vector<std::string_view> lines;
+        std::vector<bool> valid;
         std::uint64_t lineno = 0;
         int status = 0;
-        unsigned threads = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
         auto parse = [](std::string_view v, std::uint64_t& a) {
           if (v.starts_with("0x") || v.starts_with("0X")) v.remove_prefix(2);
           auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), a, 16);
@@ -61,91 +60,68 @@ int main(int argc, char** argv) {
           while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
           return v;
         };
-        // Formats lines [b, e) of the block into `buf`; problems go to
-        // `errors` (printed after the block, in order).
-        // `first`: this is the first half (written as it fills up).
-        auto format = [&](bts::ResolveCache& cache, std::size_t b, std::size_t e, std::uint64_t first_line,
-                          std::string& buf, std::string& errors, int& st, bool first) {
-          bts::Resolved r;
-          for (std::size_t i = b; i < e; ++i) {
-            std::string_view v = lines[i];
-            if (v.empty()) continue;
-            std::uint64_t a = 0;
-            if (!parse(v, a)) {
-              // One bad line does not end a batch: report it with its line number.
-              errors += "tt_symbolize: stdin line " + std::to_string(first_line + (i - b)) + ": '" + std::string(v) +
-                        "' is not a hex address\n";
-              st = 2;
-              if (po.json) {
-                buf += "{\"input\":";
-                bts::append_json_string(buf, v);
-                buf += ",\"error\":\"not a hex address\"}\n";
-              } else {
-                buf += "?? ";
-                buf.append(v);
-                buf += '\n';
-              }
-              continue;
-            }
-            sym->resolve_parsed(a, lo, r, cache);
-            if (po.json) {
-              buf += "{\"address\":\"";
-              bts::append_hex(buf, a);
-              buf += '"';
-              bts::append_location_json(buf, "", r, po);
-              buf += "}\n";
-            } else {
-              bts::append_hex(buf, a);
-              buf += ' ';
-              bts::append_location_text(buf, r, po);
-              buf += '\n';
-            }
-            if (first) out.maybe_flush();
-          }
-        };
-        bts::ResolveCache caches[2];
-        std::string second_buf, errors[2];
-        int second_status = 0;
         auto process = [&](std::string_view text) {
           lines.clear();
           addrs.clear();
+          valid.clear();
           for (std::size_t pos = 0; pos < text.size();) {
             std::size_t nl = text.find('\n', pos);
             if (nl == std::string_view::npos) nl = text.size();
             std::string_view v = trim(text.substr(pos, nl - pos));
             pos = nl + 1;
             lines.push_back(v);
-            std::uint64_t a;
-            if (!v.empty() && parse(v, a)) addrs.push_back(a);
+            std::uint64_t a = 0;
+            valid.push_back(!v.empty() && parse(v, a));
+            if (valid.back()) addrs.push_back(a);
           }
-          sym->prefetch(addrs, lo, threads);
-          // Then resolved and formatted on both cores: the lookups only
-          // read what prefetch parsed. Small blocks (interactive use) stay
-          // on this thread.
-          std::size_t n = lines.size();
-          std::size_t mid = threads < 2 || n < 4096 ? n : n / 2;
-          second_buf.clear();
-          errors[0].clear();
-          errors[1].clear();
-          {
-            std::thread helper;
-            if (mid < n)
-              helper = std::thread([&] {
-                format(caches[1], mid, n, lineno + 1 + mid, second_buf, errors[1], second_status, false);
-              });
-            struct Join {  // also when an exception unwinds from here
-              std::thread& t;
-              ~Join() {
-                if (t.joinable()) t.join();
+          formatted.format(addrs);
+          std::string errors;
+          // Lines that lie back to back in memory (symbol-only output) go
+          // out as one run; a long run is written without a copy.
+          std::string_view run;
+          auto put_run = [&] {
+            if (run.size() >= (1 << 16)) {
+              out.flush();
+              out.write(run);
+            } else {
+              out.buf.append(run);
+              out.maybe_flush();
+            }
+            run = {};
+          };
+          for (std::size_t i = 0, k = 0; i < lines.size(); ++i) {
+            std::string_view v = lines[i];
+            if (valid[i]) {
+              std::string_view l = formatted.line(k++);
+              if (run.data() + run.size() == l.data()) {
+                run = {run.data(), run.size() + l.size()};
+              } else {
+                put_run();
+                run = l;
               }
-            } join{helper};
-            format(caches[0], 0, mid, lineno + 1, out.buf, errors[0], status, true);
+              continue;
+            }
+            put_run();
+            if (!v.empty()) {
+              // One bad line does not end a batch: report it with its line number.
+              errors += "tt_symbolize: stdin line " + std::to_string(lineno + 1 + i) + ": '" + std::string(v) +
+                        "' is not a hex address\n";
+              status = 2;
+              if (po.json) {
+                out.buf += "{\"input\":";
+                bts::append_json_string(out.buf, v);
+                out.buf += ",\"error\":\"not a hex address\"}\n";
+              } else {
+                out.buf += "?? ";
+                out.buf.append(v);
+                out.buf += '\n';
+              }
+            }
           }
-          lineno += n;
-          status = std::max(status, second_status);
-          std::cerr << errors[0] << errors[1];
+          put_run();
+          lineno += lines.size();
+          std::cerr << errors;
           out.flush();
-          out.write(second_buf);
         };
         for (;;) {
           ssize_t n = ::read(0, block.data(), block.size());

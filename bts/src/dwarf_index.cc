@@ -83,130 +83,177 @@ std::unique_ptr<DwarfIndex> DwarfIndex::open(Elf* elf, const std::string& path, 
 DwarfIndex::~DwarfIndex() = default;
 
 void DwarfIndex::prefetch(const std::uint64_t* addrs, std::size_t n, unsigned threads) {
-  std::vector<std::uint32_t> need;
-  std::vector<bool> seen(units_.size());
+  // The work: (unit, address) for each address whose unit is not parsed,
+  // or whose lookup needs a function body not read yet. Traces repeat
+  // addresses: a small direct-mapped table skips most repeats.
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> work;
+  std::vector<std::uint64_t> recent(4096, ~0ull);
   for (std::size_t i = 0; i < n; ++i) {
-    std::uint32_t ui = unit_index_.find(addrs[i]);
-    if (ui == IntervalIndex::kNone || seen[ui] || units_[ui].data || units_[ui].failed) continue;
-    seen[ui] = true;
-    need.push_back(ui);
+    std::uint64_t a = addrs[i];
+    std::uint64_t& r = recent[(a * 0x9E3779B97F4A7C15ull) >> 52];
+    if (r == a) continue;
+    r = a;
+    std::uint32_t ui = unit_index_.find(a);
+    if (ui == IntervalIndex::kNone || units_[ui].failed) continue;
+    if (units_[ui].data && !units_[ui].data->needs_scopes(a)) continue;
+    work.push_back({ui, a});
   }
+  std::sort(work.begin(), work.end());
+  std::vector<std::pair<std::size_t, std::size_t>> groups;  // [begin, end) in work: one unit each
+  for (std::size_t i = 0; i < work.size();) {
+    std::size_t j = i;
+    while (j < work.size() && work[j].first == work[i].first) ++j;
+    groups.push_back({i, j});
+    i = j;
+  }
+  // Each unit is one thread's: it parses the unit if needed, then reads
+  // the bodies its addresses need. The threads take the next unit as they
+  // finish one (units differ a hundredfold in size), so they write
+  // distinct Unit slots; join() publishes the helper's.
+  std::atomic<std::size_t> next{0};
+  auto run = [&](std::string& warning, Scratch& scratch) {
+    for (std::size_t g; (g = next.fetch_add(1, std::memory_order_relaxed)) < groups.size();) {
+      auto [b, e] = groups[g];
+      Unit& u = units_[work[b].first];
+      bool parsed = u.data != nullptr;
+      if (!load_with(u, warning, scratch)) continue;
+      for (std::size_t i = b; i < e && u.data; ++i) read_scopes_for(u, work[i].second, warning, scratch);
+      if (parsed) count_unit_read();  // bodies only (load_with counted the others)
+    }
+  };
   // A thread costs ~50 us; below a few units it is not worth it.
-  if (threads < 2 || need.size() < 4) {
-    for (std::uint32_t ui : need) load(units_[ui]);
-    return;
+  if (threads < 2 || groups.size() < 4) {
+    run(warning_, scratch_);
+  } else {
+    std::string aux_warning;
+    std::thread helper([&] {
+      Scratch scratch;
+      run(aux_warning, scratch);
+    });
+    run(warning_, scratch_);
+    helper.join();
+    if (warning_.empty()) warning_ = std::move(aux_warning);
   }
-  std::string aux_warning;
-  // Odd positions on the helper thread, even ones here: the two threads
-  // write distinct Unit slots; join() publishes the helper's.
-  std::thread helper([&] {
-    for (std::size_t i = 1; i < need.size(); i += 2) load_with(units_[need[i]], aux_warning);
-  });
-  for (std::size_t i = 0; i < need.size(); i += 2) load(units_[need[i]]);
-  helper.join();
-  if (warning_.empty()) warning_ = std::move(aux_warning);
+  // Function bodies read since the last drop brought pages back.
+  if (drop_pages_ && !work.empty()) drop_pages();
 }
 
-DwarfIndex::UnitData* DwarfIndex::load_with(Unit& u, std::string& warning) {
+DwarfIndex::UnitData* DwarfIndex::load_with(Unit& u, std::string& warning, Scratch& scratch) {
   if (u.data) return u.data.get();
   if (u.failed) return nullptr;
   auto d = std::make_unique<UnitData>();
   try {
-    parse(u, *d);
+    parse(u, *d, scratch);
   } catch (const Corrupt& e) {
-    // The whole unit answers nothing rather than half answers.
-    u.failed = true;
-    warning = fmt::format("{}: corrupt DWARF in the compile unit at .debug_info offset {:#x}: {} at {} offset {:#x}",
-                          path_, u.offset, e.what, e.section, e.offset);
+    fail(u, e, warning);
     return nullptr;
   }
   u.data = std::move(d);
-  if (drop_pages_ && (loads_.fetch_add(1, std::memory_order_relaxed) + 1) % kDropEvery == 0) drop_pages();
+  count_unit_read();
   return u.data.get();
 }
 
-namespace {
-
-// A unit's line program has one sequence per code section (.text,
-// .init.text, .text.unlikely, ...), each in address order but not in
-// address order with each other. Sorting the sequences (a handful) and
-// concatenating them costs a copy; a stable sort of the rows, which it
-// falls back to when sequences overlap, costs ~5x more.
-template <class Less>
-void sort_rows(std::vector<std::pair<std::uint64_t, LineRow>>& rows, Less before) {
-  std::vector<std::pair<std::size_t, std::size_t>> seqs;  // [begin, end) in rows
-  for (std::size_t i = 0, b = 0; i < rows.size(); ++i) {
-    if (rows[i].second.end_seq || i + 1 == rows.size()) {
-      seqs.push_back({b, i + 1});
-      b = i + 1;
-    }
-  }
-  std::stable_sort(seqs.begin(), seqs.end(), [&](const auto& a, const auto& b) {
-    return before(rows[a.first], rows[b.first]);
-  });
-  std::vector<std::pair<std::uint64_t, LineRow>> out;
-  out.reserve(rows.size());
-  for (auto [b, e] : seqs) out.insert(out.end(), rows.begin() + static_cast<std::ptrdiff_t>(b),
-                                      rows.begin() + static_cast<std::ptrdiff_t>(e));
-  if (std::is_sorted(out.begin(), out.end(), before)) {
-    rows.swap(out);
-    return;
-  }
-  std::stable_sort(rows.begin(), rows.end(), before);
+void DwarfIndex::fail(Unit& u, const Corrupt& e, std::string& warning) const {
+  // The whole unit answers nothing rather than half answers.
+  u.data.reset();
+  u.failed = true;
+  warning = fmt::format("{}: corrupt DWARF in the compile unit at .debug_info offset {:#x}: {} at {} offset {:#x}",
+                        path_, u.offset, e.what, e.section, e.offset);
 }
 
-}  // namespace
+std::uint32_t DwarfIndex::UnitData::file_index(std::uint32_t f) {
+  if (f >= line_files.size()) return kNoFile;
+  if (file_slot[f] != kNoFile) return file_slot[f];
+  const LineFile& lf = line_files[f];
+  if (lf.name.empty()) return kNoFile;
+  std::string full(lf.name);
+  if (full[0] != '/' && !lf.dir.empty()) full = std::string(lf.dir) + "/" + full;
+  if (full[0] != '/' && !comp_dir.empty()) full = std::string(comp_dir) + "/" + full;
+  strings.push_back(std::make_unique<std::string>(std::move(full)));
+  file_slot[f] = static_cast<std::uint32_t>(files.size());
+  files.push_back(*strings.back());
+  return file_slot[f];
+}
 
-void DwarfIndex::parse(Unit& u, UnitData& d) {
-  UnitReader ur(sections_, u.offset);
-  LineTable lt;
+bool DwarfIndex::UnitData::needs_scopes(std::uint64_t addr) const {
+  if (whole) return false;
+  std::uint32_t fn = scope_index.find(addr);
+  if (fn == IntervalIndex::kNone) return any_body;
+  return fn < bodies.size() && bodies[fn] && !body_index[fn];
+}
+
+void DwarfIndex::read_scopes_for(Unit& u, std::uint64_t addr, std::string& warning, Scratch& scratch) {
+  UnitData& d = *u.data;
+  if (!d.needs_scopes(addr)) return;
+  try {
+    const UnitReader& ur = scratch.reader(sections_, u.offset);
+    std::size_t first;
+    std::uint32_t fn = d.scope_index.find(addr);
+    if (fn == IntervalIndex::kNone) {
+      // Outside every function: a function nested in another one's body
+      // (GNU C) may hold it. Every scope is read, once.
+      d.scopes.clear();
+      d.bodies.clear();
+      d.body_index.clear();
+      d.scope_index = IntervalIndex();
+      read_scopes(sections_, ur, starts_, d.scopes, d.scope_index);
+      d.whole = true;
+      first = 0;
+    } else {
+      d.body_index[fn] = std::make_unique<IntervalIndex>();
+      first = d.scopes.size();
+      read_body(sections_, ur, starts_, fn, d.bodies[fn], d.scopes, *d.body_index[fn]);
+    }
+    for (std::size_t i = first; i < d.scopes.size(); ++i)
+      if (d.scopes[i].call_file != kNoFile) d.scopes[i].call_file = d.file_index(d.scopes[i].call_file);
+    if (d.whole)
+      d.scope_index.build();
+    else
+      d.body_index[fn]->build();
+  } catch (const Corrupt& e) {
+    fail(u, e, warning);
+  }
+}
+
+void DwarfIndex::parse(Unit& u, UnitData& d, Scratch& scratch) {
+  const UnitReader& ur = scratch.reader(sections_, u.offset);
+  LineTable& lt = scratch.lines;
+  lt.rows.clear();
+  lt.files.clear();
   if (ur.has_stmt_list()) read_line_table(sections_, ur, ur.stmt_list(), lt);
 
-  // File names are materialized for the files rows and call sites use:
-  // relative ones are joined with their directory, then with the unit's
-  // DW_AT_comp_dir, as addr2line and llvm-symbolizer print them.
-  std::string_view comp_dir = ur.comp_dir();
-  std::vector<std::uint32_t> slot(lt.files.size(), kNoFile);
-  auto file_index = [&](std::uint32_t f) -> std::uint32_t {
-    if (f >= lt.files.size()) return kNoFile;
-    if (slot[f] != kNoFile) return slot[f];
-    const LineFile& lf = lt.files[f];
-    if (lf.name.empty()) return kNoFile;
-    std::string full(lf.name);
-    if (full[0] != '/' && !lf.dir.empty()) full = std::string(lf.dir) + "/" + full;
-    if (full[0] != '/' && !comp_dir.empty()) full = std::string(comp_dir) + "/" + full;
-    d.strings.push_back(std::make_unique<std::string>(std::move(full)));
-    slot[f] = static_cast<std::uint32_t>(d.files.size());
-    d.files.push_back(*d.strings.back());
-    return slot[f];
-  };
+  // File names are materialized for the files rows and call sites use.
+  d.line_files = lt.files;
+  d.file_slot.assign(lt.files.size(), kNoFile);
+  d.comp_dir = ur.comp_dir();
 
-  // End-of-sequence rows sort before rows at the same address, so an
-  // address where one sequence ends and the next begins finds the new
-  // one; among equal addresses the table's last row wins (as in
-  // llvm-symbolizer and addr2line).
-  auto before = [](const std::pair<std::uint64_t, Row>& a, const std::pair<std::uint64_t, Row>& b) {
-    if (a.first != b.first) return a.first < b.first;
-    return a.second.end_seq > b.second.end_seq;
-  };
-  if (!std::is_sorted(lt.rows.begin(), lt.rows.end(), before)) sort_rows(lt.rows, before);
+  sort_line_rows(lt.rows, scratch.sorted, scratch.orig);
+
   // Addresses and row data apart: the search touches 8 bytes a row, and
   // a row costs 12 + 8 + 1 bytes (the bucket table, 4 rows a bucket).
-  d.rows.reserve(lt.rows.size());
-  d.row_addr.vec().reserve(lt.rows.size());
+  std::size_t n = lt.rows.size();
+  d.rows.resize(n);
+  d.row_addr.vec().resize(n);
   std::uint32_t last_in = kNoFile, last_out = kNoFile;
-  for (auto [a, r] : lt.rows) {
-    if (r.file != last_in) last_in = r.file, last_out = file_index(r.file);  // consecutive rows share their file
+  for (std::size_t i = 0; i < n; ++i) {
+    auto [a, r] = lt.rows[i];
+    if (r.file != last_in) last_in = r.file, last_out = d.file_index(r.file);  // consecutive rows share their file
     r.file = last_out;
-    d.row_addr.vec().push_back(a);
-    d.rows.push_back(r);
+    d.row_addr.vec()[i] = a;
+    d.rows[i] = r;
   }
   d.row_addr.build(4);
 
-  read_scopes(sections_, ur, starts_, d.scopes, d.scope_index);
-  for (ScopeNode& s : d.scopes)
-    if (s.call_file != kNoFile) s.call_file = file_index(s.call_file);
+  // Functions only; their bodies are read when a lookup lands in them
+  // (read_scopes_for), which most of a unit's functions never see.
+  read_functions(sections_, ur, starts_, d.scopes, d.bodies, d.scope_index);
+  d.body_index.resize(d.bodies.size());
+  d.any_body = std::any_of(d.bodies.begin(), d.bodies.end(), [](std::uint64_t b) { return b != 0; });
   d.scope_index.build();
+}
+
+void DwarfIndex::count_unit_read() {
+  if (drop_pages_ && (reads_.fetch_add(1, std::memory_order_relaxed) + 1) % kDropEvery == 0) drop_pages();
 }
 
 void DwarfIndex::drop_pages() {
@@ -221,8 +268,10 @@ std::uint64_t DwarfIndex::frames_at(std::uint64_t addr, bool inlines, std::vecto
   out.clear();
   std::uint32_t ui = unit_index_.find(addr);
   if (ui == IntervalIndex::kNone) return 0;
-  UnitData* d = load(units_[ui]);
-  return d ? frames_in(*d, addr, inlines, out) : 0;
+  Unit& u = units_[ui];
+  if (!load(u)) return 0;
+  read_scopes_for(u, addr, warning_, scratch_);
+  return u.data ? frames_in(*u.data, addr, inlines, out) : 0;
 }
 
 std::uint64_t DwarfIndex::frames_at_parsed(std::uint64_t addr, bool inlines, std::vector<Frame>& out) const {
@@ -248,6 +297,10 @@ std::uint64_t DwarfIndex::frames_in(const UnitData& ud, std::uint64_t addr, bool
   if (si == IntervalIndex::kNone) {
     if (inner.line || !inner.file.empty()) out.push_back(inner);
     return 0;
+  }
+  // In a function whose body has been read: the innermost scope there.
+  if (si < d->body_index.size() && d->body_index[si]) {
+    if (std::uint32_t in = d->body_index[si]->find(addr); in != IntervalIndex::kNone) si = in;
   }
   const ScopeNode* s = &d->scopes[si];
   inner.function = s->name;

@@ -2,6 +2,8 @@
 
 #include <dwarf.h>
 
+#include <algorithm>
+
 namespace bts::detail {
 
 namespace {
@@ -188,6 +190,61 @@ void read_line_table(const DwarfSections& s, const UnitReader& u, std::uint64_t 
         break;
     }
   }
+}
+
+namespace {
+
+// A function object, so that the sorts and checks inline it.
+struct Before {
+  bool operator()(const std::pair<std::uint64_t, LineRow>& a, const std::pair<std::uint64_t, LineRow>& b) const {
+    if (a.first != b.first) return a.first < b.first;
+    return a.second.end_seq > b.second.end_seq;
+  }
+};
+constexpr Before before;
+
+}  // namespace
+
+void sort_line_rows(std::vector<std::pair<std::uint64_t, LineRow>>& rows,
+                    std::vector<std::pair<std::uint64_t, LineRow>>& out, std::vector<std::size_t>& orig) {
+  if (std::is_sorted(rows.begin(), rows.end(), before)) return;
+  // Sequences sorted by start and concatenated, then the rows of each
+  // shared address ordered (a sequence's last row often shares its end's
+  // address).
+  std::vector<std::pair<std::size_t, std::size_t>> seqs;  // [begin, end) in rows
+  for (std::size_t i = 0, b = 0; i < rows.size(); ++i) {
+    if (rows[i].second.end_seq || i + 1 == rows.size()) {
+      seqs.push_back({b, i + 1});
+      b = i + 1;
+    }
+  }
+  std::stable_sort(seqs.begin(), seqs.end(), [&](const auto& a, const auto& b) {
+    return before(rows[a.first], rows[b.first]);
+  });
+  out.clear();
+  orig.clear();
+  for (auto [b, e] : seqs) {
+    for (std::size_t i = b; i < e; ++i) {
+      if (!out.empty() && rows[i].first < out.back().first) {  // sequences overlap
+        std::stable_sort(rows.begin(), rows.end(), before);
+        return;
+      }
+      out.push_back(rows[i]);
+      orig.push_back(i);
+    }
+  }
+  // Insertion sort of each shared address's rows: a few rows each.
+  auto later = [&](std::size_t x, std::size_t y) {  // x goes after y
+    if (out[x].second.end_seq != out[y].second.end_seq) return out[y].second.end_seq > out[x].second.end_seq;
+    return orig[x] > orig[y];
+  };
+  for (std::size_t i = 1; i < out.size(); ++i) {
+    for (std::size_t k = i; k > 0 && out[k].first == out[k - 1].first && later(k - 1, k); --k) {
+      std::swap(out[k], out[k - 1]);
+      std::swap(orig[k], orig[k - 1]);
+    }
+  }
+  rows.swap(out);
 }
 
 }  // namespace bts::detail

@@ -40,4 +40,15 @@ struct LineTable {
 // `out` (cleared first). Throws Corrupt on malformed data.
 void read_line_table(const DwarfSections& s, const UnitReader& u, std::uint64_t offset, LineTable& out);
 
+// Puts a table's rows in lookup order: by address; at one address,
+// end-of-sequence rows first (an address where one sequence ends and the
+// next begins finds the new one), then program order (the last row wins,
+// as in llvm-symbolizer and addr2line): the order of a stable sort, in
+// O(n) when sequences do not overlap (the usual case: one sequence per
+// code section, .text, .init.text, ...; a stable sort costs ~5x more and
+// remains the fallback). `out` and `orig` are scratch space (kept by the
+// caller, so their capacity is reused).
+void sort_line_rows(std::vector<std::pair<std::uint64_t, LineRow>>& rows,
+                    std::vector<std::pair<std::uint64_t, LineRow>>& out, std::vector<std::size_t>& orig);
+
 }  // namespace bts::detail

@@ -11,9 +11,10 @@ namespace {
 
 class Walker {
  public:
+  // `bodies`: not null for a walk of the top level only (read_functions).
   Walker(const DwarfSections& s, const UnitReader& u, std::span<const std::uint64_t> unit_starts,
-         std::vector<ScopeNode>& scopes, IntervalIndex& index)
-      : s_(s), u_(u), starts_(unit_starts), scopes_(scopes), index_(index) {}
+         std::vector<ScopeNode>& scopes, IntervalIndex& index, std::vector<std::uint64_t>* bodies = nullptr)
+      : s_(s), u_(u), starts_(unit_starts), scopes_(scopes), index_(index), bodies_(bodies) {}
 
   void run() {
     Cursor c = u_.cursor(u_.first_die());
@@ -21,6 +22,12 @@ class Walker {
     if (!cu) return;
     u_.skip_attrs(c, *cu);
     if (cu->children) walk(c, IntervalIndex::kNone, 0, 0);
+  }
+
+  // The children of function `fn` starting at `body` (up to their null entry).
+  void run_body(std::uint32_t fn, std::uint64_t body) {
+    Cursor c = u_.cursor(body);
+    walk(c, fn, 0, 1);
   }
 
  private:
@@ -83,7 +90,18 @@ class Walker {
       s.call_column = static_cast<std::uint32_t>(at.call_column.u);
     }
     scopes_.push_back(s);
-    if (a.children) walk(c, idx, sdepth, level + 1);
+    if (!bodies_) {
+      if (a.children) walk(c, idx, sdepth, level + 1);
+      return;
+    }
+    // Top level only: the body is read when a lookup lands in it.
+    bodies_->push_back(a.children ? c.pos() : 0);
+    if (!a.children) return;
+    std::uint64_t next = at.has_sibling ? u_.reference(at.sibling) : 0;
+    if (next > c.pos() && u_.contains(next))
+      c.seek(next);
+    else
+      u_.skip_children(c);
   }
 
   // Linkage name first (what addr2line -f and llvm-symbolizer print,
@@ -133,6 +151,7 @@ class Walker {
   std::span<const std::uint64_t> starts_;
   std::vector<ScopeNode>& scopes_;
   IntervalIndex& index_;
+  std::vector<std::uint64_t>* bodies_;
   std::vector<std::unique_ptr<UnitReader>> others_;
 };
 
@@ -141,6 +160,16 @@ class Walker {
 void read_scopes(const DwarfSections& s, const UnitReader& u, std::span<const std::uint64_t> unit_starts,
                  std::vector<ScopeNode>& scopes, IntervalIndex& index) {
   Walker(s, u, unit_starts, scopes, index).run();
+}
+
+void read_functions(const DwarfSections& s, const UnitReader& u, std::span<const std::uint64_t> unit_starts,
+                    std::vector<ScopeNode>& scopes, std::vector<std::uint64_t>& bodies, IntervalIndex& index) {
+  Walker(s, u, unit_starts, scopes, index, &bodies).run();
+}
+
+void read_body(const DwarfSections& s, const UnitReader& u, std::span<const std::uint64_t> unit_starts,
+               std::uint32_t fn, std::uint64_t body, std::vector<ScopeNode>& scopes, IntervalIndex& index) {
+  Walker(s, u, unit_starts, scopes, index).run_body(fn, body);
 }
 
 }  // namespace bts::detail

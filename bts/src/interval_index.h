@@ -3,22 +3,31 @@
 // Symbols nest (a local label inside a function), compile units and inline
 // scopes nest. build() flattens the ranges once into sorted, disjoint
 // segments where the innermost range wins (latest start, then shortest,
-// then highest priority), so a lookup is one binary search over a plain
-// array of starts (structure of arrays: the search touches only starts).
+// then highest priority), so a lookup is one search over a plain array of
+// starts (structure of arrays: the search touches only starts).
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <vector>
 
 namespace bts::detail {
 
 // A sorted array of addresses answering "index of the last element <=
-// addr". Addresses inside the dense window (a kernel's text and data) are
-// answered through a bucket table with ~3 independent memory accesses; the
-// rest, and small arrays, with a branchless binary search. A plain binary
-// search over a kernel's 115k symbols or a large unit's 50k line rows costs
-// ~17 dependent cache misses (~120 ns on the 2-core benchmark machine).
+// addr" through windows with bucket tables: a lookup searches the few
+// window starts, then the bucket of its window (~3 independent memory
+// accesses); an address in the gap after a window is answered at once. A
+// plain binary search over a large unit's 50k line rows or a kernel's 115k
+// symbols costs ~17 dependent cache misses (~120 ns on the 2-core
+// benchmark machine). build() picks the better of two layouts by the
+// expected search length:
+// - the densest 1 GiB of addresses as one window (a kernel's symbols:
+//   text and data, evenly spread), the rest searched plainly;
+// - one window per cluster, cut at gaps wider than kGap, each with buckets
+//   sized to its own density: a compile unit's line rows lie in .text,
+//   .text.unlikely, .init.text..., megabytes apart, where one table over
+//   the whole span puts all of the unit's .text in one bucket.
 class SortedAddresses {
  public:
   static constexpr std::size_t kNotFound = ~std::size_t{0};
@@ -28,17 +37,17 @@ class SortedAddresses {
   std::size_t size() const noexcept { return a_.size(); }
 
   std::size_t last_le(std::uint64_t addr) const noexcept {
-    std::uint64_t off = addr - dense_lo_;
-    if (off < dense_span_) {
-      // The answer lies between this bucket's entry and the next one's;
-      // usually they are a step apart, but code is not spread evenly (a
-      // unit's rows in .text and .init.text, megabytes apart, share one
-      // window), so the range is searched, not walked.
-      std::size_t b = off >> shift_;
-      std::size_t i = bucket_[b];
-      return i + last_le(a_.data() + i, bucket_[b + 1] - i + 1, addr);
-    }
-    return last_le(a_.data(), a_.size(), addr);
+    const Layout& l = layout_;
+    // The window with the most elements first, from this object's own
+    // cache line: most lookups land there.
+    if (std::uint64_t off = addr - l.main_lo; off < l.main.span) return in_window(l.main, off, addr);
+    if (l.win_lo.empty()) return last_le(a_.data(), a_.size(), addr);
+    std::size_t wi = last_le(l.win_lo.data(), l.win_lo.size(), addr);
+    if (wi == kNotFound) return kNotFound;
+    const Window& w = l.win[wi];
+    std::uint64_t off = addr - l.win_lo[wi];
+    if (off >= w.span) return w.last;  // in the gap after the window
+    return in_window(w, off, addr);
   }
 
   // Branchless (the compiler emits cmov): random trace addresses make a
@@ -54,48 +63,109 @@ class SortedAddresses {
     return static_cast<std::size_t>(base - a);
   }
 
-  static constexpr std::size_t kBucketsMin = 256;          // below this a search is enough
+  static constexpr std::size_t kBucketsMin = 64;           // a smaller window is searched
+  static constexpr std::uint64_t kGap = 1ull << 16;        // clusters: a wider gap starts a window
   static constexpr std::uint64_t kMaxWindow = 1ull << 30;  // the dense window spans at most 1 GiB
 
-  // Picks the window of at most kMaxWindow bytes holding the most addresses
-  // (two pointers over the sorted array) and a bucket size of about
-  // `per_bucket` elements: 4 / per_bucket bytes of table an element. O(n).
+  // Builds both layouts with buckets of about `per_bucket` elements (4 /
+  // per_bucket bytes of table an element) and keeps the better. O(n).
   void build(std::uint64_t per_bucket = 1) {
-    bucket_.clear();
-    dense_lo_ = 0;
-    dense_span_ = 0;
+    layout_ = Layout{};
     std::size_t n = a_.size();
     if (n < kBucketsMin) return;
+    // The densest window (two pointers over the sorted array).
     std::size_t best_i = 0, best_j = 0;
     for (std::size_t i = 0, j = 0; i < n; ++i) {
       if (j < i) j = i;
       while (j + 1 < n && a_[j + 1] - a_[i] < kMaxWindow) ++j;
       if (j - i > best_j - best_i) best_i = i, best_j = j;
     }
-    std::uint64_t lo = a_[best_i], span = a_[best_j] - lo + 1;
-    std::uint64_t avg = span * per_bucket / (best_j - best_i + 1);
-    shift_ = 0;
-    while (shift_ < 40 && (2ull << shift_) <= avg) ++shift_;
-    std::size_t nb = static_cast<std::size_t>((span - 1) >> shift_) + 1;
-    bucket_.resize(nb + 1);  // one more: where the last bucket's search ends
-    std::size_t k = best_i;
-    for (std::size_t b = 0; b <= nb; ++b) {
-      // Offsets from lo: the end of a window at the top of the address
-      // space (lo + span) would wrap around.
-      std::uint64_t boff = static_cast<std::uint64_t>(b) << shift_;
-      while (k + 1 < n && a_[k + 1] - lo <= boff) ++k;
-      bucket_[b] = static_cast<std::uint32_t>(k);
+    Layout dense;
+    if (best_i > 0) add_window(dense, 0, best_i - 1, 0);
+    add_window(dense, best_i, best_j, per_bucket);
+    if (best_j + 1 < n) add_window(dense, best_j + 1, n - 1, 0);
+    dense.cost += static_cast<double>(n) * log2_up(dense.win.size());
+    // Searches of about a bucket's size: as good as it gets.
+    if (dense.cost <= static_cast<double>(n) * (log2_up(per_bucket + 2) + 1)) {
+      layout_ = std::move(dense);
+      return;
     }
-    dense_lo_ = lo;
-    dense_span_ = static_cast<std::uint64_t>(nb) << shift_;
+    Layout clusters;
+    for (std::size_t i = 0; i < n;) {
+      std::size_t j = i;
+      while (j + 1 < n && a_[j + 1] - a_[j] <= kGap) ++j;
+      add_window(clusters, i, j, per_bucket);
+      i = j + 1;
+    }
+    // Every lookup also searches the window starts.
+    clusters.cost += static_cast<double>(n) * log2_up(clusters.win.size());
+    layout_ = std::move(clusters.cost < dense.cost ? clusters : dense);
   }
 
  private:
+  static constexpr std::uint8_t kNoBuckets = 0xff;
+  struct Window {
+    std::uint64_t span;         // a_[last] - its first address + 1
+    std::uint32_t first, last;  // its elements, in a_
+    std::uint32_t bucket;       // its first entry in Layout::bucket
+    std::uint8_t shift;         // bucket size 1 << shift bytes, or kNoBuckets
+  };
+  struct Layout {
+    std::uint64_t main_lo = 0;
+    Window main{0, 0, 0, 0, kNoBuckets};  // a copy of the largest window (span 0: none)
+    std::vector<std::uint64_t> win_lo;  // each window's first address (searched)
+    std::vector<Window> win;
+    std::vector<std::uint32_t> bucket;  // per window: last element at or before each bucket's start; one extra
+    double cost = 0;  // sum over elements of log2(the search range that finds them), plus the window search
+  };
+
+  // `addr` at `off` inside window `w`.
+  std::size_t in_window(const Window& w, std::uint64_t off, std::uint64_t addr) const noexcept {
+    if (w.shift == kNoBuckets) return w.first + last_le(a_.data() + w.first, w.last - w.first + 1, addr);
+    // The answer lies between this bucket's entry and the next one's.
+    std::size_t b = w.bucket + static_cast<std::size_t>(off >> w.shift);
+    std::size_t i = layout_.bucket[b];
+    return i + last_le(a_.data() + i, layout_.bucket[b + 1] - i + 1, addr);
+  }
+
+  static double log2_up(std::size_t n) noexcept { return n > 1 ? std::bit_width(n - 1) : 0; }
+
+  // Window of elements [i, j]; with buckets unless `per_bucket` is 0 or the
+  // window is small.
+  void add_window(Layout& l, std::size_t i, std::size_t j, std::uint64_t per_bucket) const {
+    std::uint64_t lo = a_[i], span = a_[j] - lo + 1;
+    Window w{span, static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j), 0, kNoBuckets};
+    std::size_t count = j - i + 1;
+    if (per_bucket && count >= kBucketsMin) {
+      std::uint64_t avg = span / count * per_bucket;
+      std::uint8_t shift = 0;
+      while (shift < 40 && (2ull << shift) <= avg) ++shift;
+      std::size_t nb = static_cast<std::size_t>((span - 1) >> shift) + 1;
+      w.shift = shift;
+      w.bucket = static_cast<std::uint32_t>(l.bucket.size());
+      std::size_t k = i;
+      for (std::size_t b = 0; b <= nb; ++b) {  // one more: where the last bucket's search ends
+        std::uint64_t boff = static_cast<std::uint64_t>(b) << shift;
+        while (k < j && a_[k + 1] - lo <= boff) ++k;
+        l.bucket.push_back(static_cast<std::uint32_t>(k));
+        if (b > 0) {
+          std::size_t in = l.bucket[w.bucket + b] - l.bucket[w.bucket + b - 1];  // elements that start in bucket b-1
+          l.cost += static_cast<double>(in) * log2_up(in + 2);
+        }
+      }
+    } else {
+      l.cost += static_cast<double>(count) * log2_up(count);
+    }
+    l.win_lo.push_back(lo);
+    l.win.push_back(w);
+    if (count > std::size_t{l.main.last - l.main.first} + (l.main.span ? 1 : 0)) {
+      l.main_lo = lo;
+      l.main = w;
+    }
+  }
+
   std::vector<std::uint64_t> a_;
-  std::uint64_t dense_lo_ = 0;
-  std::uint64_t dense_span_ = 0;  // 0: no bucket table
-  unsigned shift_ = 0;
-  std::vector<std::uint32_t> bucket_;  // last element at or before each bucket's start; one extra at the end
+  Layout layout_;
 };
 
 class IntervalIndex {

@@ -1,7 +1,10 @@
 #include "bts/printer.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <exception>
+#include <thread>
 
 namespace bts {
 
@@ -156,6 +159,154 @@ inline void put_loc(char*& p, const Resolved& r) {
 }
 
 }  // namespace
+
+void append_address_line(std::string& out, const Resolved& r, const PrintOptions& opt) {
+  if (!opt.json && !opt.lines && !opt.inlines) {
+    // "0xADDR SYM+0xOFF\n": the symbol-only hot path, one resize.
+    std::size_t n0 = out.size();
+    out.resize(n0 + 20 + loc_len(r));
+    char* p = out.data() + n0;
+    put_hex(p, r.address);
+    *p++ = ' ';
+    put_loc(p, r);
+    *p++ = '\n';
+    out.resize(static_cast<std::size_t>(p - out.data()));
+    return;
+  }
+  if (opt.json) {
+    out += "{\"address\":\"";
+    append_hex(out, r.address);
+    out += '"';
+    append_location_json(out, "", r, opt);
+    out += "}\n";
+  } else {
+    append_hex(out, r.address);
+    out += ' ';
+    append_location_text(out, r, opt);
+    out += '\n';
+  }
+}
+
+AddressLines::AddressLines(Symbolizer& symbolizer, PrintOptions opt, unsigned threads, std::size_t max_bytes)
+    : sym_(symbolizer), opt_(opt), threads_(std::max(1u, threads)), max_bytes_(max_bytes) {}
+
+std::size_t AddressLines::probe(std::uint64_t addr) const noexcept {
+  // Fibonacci hashing spreads nearby code addresses over the table.
+  std::size_t mask = slots_.size() - 1;
+  std::size_t i = static_cast<std::size_t>((addr * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+  while (slots_[i].len && slots_[i].addr != addr) i = (i + 1) & mask;
+  return i;
+}
+
+void AddressLines::reserve(std::size_t entries) {
+  // At most half full: probes stay short.
+  std::size_t want = 1024;
+  while (want < 2 * entries) want *= 2;
+  if (want <= slots_.size()) return;
+  std::vector<Slot> old(want);
+  old.swap(slots_);
+  for (const Slot& s : old)
+    if (s.len) slots_[probe(s.addr)] = s;
+}
+
+void AddressLines::clear() {
+  text_.clear();
+  std::fill(slots_.begin(), slots_.end(), Slot{});
+  used_ = 0;
+}
+
+template <class Done>
+void AddressLines::format_all(std::span<const std::uint64_t> addrs, Done&& done) {
+  // Each thread formats a contiguous run of `addrs` into its own buffer
+  // (lookups only read what prefetch parsed), noting where each line ends.
+  // A thread costs ~50 us: small batches (interactive use) stay on this one.
+  LookupOptions lo{opt_.lines, opt_.inlines};
+  unsigned nt = addrs.size() < 4096 ? 1 : threads_;
+  bufs_.resize(nt);
+  ends_.resize(nt);
+  std::vector<std::exception_ptr> errors(nt);
+  auto work = [&](unsigned t) {
+    try {
+      std::size_t b = addrs.size() * t / nt, e = addrs.size() * (t + 1) / nt;
+      Resolved r;
+      std::string& buf = bufs_[t];
+      buf.clear();
+      ends_[t].clear();
+      for (std::size_t i = b; i < e; ++i) {
+        sym_.resolve_parsed(addrs[i], lo, r);
+        append_address_line(buf, r, opt_);
+        ends_[t].push_back(buf.size());
+      }
+    } catch (...) {
+      errors[t] = std::current_exception();
+    }
+  };
+  {
+    std::vector<std::thread> helpers;
+    for (unsigned t = 1; t < nt; ++t) helpers.emplace_back(work, t);
+    work(0);
+    for (auto& h : helpers) h.join();
+  }
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  std::size_t i = 0;
+  for (unsigned t = 0; t < nt; ++t) {
+    std::size_t prev = 0;
+    for (std::size_t end : ends_[t]) {
+      done(i++, std::string_view(bufs_[t]).substr(prev, end - prev));
+      prev = end;
+    }
+  }
+}
+
+void AddressLines::format(std::span<const std::uint64_t> addrs) {
+  lines_.resize(addrs.size());
+  if (!opt_.lines && !opt_.inlines) {
+    // A symbol-only lookup is one search in the symbol table: cheaper than
+    // the hash probe and the copy, so nothing is kept and the lines stay in
+    // the threads' buffers, in order (adjacent, for the caller to write in
+    // runs).
+    format_all(addrs, [&](std::size_t i, std::string_view line) { lines_[i] = line; });
+    return;
+  }
+  // Start over rather than evict: simple, and a trace's hot addresses
+  // come back in the next batch.
+  if (text_.size() > max_bytes_) clear();
+  reserve(used_ + addrs.size());
+  // New addresses get their slot now (len 1 marks it taken; the length is
+  // set once formatted), so a repeat within the batch is not looked up
+  // twice. Slot numbers stay valid: the table grows only above.
+  std::vector<std::uint32_t> where(addrs.size());
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> todo;  // (address, slot)
+  for (std::size_t i = 0; i < addrs.size(); ++i) {
+    std::size_t k = probe(addrs[i]);
+    if (!slots_[k].len) {
+      slots_[k] = Slot{addrs[i], 0, 1};
+      ++used_;
+      todo.push_back({addrs[i], static_cast<std::uint32_t>(k)});
+    }
+    where[i] = static_cast<std::uint32_t>(k);
+  }
+  if (!todo.empty()) {
+    std::sort(todo.begin(), todo.end());
+    std::vector<std::uint64_t> fresh(todo.size());
+    for (std::size_t i = 0; i < todo.size(); ++i) fresh[i] = todo[i].first;
+    try {
+      sym_.prefetch(fresh, {opt_.lines, opt_.inlines}, threads_);
+      format_all(fresh, [&](std::size_t i, std::string_view line) {
+        Slot& s = slots_[todo[i].second];
+        s.off = text_.size();
+        s.len = static_cast<std::uint32_t>(line.size());
+        text_ += line;
+      });
+    } catch (...) {
+      clear();  // the slots taken for this batch hold no text
+      throw;
+    }
+  }
+  for (std::size_t i = 0; i < addrs.size(); ++i) lines_[i] = {text_.data() + slots_[where[i]].off, slots_[where[i]].len};
+}
+
 
 void RecordPrinter::resolve(std::uint64_t addr, Resolved& out) {
   LookupOptions lo{opt_.lines, opt_.inlines};

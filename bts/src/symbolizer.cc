@@ -153,10 +153,17 @@ void Symbolizer::resolve(std::uint64_t addr, const LookupOptions& opt, Resolved&
 
 void Symbolizer::resolve_parsed(std::uint64_t addr, const LookupOptions& opt, Resolved& out,
                                 ResolveCache& cache) const {
-  cached(addr, opt, out, cache, [&](Resolved& r) {
-    const SymbolFile* f = locate(addr, r, cache.last_map_);
-    if (f && (opt.lines || opt.inlines)) f->frames_at_parsed(addr - maps_[cache.last_map_].bias, opt.inlines, r.frames);
-  });
+  cached(addr, opt, out, cache, [&](Resolved& r) { lookup_parsed(addr, opt, r, cache.last_map_); });
+}
+
+void Symbolizer::resolve_parsed(std::uint64_t addr, const LookupOptions& opt, Resolved& out) const {
+  std::size_t hint = 0;
+  lookup_parsed(addr, opt, out, hint);
+}
+
+void Symbolizer::lookup_parsed(std::uint64_t addr, const LookupOptions& opt, Resolved& out, std::size_t& hint) const {
+  const SymbolFile* f = locate(addr, out, hint);
+  if (f && (opt.lines || opt.inlines)) f->frames_at_parsed(addr - maps_[hint].bias, opt.inlines, out.frames);
 }
 
 std::size_t Symbolizer::map_index(std::uint64_t addr, std::size_t hint) const noexcept {

@@ -48,15 +48,10 @@ void Symtab::build() {
 void Symtab::build_names() const {
   std::call_once(names_once_, [this] {
     by_name_.reserve(syms_.size());
-    all_by_name_.reserve(syms_.size());
     for (std::uint32_t i = 0; i < syms_.size(); ++i) {
       auto [it, fresh] = by_name_.emplace(syms_[i].name, i);
       // Prefer a global definition over a local one of the same name.
       if (!fresh && extra_[i].binding > extra_[it->second].binding) it->second = i;
-      // Clone suffixes index under the base name too: "foo.isra.0" -> "foo".
-      std::string_view base = syms_[i].name;
-      if (std::size_t dot = base.find('.'); dot != std::string_view::npos && dot > 0) base = base.substr(0, dot);
-      all_by_name_.emplace(base, i);
     }
   });
 }
@@ -69,10 +64,20 @@ std::optional<SymbolRange> Symtab::find(std::string_view name) const {
 }
 
 bool Symtab::has_symbol_at(std::string_view name, std::uint64_t addr) const {
-  build_names();
-  auto [b, e] = all_by_name_.equal_range(name);
-  for (auto it = b; it != e; ++it)
-    if (syms_[it->second].lo == addr) return true;
+  std::call_once(addr_once_, [this] {
+    by_addr_.resize(syms_.size());
+    std::iota(by_addr_.begin(), by_addr_.end(), 0u);
+    std::sort(by_addr_.begin(), by_addr_.end(),
+              [this](std::uint32_t a, std::uint32_t b) { return syms_[a].lo < syms_[b].lo; });
+  });
+  auto it = std::lower_bound(by_addr_.begin(), by_addr_.end(), addr,
+                             [this](std::uint32_t i, std::uint64_t a) { return syms_[i].lo < a; });
+  for (; it != by_addr_.end() && syms_[*it].lo == addr; ++it) {
+    // Clone suffixes count as the base name: "foo.isra.0" is "foo".
+    std::string_view base = syms_[*it].name;
+    if (std::size_t dot = base.find('.'); dot != std::string_view::npos && dot > 0) base = base.substr(0, dot);
+    if (base == name) return true;
+  }
   return false;
 }
 

@@ -1,7 +1,9 @@
 // Fuzz target: loading a symbol file (ELF + DWARF, or a System.map text)
 // from arbitrary bytes, then looking up addresses with lines and inline
-// frames (which parses compile units lazily) and names. Must never crash:
-// corrupt input throws xentt::Error or answers nothing.
+// frames and names: first as batch tools do (prefetch on two threads, then
+// read-only lookups), then one by one (units and function bodies parsed
+// on first use). Must never crash: corrupt input throws xentt::Error or
+// answers nothing.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -20,6 +22,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       for (int b = 0; b < 8; ++b) v |= std::uint64_t(data[i + static_cast<std::size_t>(b)]) << (8 * b);
       addrs.push_back(v);
     }
+    f->prefetch(addrs, 2);
+    (void)f->take_warning();
+    for (std::uint64_t a : addrs) f->frames_at_parsed(a, true, frames);
     for (std::uint64_t a : addrs) {
       if (const bts::SymbolRange* s = f->symbol_at(a)) (void)f->find_symbol(s->name);
       f->frames_at(a, true, frames);

@@ -143,7 +143,7 @@ TEST_CASE("loading rejects garbage with a bad-input error naming the file") {
   }
 }
 
-TEST_CASE("large indexes (Eytzinger search) agree with a plain scan") {
+TEST_CASE("large indexes (bucket tables) agree with a plain scan") {
   IntervalIndex ix;
   // 5000 functions of varying size with gaps, some with a nested range.
   std::vector<std::pair<std::uint64_t, std::uint64_t>> fns;
@@ -160,5 +160,31 @@ TEST_CASE("large indexes (Eytzinger search) agree with a plain scan") {
     for (std::uint32_t i = 0; i < fns.size(); ++i)
       if (fns[i].first <= x && x < fns[i].second) want = i;
     REQUIRE(ix.find(x) == want);
+  }
+}
+
+TEST_CASE("sorted addresses in clusters far apart (a unit's .text, .init.text...) agree with a plain scan") {
+  using bts::detail::SortedAddresses;
+  for (std::uint64_t per_bucket : {1, 4}) {
+    SortedAddresses sa;
+    std::vector<std::uint64_t>& a = sa.vec();
+    // Clusters of different sizes and densities, megabytes apart, one of
+    // them too small for a bucket table, one a single address.
+    std::uint64_t base = 0xffffffff81000000ull;
+    for (auto [count, step] : {std::pair{3000, 3}, {40, 16}, {1, 1}, {700, 40}, {5000, 1}}) {
+      for (int i = 0; i < count; ++i) a.push_back(base + static_cast<std::uint64_t>(i) * step + (i % 7 == 0 ? 1 : 0));
+      base += 0x1000000;
+    }
+    a.push_back(a.back());  // a repeated address
+    sa.build(per_bucket);
+    auto scan = [&](std::uint64_t x) {
+      std::size_t r = SortedAddresses::kNotFound;
+      for (std::size_t i = 0; i < a.size(); ++i)
+        if (a[i] <= x) r = i;
+      return r;
+    };
+    std::vector<std::uint64_t> probes = {0, a.front() - 1, a.front(), a.back(), a.back() + 1, ~0ull};
+    for (std::size_t i = 0; i < a.size(); i += 7) probes.insert(probes.end(), {a[i] - 1, a[i], a[i] + 1, a[i] + 0x8000});
+    for (std::uint64_t x : probes) REQUIRE(sa.last_le(x) == scan(x));
   }
 }

@@ -107,20 +107,26 @@ class Symbolizer {
 
   // Fills `out` for `addr`. Never throws for a bad address: an address
   // outside every map comes back unmapped (and is reported once through
-  // warn). Cost: O(log n) for symbols; plus a CU parse on first touch when
-  // lines/inlines are asked.
+  // warn). Cost: O(log n) for symbols; plus, when lines/inlines are asked,
+  // a CU parse on first touch and a function body's on first touch.
   void resolve(std::uint64_t addr, const LookupOptions& opt, Resolved& out);
 
   // resolve() for batches on several threads, each with its own `cache`:
   // reads only, parses nothing, so call prefetch() for the batch first
   // (with the same options); an address whose DWARF unit is not parsed
-  // gets the symbol table's answer without file:line. Any number of
+  // gets the symbol table's answer without file:line (and one whose
+  // function body is not, no inline frames). Any number of
   // threads may call it at once while no resolve() or prefetch() runs.
   void resolve_parsed(std::uint64_t addr, const LookupOptions& opt, Resolved& out, ResolveCache& cache) const;
+  // The same without a cache, for callers that look each address up once
+  // (AddressLines keeps results itself): a symbol search, plus with lines
+  // a unit search, a line-row search and a scope search.
+  void resolve_parsed(std::uint64_t addr, const LookupOptions& opt, Resolved& out) const;
 
   // Prepares a batch: parses ahead, on up to `threads` threads, the DWARF
-  // units that resolve() will need for `addrs` with `opt` (nothing to do
-  // without lines/inlines). Optional; for batch tools on multi-core hosts.
+  // units and function bodies that resolve() will need for `addrs` with
+  // `opt` (nothing to do without lines/inlines). Optional; for batch tools
+  // on multi-core hosts.
   void prefetch(std::span<const std::uint64_t> addrs, const LookupOptions& opt, unsigned threads);
 
   // Name -> guest address range, searched in map order; the name may carry
@@ -144,6 +150,8 @@ class Symbolizer {
   void cached(std::uint64_t addr, const LookupOptions& opt, Resolved& out, ResolveCache& cache, Miss&& miss) const;
   // Fills the symbol part of `out`; returns the map's file (nullptr: unmapped or not loaded).
   SymbolFile* locate(std::uint64_t addr, Resolved& out, std::size_t& hint) const;
+  // resolve_parsed's lookup: the symbol, then the frames from parsed units.
+  void lookup_parsed(std::uint64_t addr, const LookupOptions& opt, Resolved& out, std::size_t& hint) const;
 };
 
 }  // namespace bts
