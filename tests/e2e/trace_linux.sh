@@ -4,7 +4,9 @@
 # exceptions through real IDTs, runs thousands of functions. The trace of
 # x86_64_start_kernel -> start_kernel and of start_kernel -> rest_init
 # equals the one-instruction-per-block ground truth; the plugin's icount
-# equals QEMU's across the boot; random records of the trace stop exactly.
+# equals QEMU's at every checkpoint of the boot (the index build checks)
+# and at single instructions around the first fault; random records of the
+# trace stop exactly.
 source "$(dirname "$0")/lib/common.bash"
 
 images=$(bash "$XENTT_SOURCE/scripts/kernel-image" 2>"$TMP/kimg.err") || skip "no Linux guest: $(cat "$TMP/kimg.err")"
@@ -34,10 +36,13 @@ for w in "x86_64_start_kernel start_kernel" "start_kernel rest_init"; do
   check "$1 -> $2: the trace equals the ground truth" cmp "$TMP/fast.bts" "$TMP/truth.bts"
 done
 
-end=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["final_icount"])' "$D/index.json")
-"$XENTT_BUILD/tests/bt_check" icount "$D" 110308942 $((end / 7)) $((end / 3)) $((end / 2)) $((end * 4 / 5)) \
-  $((end - 1000)) >"$TMP/icount.out" 2>&1 || fail "plugin icount differs from QEMU's: $(cat "$TMP/icount.out")"
-echo "ok: the plugin's icount equals QEMU's at 6 stops across the boot"
+# Within the traced part of the boot: later, the guest idles, and replaying
+# idle stretches with the plugin loaded is slow (see bench/trace.sh); the
+# index build above already checked the plugin's count at every checkpoint
+# of the whole boot (a checkpoint whose count disagrees has no brctr).
+"$XENTT_BUILD/tests/bt_check" icount "$D" 110308941 110308942 110308943 150000000 200000000 254000000 \
+  >"$TMP/icount.out" 2>&1 || fail "plugin icount differs from QEMU's: $(cat "$TMP/icount.out")"
+echo "ok: the plugin's icount equals QEMU's around the rep movs page fault and at 3 later stops"
 seed=${XENTT_TEST_SEED:-$RANDOM}
 echo "seed $seed (XENTT_TEST_SEED=$seed reproduces)"
 "$XENTT_BUILD/tests/bt_check" stops "$D" "$TMP/fast.bts" 20 "$seed" >"$TMP/stops.out" 2>&1 ||
