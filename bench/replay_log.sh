@@ -18,18 +18,7 @@ echo "$(nproc) cores"
 echo "encodings (same records, 65536 per frame):"
 "$gen" --measure --records "${BENCH_RLOG_RECORDS:-20000000}" | sed 's/^/  /'
 
-# best SECONDS-OF CMD...: the fastest of 5 runs (page cache warm).
-best() {
-  python3 - "$@" <<'PY'
-import subprocess, sys, time
-ts = []
-for _ in range(5):
-    t = time.perf_counter()
-    subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
-    ts.append(time.perf_counter() - t)
-print("%.6f" % min(ts))
-PY
-}
+source "$XENTT_SOURCE/bench/lib.bash"  # best
 
 n=${BENCH_RLOG_DECODE:-100000000}
 "$gen" --records "$n" "$tmp/d.log"

@@ -12,7 +12,7 @@
 #      the icount window traced; later stretches of this boot idle, and QEMU's
 #      replay of idle stretches with a plugin loaded is slow, see the notes).
 set -euo pipefail
-: "${XENTT_BIN:?run through make bench}" "${XENTT_GUEST:?}" "${XENTT_BUILD:?}"
+: "${XENTT_BIN:?run through make bench}" "${XENTT_GUEST:?}" "${XENTT_BUILD:?}" "${XENTT_SOURCE:?}"
 export PATH="$XENTT_BIN:$PATH"
 work=$(mktemp -d "${TMPDIR:-/tmp}/xentt-bench.XXXXXX")
 export XENTT_STATE=$work/state
@@ -20,18 +20,7 @@ trap 'rm -rf "$work"' EXIT
 repeats=${BENCH_REPEATS:-3}
 echo "$(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# best CMD...: the fastest of 5 runs, seconds.
-best() {
-  python3 - "$@" <<'PY'
-import subprocess, sys, time
-ts = []
-for _ in range(5):
-    t = time.perf_counter()
-    subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
-    ts.append(time.perf_counter() - t)
-print("%.6f" % min(ts))
-PY
-}
+source "$XENTT_SOURCE/bench/lib.bash"  # best
 
 # report NAME STATEDIR [START END]: trace_bench, then the log's figures.
 report() {
