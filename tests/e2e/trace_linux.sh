@@ -26,26 +26,36 @@ bad = [c for c, b in zip(j["checkpoints"], j["checkpoint_brctr"]) if b == 2**64 
 assert not bad, "checkpoints without a branch count (plugin icount off there): %s" % bad
 ' "$D/index.json" || fail "index"
 
+n=0
 for w in "x86_64_start_kernel start_kernel" "start_kernel rest_init"; do
   set -- $w
-  trace_task --json -o "$TMP/fast.bts" "$D" "$1" "$2" >"$TMP/fast.json" 2>"$TMP/fast.err" ||
+  n=$((n + 1))
+  trace_task --json -o "$TMP/fast$n.bts" "$D" "$1" "$2" >"$TMP/fast.json" 2>"$TMP/fast.err" ||
     fail "trace_task $w: $(cat "$TMP/fast.err")"
   trace_task --json --one-insn-per-tb -o "$TMP/truth.bts" "$D" "$1" "$2" >"$TMP/truth.json" 2>"$TMP/truth.err" ||
     fail "trace_task --one-insn-per-tb $w: $(cat "$TMP/truth.err")"
   cat "$TMP/fast.json"
-  check "$1 -> $2: the trace equals the ground truth" cmp "$TMP/fast.bts" "$TMP/truth.bts"
+  check "$1 -> $2: the trace equals the ground truth" cmp "$TMP/fast$n.bts" "$TMP/truth.bts"
+  rm -f "$TMP/truth.bts" "$TMP/truth.xtl"
 done
 
-# Within the traced part of the boot: later, the guest idles, and replaying
-# idle stretches with the plugin loaded is slow (see bench/trace.sh); the
-# index build above already checked the plugin's count at every checkpoint
-# of the whole boot (a checkpoint whose count disagrees has no brctr).
-"$XENTT_BUILD/tests/bt_check" icount "$D" 110308941 110308942 110308943 150000000 200000000 254000000 \
+# Stops by instruction count and by record stay in early boot (before
+# start_kernel, ~110M instructions): past ~200M the guest waits on timers,
+# and replaying those stretches with the plugin loaded but not armed is
+# slow (minutes per 50M instructions, against a fraction of a second
+# without it; cause not found, see bench/trace.sh). The index build above
+# checked the plugin's count at every checkpoint of the whole boot (a
+# checkpoint whose count disagrees gets no brctr).
+# The rep movs page fault of copy_bootdata: an exception record from the
+# rep instruction, at the icount where its iteration was not retired.
+fault=$(xentt_dumplog --records "$TMP/fast1.xtl" | awk '$3 == "exc" {print $2; exit}')
+[ -n "$fault" ] || fail "no exception record in x86_64_start_kernel -> start_kernel (the rep movs page fault)"
+"$XENTT_BUILD/tests/bt_check" icount "$D" $((fault - 1)) "$fault" $((fault + 1)) $((fault + 2)) 60000000 100000000 \
   >"$TMP/icount.out" 2>&1 || fail "plugin icount differs from QEMU's: $(cat "$TMP/icount.out")"
-echo "ok: the plugin's icount equals QEMU's around the rep movs page fault and at 3 later stops"
+echo "ok: the plugin's icount equals QEMU's at single instructions around the page fault (icount $fault) and at 2 more stops"
 seed=${XENTT_TEST_SEED:-$RANDOM}
 echo "seed $seed (XENTT_TEST_SEED=$seed reproduces)"
-"$XENTT_BUILD/tests/bt_check" stops "$D" "$TMP/fast.bts" 20 "$seed" >"$TMP/stops.out" 2>&1 ||
+"$XENTT_BUILD/tests/bt_check" stops "$D" "$TMP/fast1.bts" 20 "$seed" >"$TMP/stops.out" 2>&1 ||
   fail "stops at records: $(cat "$TMP/stops.out")"
-check "20 record locations of the start_kernel trace stop exactly" grep -q '^20 of 20 stops exact$' "$TMP/stops.out"
+check "20 record locations of the x86_64_start_kernel trace stop exactly" grep -q '^20 of 20 stops exact$' "$TMP/stops.out"
 check "no QEMU left" no_qemu_left
