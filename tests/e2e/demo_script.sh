@@ -10,8 +10,9 @@ check "the replay verified" grep -q "^replayed 'demo' to the end: .*console iden
 sieve=$(nm "$XENTT_GUEST" | awk '$3=="work_sieve"{print $1}' | sed 's/^0*/0x/')
 check "the replay stopped at work_sieve ($sieve)" grep -q "paused at icount [0-9]* (rip $sieve)" "$TMP/demo.out"
 check "the stop was symbolized as work_sieve+0x0 with its source line" grep -qE "^$sieve work_sieve\+0x0 at .*work\.c:[0-9]+" "$TMP/demo.out"
-check "the window's trace is printed symbolized: the divide fault enters isr_stub_0" \
-  grep -qE "checked_div_insn\+0x0 .*-> isr_stub_0\+0x0" "$TMP/demo.out"
+# isr_stub_0 and isr_stub_table share an address; the global name is printed.
+check "the window's trace is printed symbolized: the divide fault enters the vector 0 stub" \
+  grep -qE "checked_div_insn\+0x0 .*-> isr_stub_(0|table)\+0x0" "$TMP/demo.out"
 check "and the handler's iretq returns to checked_div_fixup" grep -qE -- "-> checked_div_fixup\+0x0" "$TMP/demo.out"
 check "the summary counts the window" grep -qE "^traced checked_div -> checked_div_fixup: [1-9][0-9]* branches" "$TMP/demo.out"
 rec=$(sed -nE 's/^record: [0-9]+: (0x[0-9a-f]+) -> (0x[0-9a-f]+) \(brctr ([0-9]+)\)$/\2/p' "$TMP/demo.out")
