@@ -66,8 +66,7 @@ int main(int argc, char** argv) try {
     std::fprintf(stderr, "usage: trace_bench STATEDIR LOG [REPEATS [START [END]]]\n");
     return 2;
   }
-  fs::path p = fs::absolute(argv[1]).lexically_normal();
-  StateDir sd = StateDir::open_existing(p.filename().string(), p);
+  StateDir sd = StateDir::open_path(argv[1]);
   fs::path log = fs::absolute(argv[2]);
   int repeats = argc > 3 ? std::stoi(argv[3]) : 3;
   auto index = ensure_replay_index(sd);

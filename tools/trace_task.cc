@@ -34,22 +34,14 @@ struct Options {
   bool symbols = false, lines = false, inlines = false, json = false, quiet = false, one_insn_per_tb = false;
 };
 
-// "sym[:brctr]" or "0xADDR[:brctr]".
+// "sym[:brctr]" or "0xADDR[:brctr]": xentt/location.h's syntax without cx
+// (a window starts and ends at instructions, not inside a rep).
 Location parse_end(const StateDir& sd, const std::string& text) {
-  auto colon = text.rfind(':');
-  std::string what = text, count;
-  if (colon != std::string::npos && colon + 1 < text.size() &&
-      text.find_first_not_of("0123456789", colon + 1) == std::string::npos) {
-    what = text.substr(0, colon);
-    count = text.substr(colon + 1);
-  }
-  Location loc;
-  if (what.starts_with("0x")) {
-    loc.eip = parse_u64(what, "address");
-  } else {
-    loc.eip = resolve_symbol(sd, what);
-  }
-  if (!count.empty()) loc.brctr = parse_u64(count, "brctr");
+  StopPoint sp = parse_stop_point(text);
+  if (!sp.location || sp.location->cx)
+    throw bad_input("'" + text + "' is not a window end (expected sym[:brctr] or 0xADDR[:brctr])");
+  Location loc = *sp.location;
+  if (sp.symbol) loc.eip = resolve_symbol(sd, *sp.symbol);
   return loc;
 }
 
@@ -65,9 +57,7 @@ auto for_end(const char* which, const std::string& text, F&& f) {
 
 int run(const Options& o) {
   stop_on_signals();  // Ctrl-C or kill: quit QEMU, remove its files, exit 1
-  fs::path dirpath = fs::absolute(o.statedir).lexically_normal();
-  if (dirpath.filename().empty()) dirpath = dirpath.parent_path();
-  StateDir sd = StateDir::open_existing(dirpath.filename().string(), dirpath);
+  StateDir sd = StateDir::open_path(o.statedir);
   Location start = parse_end(sd, o.start), end = parse_end(sd, o.end);
   auto t0 = std::chrono::steady_clock::now();
 

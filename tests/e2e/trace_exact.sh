@@ -9,12 +9,9 @@ source "$(dirname "$0")/lib/common.bash"
 record_demo demo
 D=$XENTT_STATE/demo
 
-trace_task --json -o "$TMP/fast.bts" "$D" idt_init demo_finish >"$TMP/fast.json" 2>"$TMP/fast.err" ||
-  fail "trace_task: $(cat "$TMP/fast.err")"
-trace_task --json -o "$TMP/again.bts" "$D" idt_init demo_finish >"$TMP/again.json" 2>"$TMP/again.err" ||
-  fail "trace_task (again): $(cat "$TMP/again.err")"
-trace_task --json --one-insn-per-tb -o "$TMP/truth.bts" "$D" idt_init demo_finish >"$TMP/truth.json" \
-  2>"$TMP/truth.err" || fail "trace_task --one-insn-per-tb: $(cat "$TMP/truth.err")"
+trace_window fast "$D" idt_init demo_finish
+trace_window again "$D" idt_init demo_finish
+trace_window truth "$D" idt_init demo_finish --one-insn-per-tb
 cat "$TMP/fast.json"
 
 check "the fast trace equals the ground truth (from, to, brctr)" cmp "$TMP/fast.bts" "$TMP/truth.bts"
@@ -55,10 +52,5 @@ end=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["end_icoun
 check "100 record locations stop exactly" grep -q '^100 of 100 stops exact$' "$TMP/stops.out"
 
 # Bad input: one line, exit 2, nothing left running.
-set +e
-trace_task -o "$TMP/x.bts" "$D" no_such_symbol demo_finish 2>"$TMP/bad.err"
-st=$?
-set -e
-check "an unknown symbol is exit 2" test "$st" = 2
-check "and named" grep -q no_such_symbol "$TMP/bad.err"
+expect_exit 2 no_such_symbol trace_task -o "$TMP/x.bts" "$D" no_such_symbol demo_finish
 check "no QEMU left behind" no_qemu_left

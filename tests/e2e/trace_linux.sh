@@ -30,11 +30,9 @@ n=0
 for w in "x86_64_start_kernel start_kernel" "start_kernel rest_init"; do
   set -- $w
   n=$((n + 1))
-  trace_task --json -o "$TMP/fast$n.bts" "$D" "$1" "$2" >"$TMP/fast.json" 2>"$TMP/fast.err" ||
-    fail "trace_task $w: $(cat "$TMP/fast.err")"
-  trace_task --json --one-insn-per-tb -o "$TMP/truth.bts" "$D" "$1" "$2" >"$TMP/truth.json" 2>"$TMP/truth.err" ||
-    fail "trace_task --one-insn-per-tb $w: $(cat "$TMP/truth.err")"
-  cat "$TMP/fast.json"
+  trace_window "fast$n" "$D" "$1" "$2"
+  trace_window truth "$D" "$1" "$2" --one-insn-per-tb
+  cat "$TMP/fast$n.json"
   check "$1 -> $2: the trace equals the ground truth" cmp "$TMP/fast$n.bts" "$TMP/truth.bts"
   rm -f "$TMP/truth.bts" "$TMP/truth.xtl"
 done

@@ -10,18 +10,6 @@ record_demo demo
 D=$XENTT_STATE/demo
 runtime_dirs() { find "$D/replays" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 
-# expect_exit STATUS PATTERN COMMAND...: the command exits STATUS (within a
-# generous bound: a hang is a failure, not a stuck CI job) and says PATTERN.
-expect_exit() {
-  local want=$1 pattern=$2 st=0
-  shift 2
-  timeout 300 "$@" >"$TMP/out" 2>"$TMP/err" || st=$?
-  [ "$st" = "$want" ] || fail "$* exited $st, want $want: $(cat "$TMP/err")"
-  grep -q -- "$pattern" "$TMP/err" || fail "$*: no '$pattern' in: $(cat "$TMP/err")"
-  [ "$(wc -l <"$TMP/err")" = 1 ] || fail "$*: more than one line: $(cat "$TMP/err")"
-  echo "ok: $* -> exit $st: $(cat "$TMP/err")"
-}
-
 expect_exit 2 "start 0x0: eip 0x0 is not reached" trace_task -o "$TMP/a.bts" "$D" 0x0 demo_finish
 expect_exit 2 "end 0x0: eip 0x0 is not reached" trace_task -o "$TMP/b.bts" "$D" idt_init 0x0
 expect_exit 2 "end idt_init" trace_task -o "$TMP/c.bts" "$D" demo_finish idt_init

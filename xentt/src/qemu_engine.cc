@@ -233,7 +233,7 @@ class QemuReplay final : public Replay {
         at_end_ = true;
         return false;
       }
-      if (!child_.running()) throw runtime_error("QEMU exited during the replay: " + last_log_line(log_));
+      throw_if_exited();
     }
   }
 
@@ -344,6 +344,13 @@ class QemuReplay final : public Replay {
     if (!error.empty()) throw runtime_error(what + " " + tag + " failed: " + error);
   }
 
+  // QEMU gone in the middle of a replay: its status and its last words.
+  void throw_if_exited() {
+    if (child_.running()) return;
+    throw runtime_error(fmt::format("QEMU exited during the replay (status {}): {} (log: {})",
+                                    child_.try_wait().value_or(-1), last_log_line(log_), log_.string()));
+  }
+
   // Waits for the guest to pause (STOP) or reach the end of the recording
   // (SHUTDOWN; -no-shutdown keeps QEMU paused there), reporting progress.
   json wait_stop(const std::function<void(uint64_t)>& progress) {
@@ -361,10 +368,7 @@ class QemuReplay final : public Replay {
       try {
         return qmp().wait_event("STOP", 1s, {"SHUTDOWN"});
       } catch (const Error&) {
-        if (!child_.running()) {
-          throw runtime_error(fmt::format("QEMU exited during the replay (status {}): {} (log: {})",
-                                          child_.try_wait().value_or(-1), last_log_line(log_), log_.string()));
-        }
+        throw_if_exited();
         // Still running: ask where it is. A damaged log can wedge QEMU's
         // main loop (measured: a bit-flipped replay.bin spins with the
         // lock held), so a short deadline turns a hang into a report.

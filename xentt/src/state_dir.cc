@@ -46,6 +46,12 @@ StateDir StateDir::open_existing(const std::string& name, const std::optional<fs
   return s;
 }
 
+StateDir StateDir::open_path(const fs::path& path) {
+  fs::path p = fs::absolute(path).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();
+  return open_existing(p.filename().string(), p);
+}
+
 bool StateDir::exists() const { return fs::exists(path_ / "config.json"); }
 
 VmConfig StateDir::config() const {

@@ -58,6 +58,29 @@ record_demo() {
     fail "tt_record $name: $(cat "$TMP/$name.record.err")"
 }
 
+# trace_window NAME STATEDIR START END [OPTION...]: trace_task --json the
+# window into $TMP/NAME.bts (log NAME.xtl, summary NAME.json); a failure
+# fails the test with trace_task's message.
+trace_window() {
+  local name=$1 dir=$2 start=$3 end=$4
+  shift 4
+  trace_task --json "$@" -o "$TMP/$name.bts" "$dir" "$start" "$end" >"$TMP/$name.json" 2>"$TMP/$name.err" ||
+    fail "trace_task $* $start $end: $(cat "$TMP/$name.err")"
+}
+
+# expect_exit STATUS PATTERN COMMAND...: the command exits STATUS (within a
+# generous bound: a hang is a failure, not a stuck CI job) with exactly one
+# line on stderr, which contains PATTERN.
+expect_exit() {
+  local want=$1 pattern=$2 st=0
+  shift 2
+  timeout 300 "$@" >"$TMP/out" 2>"$TMP/err" || st=$?
+  [ "$st" = "$want" ] || fail "$* exited $st, want $want: $(cat "$TMP/err")"
+  grep -q -- "$pattern" "$TMP/err" || fail "$*: no '$pattern' in: $(cat "$TMP/err")"
+  [ "$(wc -l <"$TMP/err")" = 1 ] || fail "$*: more than one line: $(cat "$TMP/err")"
+  echo "ok: $* -> exit $st: $(cat "$TMP/err")"
+}
+
 # No QEMU may survive a test: checked at the end of every test that starts one.
 qemu_of_this_test() { pgrep -f "qemu-system.*$TMP" || true; }
 no_qemu_left() {

@@ -20,18 +20,13 @@
 
 using namespace xentt;
 
-static StateDir open_dir(const std::string& path) {
-  std::filesystem::path p = std::filesystem::absolute(path).lexically_normal();
-  return StateDir::open_existing(p.filename().string(), p);
-}
-
 int main(int argc, char** argv) try {
   if (argc < 3) {
     std::fprintf(stderr, "usage: bt_check icount|stops|rep STATEDIR ...\n");
     return 2;
   }
   std::string mode = argv[1];
-  StateDir sd = open_dir(argv[2]);
+  StateDir sd = StateDir::open_path(argv[2]);
   int bad = 0;
   if (mode == "icount") {
     auto s = ReplaySession::start(sd);

@@ -57,6 +57,11 @@ class StateDir {
   // recorded VM ..." naming the path when it has no config.json.
   static StateDir open_existing(const std::string& name, const std::optional<std::filesystem::path>& dir);
 
+  // An existing state directory named by its path alone (trace_task
+  // STATEDIR, test and bench tools): the VM's name is its last component,
+  // so "dir/" and "dir/." name the same VM as "dir".
+  static StateDir open_path(const std::filesystem::path& path);
+
   const std::filesystem::path& path() const { return path_; }
   const std::string& name() const { return name_; }
   std::filesystem::path file(const std::string& rel) const { return path_ / rel; }
