@@ -212,22 +212,33 @@ std::unique_ptr<ReplaySession> ReplaySession::start(const StateDir& dir, const S
 
 Position ReplaySession::position() { return {replay_->icount(), replay_->registers().rip}; }
 
-void ReplaySession::run_until(Icount target) {
+void ReplaySession::check_in_recording(Icount target) const {
   if (index_ && target.value > index_->final_icount) {
     throw bad_input(fmt::format("icount {} is beyond the end of the recording (it ends at icount {})", target.value,
                                 index_->final_icount));
   }
+}
+
+void ReplaySession::run_forward(Icount target) {
+  check_in_recording(target);
+  uint64_t cur = replay_->icount();
+  if (target.value < cur) {
+    throw bad_input(fmt::format("icount {} is behind the current position (icount {}){}", target.value, cur,
+                                armed_ ? ", the traced window's start" : ""));
+  }
+  replay_->run_to_icount(target.value);
+}
+
+void ReplaySession::run_until(Icount target) {
+  check_in_recording(target);
+  if (armed_) return run_forward(target);
   // A checkpoint between here and the target saves running the whole way.
   uint64_t cur = replay_->icount();
   bool checkpoint_between = false;
   if (index_) {
     for (uint64_t c : index_->checkpoints) checkpoint_between |= c > cur && c <= target.value;
   }
-  if (armed_) {
-    if (target.value < cur)
-      throw bad_input(fmt::format("icount {} is behind the traced window's start (icount {})", target.value, cur));
-    replay_->run_to_icount(target.value);
-  } else if ((checkpoint_between || target.value < cur) && replay_->branch_counter()) {
+  if ((checkpoint_between || target.value < cur) && replay_->branch_counter()) {
     // QEMU's own seek would load a snapshot the plugin does not hear about.
     load_checkpoint(last_checkpoint([&](const Checkpoint& c) { return c.icount <= target.value; }));
     replay_->run_to_icount(target.value);

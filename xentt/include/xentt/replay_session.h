@@ -70,8 +70,14 @@ class ReplaySession {
   static std::unique_ptr<ReplaySession> start(const StateDir& dir, const SessionOptions& opts = {});
 
   Position position();
-  // Runs (or seeks back) to exactly this instruction count.
+  // Runs (or seeks back) to exactly this instruction count, loading a
+  // checkpoint when one lies between here and the target.
   void run_until(Icount target);
+  // Runs on from here to exactly this instruction count, every instruction
+  // on the way executed (no checkpoint loads): what a traced window needs,
+  // and what a benchmark of replay speed must time. Throws BadInput for a
+  // target behind the current position or past the recording's end.
+  void run_forward(Icount target);
   // Runs until the location. Without brctr: eip's first hit after the
   // current position. With brctr: the guest about to execute eip with
   // exactly that branch count (found by watching the count from the nearest
@@ -106,6 +112,7 @@ class ReplaySession {
   void detach();
 
  private:
+  void check_in_recording(Icount target) const;
   ReplaySession(StateDir dir, SessionOptions opts) : dir_(std::move(dir)), opts_(std::move(opts)) {}
   StateDir dir_;
   SessionOptions opts_;
