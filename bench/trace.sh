@@ -8,9 +8,8 @@
 #    everyday alternative, measured on the same records);
 #  - bts_extract's decode rate on the real log (records/s).
 # Env: BENCH_TICKS (demo guest ticks, 200), BENCH_REPEATS (3),
-#      BENCH_LINUX=0 skips the Linux boot; BENCH_LINUX_WINDOW ("0 100000000":
-#      the icount window traced; later stretches of this boot idle, and QEMU's
-#      replay of idle stretches with a plugin loaded is slow, see the notes).
+#      BENCH_LINUX=0 skips the Linux boot; BENCH_LINUX_WINDOW ("0 500000000":
+#      the icount window traced: early boot, calibration loops, idle waits).
 set -euo pipefail
 : "${XENTT_BIN:?run through make bench}" "${XENTT_GUEST:?}" "${XENTT_BUILD:?}" "${XENTT_SOURCE:?}"
 export PATH="$XENTT_BIN:$PATH"
@@ -66,4 +65,4 @@ read -r bz vmlinux <<<"$images"
 tt_record -c -M 256 -k "$bz" -a "console=ttyS0 panic=-1 nokaslr" --symfile "$vmlinux" linux >/dev/null 2>&1
 tt_replay -q --index linux >/dev/null
 # shellcheck disable=SC2086
-report linux "$XENTT_STATE/linux" ${BENCH_LINUX_WINDOW:-0 100000000}
+report linux "$XENTT_STATE/linux" ${BENCH_LINUX_WINDOW:-0 500000000}

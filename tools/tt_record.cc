@@ -32,6 +32,7 @@ namespace {
 struct Options {
   std::string name;
   bool console = false, debug = false, force = false, stop = false, destroy = false, net = false;
+  bool realtime_idle = false, hpet = false;
   uint64_t memory_mb = 64;
   std::string ramdisk, disk, dir, kernel, cmdline;
   std::vector<std::string> symfiles, devices;
@@ -147,6 +148,10 @@ void create_state(const StateDir& sd, const Options& o) {
   c.net = o.net;
   c.symfiles = symfiles;
   c.icount_shift = o.icount_shift;
+  // A networked guest's peers live in real time, and QEMU 10.0.2 records a
+  // guest with --net and sleep=off at 100% CPU without it ever printing.
+  c.icount_sleep = o.realtime_idle || o.net;
+  c.hpet = o.hpet;
   c.checkpoint_interval = o.checkpoint_every;
   c.extra_devices = o.devices;
   std::string list = "# symbol maps of this VM: FILE[@lo-hi][:prefix], relative to this directory\n";
@@ -277,6 +282,12 @@ int main(int argc, char** argv) {
         app.add_flag("--net", o.net, "give the guest QEMU user networking (recorded; replays need no network)");
         app.add_option("--icount-shift", o.icount_shift, "virtual ns per instruction = 2^N (default 0)")
             ->check(CLI::Range(0, 10));
+        app.add_flag("--realtime-idle", o.realtime_idle,
+                     "an idle guest's time follows the host clock (QEMU's icount sleep=on); by default it jumps to "
+                     "the next timer: smaller logs, and replays that do not crawl through idle stretches (--net implies it)");
+        app.add_flag("--hpet", o.hpet,
+                     "give the guest an HPET (off by default: QEMU 10.0 replays of Linux using it can hang after "
+                     "a checkpoint load)");
         app.add_option("--checkpoint-every", o.checkpoint_every,
                        "instructions between replay checkpoints (default 50000000; 0: none)");
       },

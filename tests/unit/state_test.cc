@@ -61,12 +61,27 @@ TEST_CASE("a config round-trips through JSON, and other format versions are refu
   CHECK(back.memory_mb == 128);
   CHECK(back.symfiles == c.symfiles);
   CHECK(back.extra_devices == c.extra_devices);
+  CHECK_FALSE(back.icount_sleep);
+  CHECK_FALSE(back.hpet);
+  c.icount_sleep = c.hpet = true;
+  back = VmConfig::from_json(c.to_json(), "config.json");
+  CHECK(back.icount_sleep);
+  CHECK(back.hpet);
 
   std::string v2 = c.to_json();
   v2.replace(v2.find("\"format\": 1"), 11, "\"format\": 2");
   CHECK(status_of([&] { VmConfig::from_json(v2, "config.json"); }) == 2);
   CHECK(status_of([] { VmConfig::from_json("{\"format\": 1}", "config.json"); }) == 2);
   CHECK(status_of([] { VmConfig::from_json("not json", "config.json"); }) == 2);
+}
+
+TEST_CASE("a config written before icount_sleep and hpet existed replays with QEMU's defaults for both") {
+  // Those recordings ran with sleep=on and an HPET; their snapshots hold the
+  // HPET's state, so replaying them without it would fail to load.
+  VmConfig old = VmConfig::from_json(
+      R"({"format": 1, "name": "old", "engine": "qemu", "kernel": "kernel", "memory_mb": 64})", "config.json");
+  CHECK(old.icount_sleep);
+  CHECK(old.hpet);
 }
 
 TEST_CASE("a state is complete, incomplete, or recording (lock held)") {

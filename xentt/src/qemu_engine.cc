@@ -52,7 +52,7 @@ std::vector<std::string> qemu_command(const StateDir& dir, const VmConfig& cfg, 
   std::string mb = std::to_string(cfg.memory_mb) + "M";
   std::vector<std::string> a = {
       qemu_binary(), "-nodefaults", "-no-user-config", "-display", "none",
-      "-machine", "pc,memory-backend=ram0", "-accel", p.one_insn_per_tb ? "tcg,one-insn-per-tb=on" : "tcg",
+      "-machine", std::string("pc,memory-backend=ram0,hpet=") + (cfg.hpet ? "on" : "off"), "-accel", p.one_insn_per_tb ? "tcg,one-insn-per-tb=on" : "tcg",
       "-smp", "1", "-m", mb,
       // Guest RAM in a shared file, so VMI tools map guest physical memory.
       "-object", "memory-backend-file,id=ram0,size=" + mb + ",mem-path=" + p.memory.string() + ",share=on",
@@ -62,7 +62,8 @@ std::vector<std::string> qemu_command(const StateDir& dir, const VmConfig& cfg, 
       "-qmp", "unix:" + p.qmp.string() + ",server=on,wait=off",
       // The snapshot image: no device, only a home for snapshots.
       "-drive", "file=" + p.snapshots.string() + ",if=none,id=rrdrive,node-name=rrsnap",
-      "-icount", fmt::format("shift={},rr={},rrfile={},rrsnapshot=init", cfg.icount_shift,
+      "-icount", fmt::format("shift={},sleep={},rr={},rrfile={},rrsnapshot=init", cfg.icount_shift,
+                             cfg.icount_sleep ? "on" : "off",
                              mode == QemuMode::Record ? "record" : "replay", p.rrfile.string()),
       // A guest poweroff pauses QEMU instead of ending it: we still read the
       // final instruction count, then quit.

@@ -18,6 +18,8 @@ std::string VmConfig::to_json() const {
       {"net", net},
       {"symfiles", symfiles},
       {"icount_shift", icount_shift},
+      {"icount_sleep", icount_sleep},
+      {"hpet", hpet},
       {"checkpoint_interval", checkpoint_interval},
       {"extra_devices", extra_devices},
   };
@@ -45,6 +47,8 @@ VmConfig VmConfig::from_json(const std::string& text, const std::string& origin)
     c.net = j.value("net", false);
     c.symfiles = j.value("symfiles", std::vector<std::string>{});
     c.icount_shift = j.value("icount_shift", 0);
+    c.icount_sleep = j.value("icount_sleep", true);  // what QEMU did before the field existed
+    c.hpet = j.value("hpet", true);
     c.checkpoint_interval = j.value("checkpoint_interval", c.checkpoint_interval);
     c.extra_devices = j.value("extra_devices", std::vector<std::string>{});
     if (j.contains("initrd")) c.initrd = j["initrd"].get<std::string>();
