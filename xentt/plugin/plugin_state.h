@@ -62,6 +62,7 @@ struct VcpuExtra {
   std::uint64_t events = 0, faults = 0, unexplained = 0;
   bool frame_error_code = false;  // the last frame_rip() found an error code below RIP
   qemu_plugin_register* rsp = nullptr;
+  qemu_plugin_register* rip = nullptr;
   GByteArray* buf = nullptr;
 };
 

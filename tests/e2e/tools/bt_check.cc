@@ -2,6 +2,8 @@
 // end-to-end tests. Prints one line per mismatch and exits 1 when any.
 //
 //   bt_check icount STATEDIR N...        the plugin's icount equals QEMU's at each stop
+//   bt_check brctr STATEDIR N...         print "N BRCTR events E faults F unexplained U" at each icount,
+//       run forward from the start with the plugin counting only
 //   bt_check stops STATEDIR BTS K SEED   K random records of an extended .bts:
 //       run_until({to, brctr}) stops with rip == to and that brctr, and the
 //       registers equal those reached by single-stepping the last 3
@@ -22,7 +24,7 @@ using namespace xentt;
 
 int main(int argc, char** argv) try {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: bt_check icount|stops|rep STATEDIR ...\n");
+    std::fprintf(stderr, "usage: bt_check icount|brctr|stops|rep STATEDIR ...\n");
     return 2;
   }
   std::string mode = argv[1];
@@ -40,6 +42,14 @@ int main(int argc, char** argv) try {
         std::printf("icount %lu: QEMU says %lu, plugin says %lu\n", n, q, plugin_icount);
         bad++;
       }
+    }
+  } else if (mode == "brctr") {
+    auto s = ReplaySession::start(sd);
+    for (int i = 3; i < argc; i++) {
+      uint64_t n = std::stoull(argv[i]);
+      s->run_forward(Icount{n});
+      BranchCounterStatus st = s->branch_status();
+      std::printf("%lu %lu events %lu faults %lu unexplained %lu\n", n, st.brctr, st.events, st.faults, st.unexplained);
     }
   } else if (mode == "stops" && argc == 6) {
     bts::BtsFile in(argv[3]);
