@@ -68,7 +68,7 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) try {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: trace_bench STATEDIR LOG [REPEATS [START [END]]]\n");
+    std::fprintf(stderr, "usage: trace_bench STATEDIR LOG [REPEATS [START [END [MODES]]]]\n");
     return 2;
   }
   StateDir sd = StateDir::open_path(argv[1]);

@@ -76,6 +76,16 @@ std::uint64_t le64(const std::uint8_t* b) {
   return v;
 }
 
+// A 64-bit register of the vCPU the callback runs on, through x.buf.
+// False when the register is unknown or unreadable. Cost: one call into QEMU.
+bool read_reg64(VcpuExtra& x, qemu_plugin_register* reg, std::uint64_t& value) {
+  if (!reg || !x.buf) return false;
+  g_byte_array_set_size(x.buf, 0);
+  if (qemu_plugin_read_register(reg, x.buf) < 8 || x.buf->len < 8) return false;
+  value = le64(x.buf->data);
+  return true;
+}
+
 // The RIP the CPU saved when it entered the handler that starts now (64-bit
 // frame: [error code,] RIP, CS, RFLAGS, RSP, SS). 0 when the stack does not
 // hold a frame. Cost: one register read and one 48-byte guest read, so it
@@ -83,10 +93,8 @@ std::uint64_t le64(const std::uint8_t* b) {
 std::uint64_t frame_rip(unsigned v) {
   VcpuExtra& x = plugin().vcpu[v];
   x.frame_error_code = false;
-  if (!x.rsp || !x.buf) return 0;
-  g_byte_array_set_size(x.buf, 0);
-  if (qemu_plugin_read_register(x.rsp, x.buf) < 8 || x.buf->len < 8) return 0;
-  std::uint64_t rsp = le64(x.buf->data);
+  std::uint64_t rsp;
+  if (!read_reg64(x, x.rsp, rsp)) return 0;
   g_byte_array_set_size(x.buf, 0);
   if (!qemu_plugin_read_memory_vaddr(rsp, x.buf, 48) || x.buf->len < 48) return 0;
   std::uint64_t q[6];
@@ -131,10 +139,8 @@ int insn_index(const TbInfo* t, std::uint64_t addr) {
 // Cost: one register read, only for transitions nothing else explains.
 bool aliased_transition(unsigned v, Counters& c, const TbInfo* p) {
   VcpuExtra& x = plugin().vcpu[v];
-  if (!x.rip || !x.buf) return false;
-  g_byte_array_set_size(x.buf, 0);
-  if (qemu_plugin_read_register(x.rip, x.buf) < 8 || x.buf->len < 8) return false;
-  const std::uint64_t pc = le64(x.buf->data);
+  std::uint64_t pc;
+  if (!read_reg64(x, x.rip, pc)) return false;
   auto same_page_offset = [pc](std::uint64_t e) { return ((pc - e) & 0xfff) == 0; };
   const bool has_target = p->end.flow == Flow::Cond || p->end.flow == Flow::Direct;
   if (has_target && p->end.target != p->fallthrough && same_page_offset(p->end.target)) {

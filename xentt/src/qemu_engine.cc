@@ -52,7 +52,8 @@ std::vector<std::string> qemu_command(const StateDir& dir, const VmConfig& cfg, 
   std::string mb = std::to_string(cfg.memory_mb) + "M";
   std::vector<std::string> a = {
       qemu_binary(), "-nodefaults", "-no-user-config", "-display", "none",
-      "-machine", std::string("pc,memory-backend=ram0,hpet=") + (cfg.hpet ? "on" : "off"), "-accel", p.one_insn_per_tb ? "tcg,one-insn-per-tb=on" : "tcg",
+      "-machine", std::string("pc,memory-backend=ram0,hpet=") + (cfg.hpet ? "on" : "off"),
+      "-accel", p.one_insn_per_tb ? "tcg,one-insn-per-tb=on" : "tcg",
       "-smp", "1", "-m", mb,
       // Guest RAM in a shared file, so VMI tools map guest physical memory.
       "-object", "memory-backend-file,id=ram0,size=" + mb + ",mem-path=" + p.memory.string() + ",share=on",
