@@ -41,17 +41,6 @@ __attribute__((visibility("default"))) int qemu_plugin_version = 4;
 
 namespace xentt::bt {
 Plugin g_plugin;
-
-std::optional<Branch> pending_landing(unsigned v, std::uint64_t pc) {
-  Counters& c = plugin().counters(v);
-  auto* p = reinterpret_cast<const TbInfo*>(c.prev);
-  if (!p || !pc) return std::nullopt;
-  if (p->end.flow == Flow::Cond && pc == p->end.target && pc != p->fallthrough)
-    return Branch{p->last, pc, c.brctr + 1, c.icount, p->end.kind};
-  if ((p->end.flow == Flow::Direct && pc == p->end.target) || p->end.flow == Flow::Indirect)
-    return Branch{p->last, pc, c.brctr, c.icount, p->end.kind};
-  return std::nullopt;
-}
 }  // namespace xentt::bt
 
 namespace {
@@ -93,12 +82,17 @@ bool read_reg64(VcpuExtra& x, qemu_plugin_register* reg, std::uint64_t& value) {
 std::uint64_t frame_rip(unsigned v) {
   VcpuExtra& x = plugin().vcpu[v];
   x.frame_error_code = false;
-  std::uint64_t rsp;
-  if (!read_reg64(x, x.rsp, rsp)) return 0;
-  g_byte_array_set_size(x.buf, 0);
-  if (!qemu_plugin_read_memory_vaddr(rsp, x.buf, 48) || x.buf->len < 48) return 0;
-  std::uint64_t q[6];
-  for (int i = 0; i < 6; ++i) q[i] = le64(x.buf->data + 8 * i);
+  std::uint64_t rsp, q[6];
+  if (x.paused) {
+    if (!x.paused->stack_read) return 0;
+    rsp = x.paused->rsp;
+    std::memcpy(q, x.paused->stack, sizeof q);
+  } else {
+    if (!read_reg64(x, x.rsp, rsp)) return 0;
+    g_byte_array_set_size(x.buf, 0);
+    if (!qemu_plugin_read_memory_vaddr(rsp, x.buf, 48) || x.buf->len < 48) return 0;
+    for (int i = 0; i < 6; ++i) q[i] = le64(x.buf->data + 8 * i);
+  }
   // The frame must be one the CPU built here: a selector, RFLAGS with its
   // always-one bit, and either the old stack pointer just above the frame
   // (same privilege: the CPU aligns RSP down to 16 and pushes) or user-mode
@@ -140,7 +134,10 @@ int insn_index(const TbInfo* t, std::uint64_t addr) {
 bool aliased_transition(unsigned v, Counters& c, const TbInfo* p) {
   VcpuExtra& x = plugin().vcpu[v];
   std::uint64_t pc;
-  if (!read_reg64(x, x.rip, pc)) return false;
+  if (x.paused)
+    pc = x.paused->pc;
+  else if (!read_reg64(x, x.rip, pc))
+    return false;
   auto same_page_offset = [pc](std::uint64_t e) { return ((pc - e) & 0xfff) == 0; };
   const bool has_target = p->end.flow == Flow::Cond || p->end.flow == Flow::Direct;
   if (has_target && p->end.target != p->fallthrough && same_page_offset(p->end.target)) {
@@ -342,6 +339,29 @@ void on_exit(qemu_plugin_id_t, void*) {
 }
 
 }  // namespace
+
+namespace xentt::bt {
+void settle_at_pause(unsigned v, const PausedCpu& at) {
+  Plugin& pl = plugin();
+  Counters& c = pl.counters(v);
+  const auto* p = reinterpret_cast<const TbInfo*>(c.prev);
+  // Nothing pending: the guest continues as p's end said and no record
+  // waits (a jcc not taken, a fall-through, the next rep iteration). p
+  // stays the judge of what comes next: that iteration may still fault.
+  if (!p || !at.pc) return;
+  if (at.pc == c.expect && p->end.flow != Flow::Direct && p->end.flow != Flow::Indirect) return;
+  VcpuExtra& x = pl.vcpu[v];
+  TbInfo landing;  // the block at pc, as far as on_block looks at it
+  landing.start = at.pc;
+  x.paused = &at;
+  on_block(v, &landing);
+  x.paused = nullptr;
+  x.pause_point = TbInfo{};
+  x.pause_point.start = x.pause_point.last = x.pause_point.fallthrough = at.pc;
+  c.prev = reinterpret_cast<std::uint64_t>(&x.pause_point);
+  c.expect = at.pc;
+}
+}  // namespace xentt::bt
 
 extern "C" __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t* info,
                                                                           int argc, char** argv) {

@@ -4,13 +4,14 @@
 // vCPU threads are not running and the counters can be read and set
 // directly.
 //
-//   status [PC]              counters per vCPU; with PC (the paused vCPU 0's
-//                            rip) a taken jcc not yet seen is counted in
+//   settle PC RSP STACK      vCPU 0 is paused at PC, with RSP and the 48
+//                            bytes at RSP (hex, or '-' when unreadable):
+//                            judge what landed there now (settle_at_pause)
+//   status                   counters per vCPU
 //   set VCPU ICOUNT BRCTR    after a checkpoint load: where the guest is now
-//   arm PC PATH HEADER-JSON  open the replay log (first time) and record the
+//   arm PATH HEADER-JSON     open the replay log (first time) and record the
 //                            branches after this point
-//   disarm PC                stop recording (the branch that landed at PC
-//                            included); returns once written
+//   disarm                   stop recording; returns once written
 //   close                    write the log's index and trailer
 //   watch VCPU BRCTR         note the first block start with brctr >= BRCTR (0: off)
 #include <sys/socket.h>
@@ -69,9 +70,22 @@ std::string command(const std::string& line) {
   std::istringstream in(line);
   std::string cmd;
   in >> cmd;
+  if (cmd == "settle") {
+    PausedCpu at;
+    std::string stack;
+    if (!(in >> std::hex >> at.pc >> at.rsp >> stack)) return fail("usage: settle PC RSP STACK-HEX|-");
+    if (stack != "-") {
+      if (stack.size() != 96 || stack.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+        return fail("settle: STACK must be 48 bytes in hex");
+      std::uint8_t bytes[48];
+      for (int i = 0; i < 48; ++i) bytes[i] = std::uint8_t(std::stoul(stack.substr(2 * std::size_t(i), 2), nullptr, 16));
+      std::memcpy(at.stack, bytes, sizeof bytes);
+      at.stack_read = true;
+    }
+    if (live_vcpus() > 0) settle_at_pause(0, at);
+    return "{\"ok\":true}";
+  }
   if (cmd == "status") {
-    std::uint64_t pc = 0;
-    in >> std::hex >> pc;
     std::string out = "{\"ok\":true,\"armed\":" + std::string(pl.armed ? "true" : "false");
     out += ",\"records\":" + std::to_string(pl.sink ? pl.sink->records() : 0);
     if (!pl.error.empty()) out += ",\"error\":" + quote(pl.error);
@@ -79,16 +93,11 @@ std::string command(const std::string& line) {
     for (unsigned v = 0; v < live_vcpus(); ++v) {
       Counters& c = pl.counters(v);
       const VcpuExtra& x = pl.vcpu[v];
-      std::uint64_t brctr = c.brctr;
-      // A block that ended in a jcc is judged when the next block starts;
-      // paused in between, the pc tells whether it was taken.
-      if (v == 0)
-        if (auto l = pending_landing(0, pc)) brctr = std::max(brctr, l->brctr);
       char b[320];
       std::snprintf(b, sizeof b,
                     "%s{\"icount\":%" PRIu64 ",\"brctr\":%" PRIu64 ",\"events\":%" PRIu64 ",\"faults\":%" PRIu64
                     ",\"unexplained\":%" PRIu64 ",\"hit\":%s",
-                    v ? "," : "", c.icount, brctr, x.events, x.faults, x.unexplained, x.hit.hit ? "true" : "false");
+                    v ? "," : "", c.icount, c.brctr, x.events, x.faults, x.unexplained, x.hit.hit ? "true" : "false");
       out += b;
       if (x.hit.hit) {
         std::snprintf(b, sizeof b, ",\"hit_icount\":%" PRIu64 ",\"hit_pc\":%" PRIu64 ",\"hit_brctr\":%" PRIu64,
@@ -122,8 +131,7 @@ std::string command(const std::string& line) {
   }
   if (cmd == "arm") {
     std::string path, header;
-    std::uint64_t pc = 0;
-    in >> std::hex >> pc >> std::dec >> path;
+    in >> path;
     std::getline(in, header);
     if (path.empty()) return fail("usage: arm PATH HEADER-JSON");
     if (!pl.sink) {
@@ -134,18 +142,16 @@ std::string command(const std::string& line) {
       }
     }
     pl.sink->marker(0, marker_json(pl, "arm"));
-    auto l = pending_landing(0, pc);
-    pl.vcpu[0].floor = l ? std::max(l->brctr, pl.counters(0).brctr) : pl.counters(0).brctr;
+    // Settled at this pause: what landed here is counted and belongs before
+    // the window.
+    pl.vcpu[0].floor = pl.counters(0).brctr;
     pl.armed = true;
     set_slow(pl);
     return "{\"ok\":true}";
   }
   if (cmd == "disarm" || cmd == "close") {
-    std::uint64_t pc = 0;
-    in >> std::hex >> pc;
     if (pl.armed) {
-      // The branch that landed where we stop belongs to the window.
-      if (auto l = pending_landing(0, pc); l && l->brctr > pl.vcpu[0].floor) pl.vcpu[0].batch.push_back(*l);
+      // Settled at this pause: the branch that landed here is in the batch.
       pl.armed = false;
       set_slow(pl);
       flush_batches(pl);

@@ -46,6 +46,14 @@ struct TbInfo {
   bool counted_inline() const { return end.flow == Flow::Direct || end.flow == Flow::Indirect; }
 };
 
+// What the client read of a paused vCPU through the gdb stub: the control
+// thread judges with it what the vCPU thread would read live.
+struct PausedCpu {
+  std::uint64_t pc = 0, rsp = 0;
+  bool stack_read = false;    // false: the 48 bytes at rsp were unreadable
+  std::uint64_t stack[6] = {};
+};
+
 struct WatchHit {
   bool hit = false;
   std::uint64_t icount = 0, pc = 0, brctr = 0;
@@ -61,6 +69,12 @@ struct VcpuExtra {
   WatchHit hit;
   std::uint64_t events = 0, faults = 0, unexplained = 0;
   bool frame_error_code = false;  // the last frame_rip() found an error code below RIP
+  // Set only while the control thread settles a pause (the vCPU stopped):
+  // frame and pc reads come from here instead of the live vCPU.
+  const PausedCpu* paused = nullptr;
+  // Where a settled pause left the vCPU: a block of no instructions that
+  // falls through to the pause's pc, so the next block is judged from there.
+  TbInfo pause_point;
   qemu_plugin_register* rsp = nullptr;
   qemu_plugin_register* rip = nullptr;
   GByteArray* buf = nullptr;
@@ -92,10 +106,15 @@ struct Plugin {
 extern Plugin g_plugin;
 inline Plugin& plugin() { return g_plugin; }
 
-// The transfer that landed at `pc`, where vCPU `v` is paused, if the plugin
-// has not emitted it yet (it does so when the next block starts): the
-// previous block's always-taken branch, or its jcc when pc is the target.
-std::optional<rlog::Branch> pending_landing(unsigned v, std::uint64_t pc);
+// vCPU `v` is paused at `at.pc`, before the block there starts: judges now
+// what the plugin would judge when that block starts (the landing branch,
+// an interrupt or fault delivered at the pause, an early I/O exit), so the
+// counters and the records are exact at the pause. Needed because a replay
+// can pause with an exception already delivered and its handler not yet
+// begun (measured: QEMU 10.0.2 runs the faulting instruction of a logged
+// exception outside the icount budget, racing the stop request). Settling
+// twice at one pause is harmless. Called only while the vCPU is stopped.
+void settle_at_pause(unsigned v, const PausedCpu& at);
 
 // Starts the control server on `socket_path` (a thread). Returns false and
 // sets plugin().error when it cannot.

@@ -43,8 +43,18 @@ std::string BranchCounter::call(const std::string& line) {
   }
 }
 
-BranchCounterStatus BranchCounter::status(uint64_t pc) {
-  auto r = nlohmann::json::parse(call(fmt::format("status {:x}", pc)));
+void BranchCounter::settle(uint64_t pc, uint64_t rsp, const std::optional<std::string>& stack) {
+  std::string hex = "-";
+  if (stack) {
+    if (stack->size() != 48) throw runtime_error(fmt::format("branch-trace settle: {} stack bytes, want 48", stack->size()));
+    hex.clear();
+    for (unsigned char b : *stack) hex += fmt::format("{:02x}", b);
+  }
+  call(fmt::format("settle {:x} {:x} {}", pc, rsp, hex));
+}
+
+BranchCounterStatus BranchCounter::status() {
+  auto r = nlohmann::json::parse(call("status"));
   BranchCounterStatus s;
   s.armed = r.value("armed", false);
   s.records = r.value("records", uint64_t{0});
@@ -66,13 +76,13 @@ void BranchCounter::set(uint64_t icount, uint64_t brctr) {
   call("set 0 " + std::to_string(icount) + " " + std::to_string(brctr));
 }
 void BranchCounter::watch(uint64_t brctr) { call("watch 0 " + std::to_string(brctr)); }
-void BranchCounter::arm(uint64_t pc, const fs::path& path, const std::string& header_json) {
+void BranchCounter::arm(const fs::path& path, const std::string& header_json) {
   if (path.string().find_first_of(" \n") != std::string::npos)
     throw bad_input("replay log path must not contain spaces: " + path.string());
-  call(fmt::format("arm {:x} {} {}", pc, path.string(), header_json));
+  call(fmt::format("arm {} {}", path.string(), header_json));
 }
-uint64_t BranchCounter::disarm(uint64_t pc) {
-  return nlohmann::json::parse(call(fmt::format("disarm {:x}", pc))).value("records", uint64_t{0});
+uint64_t BranchCounter::disarm() {
+  return nlohmann::json::parse(call("disarm")).value("records", uint64_t{0});
 }
 void BranchCounter::close_log() { call("close"); }
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
+
 #include "xentt/error.h"
 
 namespace xentt {
@@ -73,6 +75,20 @@ std::string GdbRemote::request(const std::string& payload, std::chrono::millisec
 }
 
 X86Registers GdbRemote::registers() { return parse_x86_64_registers(request("g")); }
+
+std::optional<std::string> GdbRemote::read_memory(uint64_t addr, size_t len) {
+  send_packet(fmt::format("m{:x},{:x}", addr, len));
+  auto reply = read_packet(std::chrono::seconds(30));
+  if (!reply) throw runtime_error("the gdbstub did not answer a memory read");
+  if (reply->size() != 2 * len) return std::nullopt;  // "E14": not mapped
+  std::string bytes(len, '\0');
+  for (size_t i = 0; i < len; i++) {
+    unsigned v = 0;
+    if (std::sscanf(reply->c_str() + 2 * i, "%2x", &v) != 1) return std::nullopt;
+    bytes[i] = char(v);
+  }
+  return bytes;
+}
 
 void GdbRemote::insert_breakpoint(uint64_t addr) {
   if (request(fmt::format("Z0,{:x},1", addr)) != "OK") {

@@ -298,6 +298,9 @@ class QemuReplay final : public Replay {
   }
 
   X86Registers registers() override { return GdbRemote(paths_.gdb, 10s).registers(); }
+  std::optional<std::string> read_memory(uint64_t vaddr, size_t len) override {
+    return GdbRemote(paths_.gdb, 10s).read_memory(vaddr, len);
+  }
 
   AttachInfo attach_info() const override {
     AttachInfo a;

@@ -113,7 +113,7 @@ static uint64_t counted_brctr(Replay& replay, uint64_t icount) {
   if (!bc) return ReplayIndex::kUnknown;
   bc->watch(1);
   replay.run_to_icount(icount + 1);
-  auto st = bc->status(0);
+  auto st = bc->status();
   bc->watch(0);
   return st.hit_icount && *st.hit_icount == icount ? *st.hit_brctr : ReplayIndex::kUnknown;
 }
@@ -255,7 +255,18 @@ BranchCounter& ReplaySession::counter() {
 }
 
 uint64_t ReplaySession::brctr() { return branch_status().brctr; }
-BranchCounterStatus ReplaySession::branch_status() { return counter().status(replay_->registers().rip); }
+BranchCounterStatus ReplaySession::branch_status() {
+  settle_counter();
+  return counter().status();
+}
+
+BranchCounter& ReplaySession::settle_counter() {
+  BranchCounter& bc = counter();
+  X86Registers r = replay_->registers();
+  const uint64_t rsp = r.gpr[7];  // gdb order: rax rbx rcx rdx rsi rdi rbp rsp
+  bc.settle(r.rip, rsp, replay_->read_memory(rsp, 48));
+  return bc;
+}
 
 ReplaySession::Checkpoint ReplaySession::last_checkpoint(const std::function<bool(const Checkpoint&)>& fits) const {
   Checkpoint best{0, 0};
@@ -291,7 +302,7 @@ ReplaySession::Found ReplaySession::find_brctr(uint64_t target) {
       if (e.kind() != ErrorKind::BadInput) throw;
       stop_at = final_icount;  // ran off the end
     }
-    auto st = bc.status(0);
+    auto st = bc.status();
     if (st.hit_icount) {
       bc.watch(0);
       return {*st.hit_icount, *st.hit_pc, *st.hit_brctr};
@@ -347,12 +358,12 @@ Arrival ReplaySession::run_until(const Location& loc) {
 }
 
 void ReplaySession::arm(const fs::path& path, const std::string& header_json) {
-  counter().arm(replay_->registers().rip, path, header_json);
+  settle_counter().arm(path, header_json);
   armed_ = true;
 }
 uint64_t ReplaySession::disarm() {
   armed_ = false;
-  return counter().disarm(replay_->registers().rip);
+  return settle_counter().disarm();
 }
 void ReplaySession::close_log() { counter().close_log(); }
 

@@ -39,7 +39,8 @@ int main(int argc, char** argv) try {
       // position() asks QEMU; the plugin keeps its own count.
       uint64_t plugin_icount = s->branch_status().icount;
       if (q != n || plugin_icount != n) {
-        std::printf("icount %lu: QEMU says %lu, plugin says %lu\n", n, q, plugin_icount);
+        std::printf("icount %lu: QEMU says %lu, plugin says %lu (rip %#lx)\n", n, q, plugin_icount,
+                    s->registers().rip);
         bad++;
       }
     }

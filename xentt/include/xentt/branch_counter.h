@@ -31,20 +31,27 @@ class BranchCounter {
   BranchCounter(const BranchCounter&) = delete;
   BranchCounter& operator=(const BranchCounter&) = delete;
 
-  // `pc`: the paused vCPU's rip, so a taken jcc whose target block has not
-  // started yet is counted. Cost: one round trip on a unix socket.
-  BranchCounterStatus status(uint64_t pc);
+  // The vCPU is paused at `pc` with stack pointer `rsp` and `stack` (the 48
+  // bytes at rsp, nullopt when unreadable): the plugin judges now what
+  // landed there (a taken branch, an interrupt or fault already delivered),
+  // which it would otherwise do when the next block starts. status(),
+  // arm() and disarm() are exact at a pause after this. Cost: one round
+  // trip on a unix socket.
+  void settle(uint64_t pc, uint64_t rsp, const std::optional<std::string>& stack);
+  // Cost: one round trip on a unix socket.
+  BranchCounterStatus status();
   // After loading a checkpoint: the counts at that point.
   void set(uint64_t icount, uint64_t brctr);
   // Watch for brctr (0: stop watching). While watching, every block costs a
   // callback (a few times slower than counting alone).
   void watch(uint64_t brctr);
   // Opens the replay log at `path` (first call) and records the branches
-  // after this point (the vCPU paused at `pc`) until disarm().
-  void arm(uint64_t pc, const std::filesystem::path& path, const std::string& header_json);
-  // Stops recording at `pc` (the branch that landed there included); returns
-  // once the records are written, with the total.
-  uint64_t disarm(uint64_t pc);
+  // after this point (settled first: what landed here is not recorded)
+  // until disarm().
+  void arm(const std::filesystem::path& path, const std::string& header_json);
+  // Stops recording (settled first: the branch that landed here is
+  // recorded); returns once the records are written, with the total.
+  uint64_t disarm();
   // Writes the log's index and trailer and closes it.
   void close_log();
 

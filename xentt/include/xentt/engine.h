@@ -93,6 +93,9 @@ class Replay {
   // The branch-trace plugin's control, when this replay loaded it.
   virtual BranchCounter* branch_counter() { return nullptr; }
   virtual X86Registers registers() = 0;
+  // `len` bytes of guest virtual memory at `vaddr` as the paused vCPU sees
+  // it; nullopt when unmapped. Cost: a gdbstub round trip.
+  virtual std::optional<std::string> read_memory(uint64_t vaddr, size_t len) = 0;
   virtual AttachInfo attach_info() const = 0;
   // Ends the replay's process; the recording stays.
   virtual void stop() = 0;

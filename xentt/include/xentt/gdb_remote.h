@@ -34,6 +34,9 @@ class GdbRemote {
   // One request, one reply; throws Runtime on timeout or an "E.." reply.
   std::string request(const std::string& payload, std::chrono::milliseconds timeout = std::chrono::seconds(30));
   X86Registers registers();
+  // `len` bytes of guest virtual memory at `addr` (the paused vCPU's page
+  // tables), or nullopt when the gdbstub cannot read them (unmapped).
+  std::optional<std::string> read_memory(uint64_t addr, size_t len);
   void insert_breakpoint(uint64_t addr);
   void remove_breakpoint(uint64_t addr);
   // Sends 'c' and returns without waiting; wait_stop() collects the reply.

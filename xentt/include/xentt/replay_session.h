@@ -122,6 +122,10 @@ class ReplaySession {
   bool armed_ = false;  // tracing: only forward runs (a seek would cut the trace)
 
   BranchCounter& counter();
+  // The plugin told where the vCPU is paused (registers and the 48 bytes at
+  // rsp, through the gdbstub) so its counts are exact here. Cost: two
+  // gdbstub round trips and one to the plugin.
+  BranchCounter& settle_counter();
   struct Checkpoint { uint64_t icount, brctr; };
   // The last checkpoint whose brctr is known and that `fits`; "init"
   // (0, 0) when none does.
