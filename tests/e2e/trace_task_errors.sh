@@ -1,6 +1,6 @@
 # trace_task on windows that cannot be traced, and trace_task interrupted:
-# a start or end never reached is one line naming it and exit 2 (not a hang
-# at the end of the log); SIGTERM quits QEMU and removes the replay's files,
+# a start or end never reached, or a stop at a brctr beyond the end, is one
+# line naming it and exit 2 (not a hang at the end of the log); SIGTERM quits QEMU and removes the replay's files,
 # exit 1; after SIGKILL, QEMU dies with its parent and the next replay
 # removes the orphaned files. Also: a stop inside a rep-string instruction
 # by {eip, brctr, rcx} lands where stepping its iterations does.
@@ -13,6 +13,7 @@ runtime_dirs() { find "$D/replays" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; 
 expect_exit 2 "start 0x0: eip 0x0 is not reached" trace_task -o "$TMP/a.bts" "$D" 0x0 demo_finish
 expect_exit 2 "end 0x0: eip 0x0 is not reached" trace_task -o "$TMP/b.bts" "$D" idt_init 0x0
 expect_exit 2 "end idt_init" trace_task -o "$TMP/c.bts" "$D" demo_finish idt_init
+expect_exit 2 "brctr 999999999 is beyond the end of the recording" tt_replay -q --until demo_finish:999999999 demo
 check "no QEMU left after the errors" no_qemu_left
 check "no runtime directory left after the errors" test "$(runtime_dirs)" = 0
 

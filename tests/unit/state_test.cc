@@ -143,6 +143,30 @@ TEST_CASE("the replay index round-trips and damage is reported with the file") {
   }
 }
 
+TEST_CASE("an index counted by other plugin rules, or before brctr, is stale: loading it asks for a rebuild") {
+  TempDir t;
+  fs::create_directories(t.path / "vm");
+  StateDir sd = StateDir::locate("vm", t.path / "vm");
+  ReplayIndex i;
+  i.final_icount = 1000;
+  i.checkpoints = {0};
+  i.checkpoint_brctr = {0};
+  save_replay_index(sd, i);
+  REQUIRE(load_replay_index(sd));
+  auto rewrite = [&](const std::string& from, const std::string& to) {
+    std::string text = read_file(sd.file("index.json"));
+    REQUIRE(text.find(from) != std::string::npos);
+    write_file_atomic(sd.file("index.json"), text.replace(text.find(from), from.size(), to));
+  };
+  rewrite("\"brctr_rules\": " + std::to_string(ReplayIndex::kBrctrRules), "\"brctr_rules\": 1");
+  CHECK_FALSE(load_replay_index(sd));
+  rewrite("\"brctr_rules\": 1,", "");  // indexes from before the field
+  CHECK_FALSE(load_replay_index(sd));
+  save_replay_index(sd, i);
+  rewrite("\"format\": 2", "\"format\": 1");
+  CHECK_FALSE(load_replay_index(sd));
+}
+
 TEST_CASE("x86-64 registers decode from a gdb 'g' reply, little-endian") {
   std::string hex;
   auto le = [](uint64_t v, int bytes) {

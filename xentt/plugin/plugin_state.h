@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdio>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -90,6 +91,9 @@ struct Plugin {
   std::atomic<bool> armed{false};
   std::unique_ptr<TraceSink> sink;
   std::string error;                         // the first failure, reported through status
+  // $XENTT_BT_DEBUG names a file that gets one line per event the plugin
+  // cannot explain (QEMU's stderr is gone once libxentt removes a replay).
+  std::FILE* debug = nullptr;
 
   // The vCPU's counters. The pointers are cached because the lookup costs
   // a call and two more inside QEMU on every callback (10% of a traced

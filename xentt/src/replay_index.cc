@@ -9,7 +9,7 @@ namespace xentt {
 using nlohmann::json;
 
 std::string ReplayIndex::to_json() const {
-  json j = {{"format", kFormat},       {"final_icount", final_icount},   {"interval", interval},
+  json j = {{"format", kFormat},       {"brctr_rules", kBrctrRules},     {"final_icount", final_icount},   {"interval", interval},
             {"checkpoints", checkpoints}, {"checkpoint_brctr", checkpoint_brctr}, {"console_bytes", console_bytes}, {"build_seconds", build_seconds}};
   return j.dump(2) + "\n";
 }
@@ -41,7 +41,9 @@ std::optional<ReplayIndex> load_replay_index(const StateDir& dir) {
   if (!std::filesystem::exists(p)) return std::nullopt;
   std::string text = read_file(p);
   auto j = json::parse(text, nullptr, false);
-  if (j.is_object() && j.value("format", 0) == 1) return std::nullopt;  // before brctr: rebuild
+  // Before brctr (format 1), or brctrs counted by other rules: rebuild.
+  if (j.is_object() && (j.value("format", 0) == 1 || j.value("brctr_rules", 1) != ReplayIndex::kBrctrRules))
+    return std::nullopt;
   return ReplayIndex::from_json(text, p.string());
 }
 

@@ -284,35 +284,78 @@ void ReplaySession::load_checkpoint(const Checkpoint& c) {
   counter().set(c.icount, c.brctr);
 }
 
+// Watching costs a callback per block, so the replay first closes in on
+// the target counting only: a probe of a million instructions, then steps
+// that aim at half the remaining branches at the highest branch density
+// seen so far, each ending with the counts settled (exact). Within
+// kWatchWindow branches the watch takes over. A step that overshoots (the
+// density more than doubled) is run again from the checkpoint: counting up
+// to its start, watching through it. Measured on a Linux boot, whose
+// density varies twofold (7 to 13 instructions per branch): a stop 8M
+// instructions after its checkpoint took 8.7 s when the watch ran on to
+// the next checkpoint, 250M instructions later.
 ReplaySession::Found ReplaySession::find_brctr(uint64_t target) {
-  // Start at the last checkpoint whose count is below the target, watch,
-  // and run checkpoint interval by checkpoint interval until it is seen.
-  Checkpoint from = last_checkpoint([&](const Checkpoint& c) { return c.brctr < target; });
+  constexpr uint64_t kWatchWindow = 1 << 16;
+  const Checkpoint from = last_checkpoint([&](const Checkpoint& c) { return c.brctr < target; });
   load_checkpoint(from);
-  const uint64_t start_ic = from.icount;
+  uint64_t icount = from.icount, brctr = from.brctr;
+  double per_branch = 0;  // the fewest instructions per branch of any step so far
+  while (target - brctr > kWatchWindow && !at_final(icount)) {
+    const uint64_t step = per_branch > 0 ? uint64_t(per_branch * double(target - brctr) / 2) : 1'000'000;
+    const uint64_t next = capped_icount(icount + std::max<uint64_t>(step, 1));
+    try {
+      replay_->run_to_icount(next);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::BadInput) throw;
+      load_checkpoint(from);  // ran off the end (no index says where it is)
+      return watch_for_brctr(target, from.icount, std::nullopt);
+    }
+    const uint64_t now = branch_status().brctr;
+    if (now >= target) {
+      load_checkpoint(from);
+      if (icount > from.icount) replay_->run_to_icount(icount);
+      return watch_for_brctr(target, icount, next);
+    }
+    const double d = double(next - icount) / double(std::max<uint64_t>(now - brctr, 1));
+    per_branch = per_branch > 0 ? std::min(per_branch, d) : d;
+    icount = next;
+    brctr = now;
+  }
+  return watch_for_brctr(target, icount, std::nullopt);
+}
+
+ReplaySession::Found ReplaySession::watch_for_brctr(uint64_t target, uint64_t icount, std::optional<uint64_t> bound) {
   BranchCounter& bc = counter();
   bc.watch(target);
-  uint64_t final_icount = index_ ? index_->final_icount : 0;
-  uint64_t step = index_ && index_->interval ? index_->interval : 50'000'000;
-  for (uint64_t next = start_ic + step;; next += step) {
-    uint64_t stop_at = final_icount ? std::min(next, final_icount) : next;
+  const uint64_t max_step = index_ && index_->interval ? index_->interval : 50'000'000;
+  for (uint64_t step = 1'000'000;; step = std::min(step * 2, max_step)) {
+    uint64_t stop_at = capped_icount(bound && *bound > icount ? *bound : icount + step);
+    bool ended = false;
     try {
       replay_->run_to_icount(stop_at);
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::BadInput) throw;
-      stop_at = final_icount;  // ran off the end
+      ended = true;  // ran off the end
     }
     auto st = bc.status();
     if (st.hit_icount) {
       bc.watch(0);
       return {*st.hit_icount, *st.hit_pc, *st.hit_brctr};
     }
-    if (final_icount && stop_at >= final_icount) {
+    if (ended || at_final(stop_at)) {
       bc.watch(0);
       throw bad_input(fmt::format("brctr {} is beyond the end of the recording (it ends with brctr {})", target,
                                   st.brctr));
     }
+    icount = stop_at;
   }
+}
+
+uint64_t ReplaySession::capped_icount(uint64_t icount) const {
+  return index_ && index_->final_icount ? std::min(icount, index_->final_icount) : icount;
+}
+bool ReplaySession::at_final(uint64_t icount) const {
+  return index_ && index_->final_icount && icount >= index_->final_icount;
 }
 
 Arrival ReplaySession::run_until(const Location& loc) {

@@ -4,13 +4,14 @@
 //   bt_check icount STATEDIR N...        the plugin's icount equals QEMU's at each stop
 //   bt_check brctr STATEDIR N...         print "N BRCTR events E faults F unexplained U" at each icount,
 //       run forward from the start with the plugin counting only
-//   bt_check stops STATEDIR BTS K SEED   K random records of an extended .bts:
-//       run_until({to, brctr}) stops with rip == to and that brctr, and the
-//       registers equal those reached by single-stepping the last 3
-//       instructions in a second session
+//   bt_check stops STATEDIR BTS K SEED [MIN_BRCTR]   K random records of an
+//       extended .bts (those with brctr >= MIN_BRCTR): run_until({to, brctr})
+//       stops with rip == to and that brctr, and the registers equal those
+//       reached by single-stepping the last 3 instructions in a second session
 //   bt_check rep STATEDIR EIP K          EIP is a rep-string instruction: at
 //       its first hit, step K iterations; a stop at {EIP, brctr, rcx} from
 //       the start of the replay lands on the same icount and registers
+#include <algorithm>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -52,9 +53,14 @@ int main(int argc, char** argv) try {
       BranchCounterStatus st = s->branch_status();
       std::printf("%lu %lu events %lu faults %lu unexplained %lu\n", n, st.brctr, st.events, st.faults, st.unexplained);
     }
-  } else if (mode == "stops" && argc == 6) {
+  } else if (mode == "stops" && (argc == 6 || argc == 7)) {
     bts::BtsFile in(argv[3]);
-    std::vector<bts::Record> recs(in.records().begin(), in.records().end());
+    std::span<const bts::Record> recs = in.records();  // mapped, not copied: a Linux window has 24M
+    if (argc == 7) {  // records are in brctr order
+      uint64_t min = std::stoull(argv[6]);
+      auto first = std::partition_point(recs.begin(), recs.end(), [&](const bts::Record& r) { return r.format < min; });
+      recs = recs.subspan(std::size_t(first - recs.begin()));
+    }
     if (recs.empty()) throw bad_input(std::string(argv[3]) + ": no records");
     std::mt19937_64 rng(std::stoull(argv[5]));
     int k = std::stoi(argv[4]);

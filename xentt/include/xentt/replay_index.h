@@ -17,6 +17,12 @@ namespace xentt {
 struct ReplayIndex {
   // Format 2 added checkpoint_brctr; a format-1 index is rebuilt.
   static constexpr int kFormat = 2;
+  // The revision of the plugin's counting rules the checkpoint brctrs come
+  // from; an index from other rules is stale and rebuilt. Bump it with any
+  // plugin change that moves a count. 2: aliased blocks checked against the
+  // real pc before the interrupt frame (2026-11-22; rules 1 counted stack
+  // contents after a call as interrupts in a Linux boot).
+  static constexpr int kBrctrRules = 2;
   static constexpr uint64_t kUnknown = ~0ull;
   uint64_t final_icount = 0;             // the last count a replay can stop at inside the recording
   uint64_t interval = 0;                // instructions between checkpoints

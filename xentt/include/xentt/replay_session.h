@@ -136,6 +136,12 @@ class ReplaySession {
   // pc and brctr there.
   struct Found { uint64_t icount, pc, brctr; };
   Found find_brctr(uint64_t brctr);
+  // Watches from `icount`, where the replay is paused below `brctr`, in
+  // growing steps; `bound`: an icount the count is known to reach by.
+  Found watch_for_brctr(uint64_t brctr, uint64_t icount, std::optional<uint64_t> bound);
+  // `icount`, no further than the end of the recording (when known).
+  uint64_t capped_icount(uint64_t icount) const;
+  bool at_final(uint64_t icount) const;
 };
 
 }  // namespace xentt
