@@ -203,8 +203,8 @@ void on_event(unsigned v, Counters& c, const TbInfo* p, const TbInfo* s, std::ui
     return;
   }
   const bool unexplained = !after_p;
+  const std::uint64_t frame = rip;
   if (unexplained) {
-    debug_event("unexplained", c, p, s, rip);
     ++x.unexplained;  // no frame we understand: count it as an interrupt after p
     rip = p->fallthrough;
   }
@@ -217,7 +217,7 @@ void on_event(unsigned v, Counters& c, const TbInfo* p, const TbInfo* s, std::ui
   }
   ++c.brctr;
   emit(v, rip, s->start, c.brctr, c.icount, BranchKind::Interrupt);
-  if (!unexplained) debug_event("interrupt", c, p, s, rip);
+  debug_event(unexplained ? "unexplained" : "interrupt", c, p, s, frame);
 }
 
 // s starts where p's end (no branch, a jcc, a direct branch, a rep) does

@@ -92,7 +92,7 @@ struct Plugin {
   std::unique_ptr<TraceSink> sink;
   std::string error;                         // the first failure, reported through status
   // $XENTT_BT_DEBUG names a file that gets one line per event the plugin
-  // cannot explain (QEMU's stderr is gone once libxentt removes a replay).
+  // judges (QEMU's stderr is gone once libxentt removes a replay).
   std::FILE* debug = nullptr;
 
   // The vCPU's counters. The pointers are cached because the lookup costs
