@@ -309,9 +309,7 @@ void on_block(unsigned v, const TbInfo* s) {
     }
   }
   if (armed) x.delta = x.ds;
-  // Unarmed, ds is set only where the pc was read (at every mismatch, which
-  // is how a block reached under an alias from a block that is not shows).
-  if (x.watch_brctr && !x.hit.hit && c.brctr >= x.watch_brctr) x.hit = {true, c.icount, s->start + x.ds, c.brctr};
+  if (x.watch_brctr && !x.hit.hit && c.brctr >= x.watch_brctr) x.hit = {true, c.icount, s->start, c.brctr};
 }
 
 void cb_slow(unsigned v, void* udata) { on_block(v, static_cast<const TbInfo*>(udata)); }
