@@ -190,7 +190,7 @@ void on_event(unsigned v, Counters& c, const TbInfo* p, const TbInfo* s, std::ui
     c.icount -= p->insns.size() - std::size_t(k);
     if (p->counted_inline()) --c.brctr;
     ++c.brctr;
-    emit(v, rip, s->start + x.ds, c.brctr, c.icount, BranchKind::Exception);
+    emit(v, rip, s->start, c.brctr, c.icount, BranchKind::Exception);
     debug_event("fault", c, p, s, rip);
     return;
   }
@@ -211,12 +211,12 @@ void on_event(unsigned v, Counters& c, const TbInfo* p, const TbInfo* s, std::ui
   // p ran to its end and went to `rip`; then the event took the guest to s.
   if (p->end.flow == Flow::Cond && rip == p->end.target && rip != p->fallthrough) {
     ++c.brctr;
-    emit(v, p->last + x.dp, rip, c.brctr, c.icount, p->end.kind);
+    emit(v, p->last, rip, c.brctr, c.icount, p->end.kind);
   } else if (p->counted_inline()) {
-    emit(v, p->last + x.dp, rip, c.brctr, c.icount, p->end.kind);
+    emit(v, p->last, rip, c.brctr, c.icount, p->end.kind);
   }
   ++c.brctr;
-  emit(v, rip, s->start + x.ds, c.brctr, c.icount, BranchKind::Interrupt);
+  emit(v, rip, s->start, c.brctr, c.icount, BranchKind::Interrupt);
   debug_event(unexplained ? "unexplained" : "interrupt", c, p, s, frame);
 }
 
@@ -227,8 +227,6 @@ void on_event(unsigned v, Counters& c, const TbInfo* p, const TbInfo* s, std::ui
 void on_mismatch(unsigned v, Counters& c, const TbInfo* p, const TbInfo* s) {
   std::uint64_t pc = 0;
   if (!real_pc(v, pc)) pc = 0;
-  plugin().vcpu[v].ds = pc ? pc - s->start : 0;
-  if (pc && pc != s->start) const_cast<TbInfo*>(s)->aliased = true;
   if (pc && aliased_transition(v, c, p, pc, Match::Exact)) return;
   on_event(v, c, p, s, frame_rip(v), pc);
 }
@@ -253,20 +251,10 @@ void on_block(unsigned v, const TbInfo* s) {
   Counters& c = pl.counters(v);
   const TbInfo* p = reinterpret_cast<const TbInfo*>(c.prev);
   VcpuExtra& x = pl.vcpu[v];
-  // Record addresses under aliases (armed only; see VcpuExtra::delta): s
-  // runs at p's offset when it is where p's end leads; reached otherwise,
-  // at its own address unless it was seen elsewhere, and then the pc says.
-  const bool armed = pl.armed.load(std::memory_order_relaxed);
-  x.dp = x.ds = armed ? x.delta : 0;
-  auto own_delta = [&] {
-    std::uint64_t pc;
-    x.ds = armed && s->aliased && real_pc(v, pc) ? pc - s->start : 0;
-  };
   if (p && early_exit(c, p, s->start)) {
     debug_event("early-exit", c, p, s, 0);
     p = nullptr;
   }
-  if (!p) own_delta();
   if (p) {
     const std::uint64_t to = s->start;
     switch (p->end.flow) {
@@ -279,14 +267,14 @@ void on_block(unsigned v, const TbInfo* s) {
       case Flow::Cond:
         if (to == p->end.target && to != p->fallthrough) {
           ++c.brctr;
-          emit(v, p->last + x.dp, to + x.ds, c.brctr, c.icount, p->end.kind);
+          emit(v, p->last, to, c.brctr, c.icount, p->end.kind);
         } else if (to != p->fallthrough) {
           on_mismatch(v, c, p, s);
         }
         break;
       case Flow::Direct:
         if (to == p->end.target)
-          emit(v, p->last + x.dp, to + x.ds, c.brctr, c.icount, p->end.kind);
+          emit(v, p->last, to, c.brctr, c.icount, p->end.kind);
         else
           on_mismatch(v, c, p, s);
         break;
@@ -294,7 +282,6 @@ void on_block(unsigned v, const TbInfo* s) {
         // The target is unknown: this block is either it or an event's
         // handler. Decided by the interrupt frame, once per block.
         TbInfo* sm = const_cast<TbInfo*>(s);
-        own_delta();
         std::uint64_t rip = 0;
         if (p->end.kind != BranchKind::SoftInterrupt && sm->entry_class != 1) {
           rip = frame_rip(v);
@@ -303,12 +290,11 @@ void on_block(unsigned v, const TbInfo* s) {
         if (rip && sm->entry_class == 2)
           on_event(v, c, p, s, rip, 0);
         else
-          emit(v, p->last + x.dp, to + x.ds, c.brctr, c.icount, p->end.kind);
+          emit(v, p->last, to, c.brctr, c.icount, p->end.kind);
         break;
       }
     }
   }
-  if (armed) x.delta = x.ds;
   if (x.watch_brctr && !x.hit.hit && c.brctr >= x.watch_brctr) x.hit = {true, c.icount, s->start, c.brctr};
 }
 

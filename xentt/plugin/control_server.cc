@@ -145,9 +145,6 @@ std::string command(const std::string& line) {
     // Settled at this pause: what landed here is counted and belongs before
     // the window.
     pl.vcpu[0].floor = pl.counters(0).brctr;
-    // Settled: the block that runs next starts at the real pc, or is where
-    // p's end leads from the real pc, so no alias offset.
-    pl.vcpu[0].delta = 0;
     pl.armed = true;
     set_slow(pl);
     return "{\"ok\":true}";

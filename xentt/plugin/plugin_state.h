@@ -44,10 +44,6 @@ struct TbInfo {
   // target (0 unknown, 1 target, 2 event entry): the interrupt-frame check
   // runs once per block, not per visit.
   std::uint8_t entry_class = 0;
-  // Seen running at an address other than its own (a virtual alias of its
-  // code, see aliased_transition): while armed, entering it costs a pc
-  // read so its records carry the addresses it runs at.
-  bool aliased = false;
   bool counted_inline() const { return end.flow == Flow::Direct || end.flow == Flow::Indirect; }
 };
 
@@ -77,11 +73,6 @@ struct VcpuExtra {
   // Set only while the control thread settles a pause (the vCPU stopped):
   // frame and pc reads come from here instead of the live vCPU.
   const PausedCpu* paused = nullptr;
-  // While armed: the running block's real address minus its TbInfo's
-  // (nonzero under an alias), and the same for the block judged now (dp
-  // for p, ds for s). Records add them; judgments never use them, so the
-  // counts are the same armed or not.
-  std::uint64_t delta = 0, dp = 0, ds = 0;
   // Where a settled pause left the vCPU: a block of no instructions that
   // falls through to the pause's pc, so the next block is judged from there.
   TbInfo pause_point;
