@@ -77,9 +77,8 @@ std::string command(const std::string& line) {
     if (stack != "-") {
       if (stack.size() != 96 || stack.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
         return fail("settle: STACK must be 48 bytes in hex");
-      std::uint8_t bytes[48];
-      for (int i = 0; i < 48; ++i) bytes[i] = std::uint8_t(std::stoul(stack.substr(2 * std::size_t(i), 2), nullptr, 16));
-      std::memcpy(at.stack, bytes, sizeof bytes);
+      auto* bytes = reinterpret_cast<std::uint8_t*>(at.stack);  // little-endian words, as the vCPU's stack
+      for (std::size_t i = 0; i < sizeof at.stack; ++i) bytes[i] = std::uint8_t(std::stoul(stack.substr(2 * i, 2), nullptr, 16));
       at.stack_read = true;
     }
     if (live_vcpus() > 0) settle_at_pause(0, at);

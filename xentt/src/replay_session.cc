@@ -255,10 +255,7 @@ BranchCounter& ReplaySession::counter() {
 }
 
 uint64_t ReplaySession::brctr() { return branch_status().brctr; }
-BranchCounterStatus ReplaySession::branch_status() {
-  settle_counter();
-  return counter().status();
-}
+BranchCounterStatus ReplaySession::branch_status() { return settle_counter().status(); }
 
 BranchCounter& ReplaySession::settle_counter() {
   BranchCounter& bc = counter();
@@ -299,6 +296,13 @@ ReplaySession::Found ReplaySession::find_brctr(uint64_t target) {
   const Checkpoint from = last_checkpoint([&](const Checkpoint& c) { return c.brctr < target; });
   load_checkpoint(from);
   uint64_t icount = from.icount, brctr = from.brctr;
+  // Back to `icount`, the last position known below the target, to watch
+  // from there (up to `bound`, when the count is known to reach it by then).
+  auto watch_again = [&](std::optional<uint64_t> bound) {
+    load_checkpoint(from);
+    if (icount > from.icount) replay_->run_to_icount(icount);
+    return watch_for_brctr(target, icount, bound);
+  };
   double per_branch = 0;  // the fewest instructions per branch of any step so far
   while (target - brctr > kWatchWindow && !at_final(icount)) {
     const uint64_t step = per_branch > 0 ? uint64_t(per_branch * double(target - brctr) / 2) : 1'000'000;
@@ -307,15 +311,10 @@ ReplaySession::Found ReplaySession::find_brctr(uint64_t target) {
       replay_->run_to_icount(next);
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::BadInput) throw;
-      load_checkpoint(from);  // ran off the end (no index says where it is)
-      return watch_for_brctr(target, from.icount, std::nullopt);
+      return watch_again(std::nullopt);  // ran off the end (no index says where it is)
     }
     const uint64_t now = branch_status().brctr;
-    if (now >= target) {
-      load_checkpoint(from);
-      if (icount > from.icount) replay_->run_to_icount(icount);
-      return watch_for_brctr(target, icount, next);
-    }
+    if (now >= target) return watch_again(next);
     const double d = double(next - icount) / double(std::max<uint64_t>(now - brctr, 1));
     per_branch = per_branch > 0 ? std::min(per_branch, d) : d;
     icount = next;
