@@ -18,6 +18,7 @@
 #include "xentt/daemon.h"
 #include "xentt/error.h"
 #include "xentt/fs_util.h"
+#include "xentt/log_sums.h"
 #include "xentt/process.h"
 #include "xentt/qemu_engine.h"
 #include "xentt/replay_session.h"
@@ -176,6 +177,8 @@ int recorder(const StateDir& sd, bool verbose, const std::function<void(const st
   opts.stop_requested = [] { return g_stop.load(); };
   opts.started = [&] { ready(fmt::format("{}", ::getpid())); };
   RecordingInfo info = engine->record(sd, opts);
+  // Sums of the log as recorded: a replay checks them first (xentt/log_sums.h).
+  write_log_sums(sd.file("recording/replay.sums"), compute_log_sums(sd.file("recording/replay.bin")), 0600);
   sd.write_recording_info(info);
   fs::remove(sd.file("INCOMPLETE"));  // the one place a recording becomes complete
   ::dprintf(2, "recording complete: ended by %s, status %d, %.2f s\n", info.ended_by.c_str(), info.exit_status,

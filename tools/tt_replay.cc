@@ -1,6 +1,7 @@
 // tt_replay: replay a recorded VM: to the end, to a location (and stay
 // paused for debuggers), verify it against the recording, or kill replays.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -168,7 +169,8 @@ int full_replay(const StateDir& sd, const Options& o) {
   // recording never got to: the recording must be a prefix of the replay.
   // On a failure the replay's console is a prefix at best: report where it
   // first differs from (or stops short of) the recording.
-  if (replayed.compare(0, recorded.size(), recorded) != 0) {
+  // A replay that never started (the log is damaged) has no console to compare.
+  if (s && replayed.compare(0, recorded.size(), recorded) != 0) {
     auto [at, line] = first_difference(recorded, replayed);
     problems.push_back(fmt::format("console differs from the recording at byte {} (line {})", at, line));
     r["console_divergence_byte"] = at;
@@ -186,7 +188,8 @@ int full_replay(const StateDir& sd, const Options& o) {
     fmt::print("replayed '{}' to the end: icount {}, console identical to the recording ({} bytes), {:.2f} s\n",
                sd.name(), final_icount, replayed.size(), secs);
   } else {
-    for (const auto& p : problems) fmt::print(stderr, "tt_replay: '{}' diverged: {}\n", sd.name(), p);
+    fmt::print(stderr, "tt_replay: '{}' {}: {}\n", sd.name(), s ? "diverged" : "cannot be replayed",
+               fmt::join(problems, "; "));
   }
   return problems.empty() ? 0 : 1;
 }

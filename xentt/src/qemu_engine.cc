@@ -13,6 +13,7 @@
 #include "xentt/fs_util.h"
 #include "xentt/process.h"
 #include "xentt/qmp_client.h"
+#include "xentt/stuck_watch.h"
 
 namespace xentt {
 namespace fs = std::filesystem;
@@ -218,7 +219,8 @@ class QemuReplay final : public Replay {
     gdb.insert_breakpoint(eip);
     qmp().clear_events();
     gdb.resume();
-    for (;;) {
+    StuckWatch stuck;
+    for (unsigned polls = 1;; polls++) {
       if (gdb.wait_stop(200ms)) {
         // gdb reports every stop: the breakpoint, or the replay pausing at
         // the end of its log (measured, QEMU 10.0.2: one instruction past
@@ -236,6 +238,7 @@ class QemuReplay final : public Replay {
         return false;
       }
       throw_if_exited();
+      if (polls % 5 == 0) throw_if_stuck(stuck, icount());
     }
   }
 
@@ -369,6 +372,7 @@ class QemuReplay final : public Replay {
     constexpr auto stalled_after = 10s;
     auto last_move = std::chrono::steady_clock::now();
     std::optional<uint64_t> seen;
+    StuckWatch stuck;
     for (;;) {
       try {
         return qmp().wait_event("STOP", 1s, {"SHUTDOWN"});
@@ -380,13 +384,18 @@ class QemuReplay final : public Replay {
         uint64_t now;
         try {
           now = qmp().execute("query-replay", json::object(), 5s)["icount"].get<uint64_t>();
-        } catch (const Error&) {
+        } catch (const Error& e) {
+          // A closed socket is QEMU exiting (a damaged log ends it with a
+          // message): give it a moment to be reaped, its message says more.
+          child_.wait_for(2s);
+          throw_if_exited();
           throw runtime_error(fmt::format(
-              "the replay stopped making progress after icount {}: QEMU no longer answers (recording damaged?)",
-              last_icount_));
+              "the replay stopped making progress after icount {}: QEMU no longer answers (recording damaged?): {}",
+              last_icount_, e.what()));
         }
         last_icount_ = now;
         if (progress) progress(now);
+        throw_if_stuck(stuck, now);
         if (seen != now) {
           seen = now;
           last_move = std::chrono::steady_clock::now();
@@ -398,6 +407,17 @@ class QemuReplay final : public Replay {
         }
       }
     }
+  }
+
+  // Below the end a frozen count with QEMU busy is a replay that will never
+  // move again (xentt/stuck_watch.h); past it, wait_stop() reads it as the end.
+  void throw_if_stuck(StuckWatch& watch, uint64_t now) {
+    if (reached_ && now >= *reached_) return;
+    if (!watch.stuck(now, StuckWatch::Clock::now(), process_cpu_time(child_.pid()))) return;
+    throw runtime_error(fmt::format(
+        "the replay is stuck at icount {}: QEMU has run for {:.0f} s without executing a guest instruction "
+        "(the recording is damaged, or was made by another QEMU build)",
+        now, watch.frozen_for().count()));
   }
 
   QmpClient& qmp() {

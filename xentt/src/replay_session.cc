@@ -13,6 +13,7 @@
 
 #include "xentt/error.h"
 #include "xentt/fs_util.h"
+#include "xentt/log_sums.h"
 
 namespace xentt {
 namespace fs = std::filesystem;
@@ -26,9 +27,12 @@ void require_complete_recording(const StateDir& dir) {
       throw bad_input("the recording of '" + dir.name() + "' at " + dir.path().string() +
                       " terminated abnormally and cannot be replayed (tt_record -D " + dir.name() + " cleans it)");
   }
-  if (!fs::exists(dir.file("recording/replay.bin"))) {
-    throw bad_input(dir.file("recording/replay.bin").string() + " is missing: no recording to replay");
-  }
+  fs::path log = dir.file("recording/replay.bin"), sums_file = dir.file("recording/replay.sums");
+  if (!fs::exists(log)) throw bad_input(log.string() + " is missing: no recording to replay");
+  // Recordings made before the sums existed have none and replay unchecked.
+  if (!fs::exists(sums_file)) return;
+  LogSums sums = read_log_sums(sums_file);
+  if (auto damage = find_log_damage(log, sums)) throw bad_input(describe(*damage, log, sums));
 }
 
 // Runtime directories are named KIND<owner pid>-<n>. One whose owner is gone

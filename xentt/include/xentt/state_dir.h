@@ -6,7 +6,8 @@
 //                    silently break replays
 //   disk.qcow2       copy-on-write overlay of the base disk (-L)
 //   symfiles         symbol maps, one FILE[@lo-hi][:prefix] per line (libbts reads it)
-//   recording/       the engine's recording (QEMU: replay.bin, snapshots.qcow2)
+//   recording/       the engine's recording (QEMU: replay.bin, snapshots.qcow2),
+//                    and replay.sums, the log's checksums (xentt/log_sums.h)
 //   console.log      the guest's serial output during recording
 //   INCOMPLETE       present from the start of a recording until it ends
 //                    cleanly; holds the recorder's pid

@@ -1,0 +1,200 @@
+// The recording log's checksums (recording/replay.sums): the damaged block is
+// named exactly, a cut or grown log is told apart, a damaged sums file is
+// refused with its offset; and the stuck-replay judge.
+#include <unistd.h>
+#include <zlib.h>
+
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <random>
+#include <string>
+
+#include "xentt/error.h"
+#include "xentt/fs_util.h"
+#include "xentt/log_sums.h"
+#include "xentt/stuck_watch.h"
+
+namespace fs = std::filesystem;
+using namespace xentt;
+using Catch::Matchers::ContainsSubstring;
+
+namespace {
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/xentt-unit.XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+std::string random_bytes(size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+void write(const fs::path& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
+
+std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST_CASE("log sums: 4 KiB blocks, each the zlib CRC-32 of its bytes, round trip through the file") {
+  TempDir t;
+  std::string data = random_bytes(3 * 4096 + 100, 1);
+  write(t.path / "replay.bin", data);
+  LogSums s = compute_log_sums(t.path / "replay.bin");
+  CHECK(s.block_bytes == 4096);
+  CHECK(s.log_bytes == data.size());
+  REQUIRE(s.crcs.size() == 4);
+  // An independent computation: zlib over each block.
+  for (size_t i = 0; i < 4; i++) {
+    size_t len = std::min<size_t>(4096, data.size() - i * 4096);
+    CHECK(s.crcs[i] == ::crc32(0, reinterpret_cast<const Bytef*>(data.data() + i * 4096), static_cast<uInt>(len)));
+  }
+  write_log_sums(t.path / "replay.sums", s);
+  CHECK(fs::file_size(t.path / "replay.sums") == 24 + 4 * 4 + 4);
+  LogSums r = read_log_sums(t.path / "replay.sums");
+  CHECK(r.block_bytes == s.block_bytes);
+  CHECK(r.log_bytes == s.log_bytes);
+  CHECK(r.crcs == s.crcs);
+  CHECK_FALSE(find_log_damage(t.path / "replay.bin", r));
+}
+
+TEST_CASE("log sums: an empty log has no blocks and checks clean") {
+  TempDir t;
+  write(t.path / "replay.bin", "");
+  LogSums s = compute_log_sums(t.path / "replay.bin");
+  CHECK(s.crcs.empty());
+  write_log_sums(t.path / "replay.sums", s);
+  CHECK_FALSE(find_log_damage(t.path / "replay.bin", read_log_sums(t.path / "replay.sums")));
+}
+
+TEST_CASE("log sums: the block size doubles past 64k blocks") {
+  TempDir t;
+  // A sparse file: 300 MiB reads as zeros, a few hundred ms.
+  {
+    std::ofstream f(t.path / "big.bin", std::ios::binary);
+    f.seekp((300ull << 20) - 1);
+    f.put('\0');
+  }
+  LogSums s = compute_log_sums(t.path / "big.bin");
+  CHECK(s.block_bytes == 8192);
+  CHECK(s.crcs.size() == (300ull << 20) / 8192);
+}
+
+TEST_CASE("log sums: a flipped byte names its block; several damaged blocks are counted") {
+  TempDir t;
+  std::string data = random_bytes(5 * 4096, 2);
+  write(t.path / "replay.bin", data);
+  LogSums s = compute_log_sums(t.path / "replay.bin");
+  std::string bad = data;
+  bad[2 * 4096 + 17] ^= 1;
+  write(t.path / "replay.bin", bad);
+  auto d = find_log_damage(t.path / "replay.bin", s);
+  REQUIRE(d);
+  CHECK(d->begin == 2 * 4096);
+  CHECK(d->end == 3 * 4096);
+  CHECK(d->blocks == 1);
+  CHECK_THAT(describe(*d, t.path / "replay.bin", s), ContainsSubstring("is damaged: bytes 8192-12287 differ"));
+  bad[4 * 4096] ^= 1;
+  write(t.path / "replay.bin", bad);
+  d = find_log_damage(t.path / "replay.bin", s);
+  REQUIRE(d);
+  CHECK(d->begin == 2 * 4096);
+  CHECK(d->blocks == 2);
+  CHECK_THAT(describe(*d, t.path / "replay.bin", s), ContainsSubstring("(2 blocks of 4096 bytes differ)"));
+}
+
+TEST_CASE("log sums: a cut log and a grown log are told apart") {
+  TempDir t;
+  std::string data = random_bytes(3 * 4096 + 10, 3);
+  write(t.path / "replay.bin", data);
+  LogSums s = compute_log_sums(t.path / "replay.bin");
+
+  write(t.path / "replay.bin", data.substr(0, 4096 + 5));
+  auto d = find_log_damage(t.path / "replay.bin", s);
+  REQUIRE(d);
+  CHECK(d->begin == 4096);
+  CHECK(d->blocks == 3);  // the short block and the two missing ones
+  CHECK_THAT(describe(*d, t.path / "replay.bin", s),
+             ContainsSubstring("is cut short: 4101 bytes of the 12298 recorded, first difference in bytes 4096-8191"));
+
+  write(t.path / "replay.bin", data.substr(0, 3 * 4096));  // cut at a block boundary
+  d = find_log_damage(t.path / "replay.bin", s);
+  REQUIRE(d);
+  CHECK(d->begin == 3 * 4096);
+  CHECK(d->end == 3 * 4096 + 10);
+
+  write(t.path / "replay.bin", data + "more");
+  d = find_log_damage(t.path / "replay.bin", s);
+  REQUIRE(d);
+  CHECK(d->begin == 3 * 4096);
+  CHECK_THAT(describe(*d, t.path / "replay.bin", s), ContainsSubstring("it has grown from 12298 to 12302 bytes"));
+}
+
+TEST_CASE("log sums: a damaged sums file is refused with its offset, exit status 2") {
+  TempDir t;
+  write(t.path / "replay.bin", random_bytes(10000, 4));
+  write_log_sums(t.path / "replay.sums", compute_log_sums(t.path / "replay.bin"));
+  std::string good = read_file(t.path / "replay.sums");
+  auto with = [&](std::string bytes) {
+    write(t.path / "replay.sums", bytes);
+    return message_of([&] { read_log_sums(t.path / "replay.sums"); });
+  };
+  std::string s = good;
+  s[0] = 'Y';
+  CHECK_THAT(with(s), ContainsSubstring("offset 0: not a xentt log checksum file"));
+  s = good;
+  s[8] = 2;
+  CHECK_THAT(with(s), ContainsSubstring("offset 8: version 2 is not known"));
+  s = good;
+  s[12] = 1;  // block size 4097
+  CHECK_THAT(with(s), ContainsSubstring("offset 12: block size 4097"));
+  CHECK_THAT(with(good.substr(0, good.size() - 1)), ContainsSubstring("where 10000 log bytes in blocks of 4096 need"));
+  CHECK_THAT(with(good.substr(0, 20)), ContainsSubstring("truncated header"));
+  s = good;
+  s[25] ^= 1;  // a block's CRC
+  CHECK_THAT(with(s), ContainsSubstring("the file's own checksum does not match"));
+  try {
+    read_log_sums(t.path / "replay.sums");  // still the file with a damaged CRC
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(e.exit_status() == 2);
+  }
+}
+
+TEST_CASE("stuck watch: a frozen count is stuck only after the limit and with QEMU busy") {
+  using namespace std::chrono_literals;
+  StuckWatch w(30s);
+  auto t0 = StuckWatch::Clock::now();
+  CHECK_FALSE(w.stuck(100, t0, 1s));
+  CHECK_FALSE(w.stuck(100, t0 + 29s, 29s));  // busy, not yet long enough
+  CHECK(w.stuck(100, t0 + 30s, 20s));        // 19 s of 30 on a CPU
+  CHECK(w.frozen_for() == 30s);
+  CHECK_FALSE(w.stuck(101, t0 + 31s, 21s));  // moved: a new window
+  CHECK_FALSE(w.stuck(101, t0 + 62s, 35s));  // 14 s of 31: idle (a --realtime-idle guest's sleep)
+  CHECK(w.stuck(101, t0 + 92s, 52s));        // 31 s of 61 on a CPU
+}
+
+TEST_CASE("stuck watch: this process's CPU time is read from /proc") {
+  auto before = process_cpu_time(::getpid());
+  volatile unsigned long x = 0;
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+  while (std::chrono::steady_clock::now() < until) x = x + 1;
+  auto after = process_cpu_time(::getpid());
+  CHECK(after > before);
+  CHECK(after - before >= std::chrono::milliseconds(100));
+  CHECK(process_cpu_time(-1) == std::chrono::duration<double>::zero());
+}
