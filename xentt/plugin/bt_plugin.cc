@@ -49,14 +49,34 @@ constexpr std::size_t kBatch = 1 << 16;
 
 qemu_plugin_u64 field(std::size_t offset) { return {plugin().score, offset}; }
 
+// A record of a transition between two blocks that run under the current
+// alias (`from`, `to` as their TbInfos hold them; take_batch() adds the
+// offset).
+// Out of line: emit(), called for every taken branch, stays a few stores.
+[[gnu::noinline]] void spill(unsigned v) {
+  Plugin& p = plugin();
+  VcpuExtra& x = p.vcpu[v];
+  x.spill();
+  if (x.batch.size() >= kBatch && p.sink) x.batch = p.sink->submit(std::uint16_t(v), x.take_batch());
+}
+
 void emit(unsigned v, std::uint64_t from, std::uint64_t to, std::uint64_t brctr, std::uint64_t icount,
           BranchKind kind) {
   Plugin& p = plugin();
   if (!p.armed.load(std::memory_order_relaxed)) return;
   VcpuExtra& x = p.vcpu[v];
   if (brctr <= x.floor) return;
-  x.batch.push_back({from, to, brctr, icount, kind});
-  if (x.batch.size() >= kBatch && p.sink) x.batch = p.sink->submit(std::uint16_t(v), std::move(x.batch));
+  x.stage[x.staged++] = {from, to, brctr, icount, kind};
+  if (x.staged == VcpuExtra::kStage) [[unlikely]] spill(v);
+}
+
+// A record with the addresses the guest ran at (`from`, `to` already real),
+// for transitions between aliases: take_batch() will add the current
+// offset, so it comes off here.
+void emit_real(unsigned v, std::uint64_t from, std::uint64_t to, std::uint64_t brctr, std::uint64_t icount,
+               BranchKind kind) {
+  const std::uint64_t d = plugin().vcpu[v].delta;
+  emit(v, from - d, to - d, brctr, icount, kind);
 }
 
 std::uint64_t le64(const std::uint8_t* b) {
@@ -130,6 +150,17 @@ bool real_pc(unsigned v, std::uint64_t& pc) {
   return read_reg64(x, x.rip, pc);
 }
 
+// The alias offset of a block at `start` that the guest runs at `pc`. The
+// pc register is rip, without the CS base, while blocks hold linear
+// addresses: they agree only where the CS base is 0. A difference is taken
+// as an alias only where one side is above 4 GiB, which only long mode
+// (CS base 0) reaches; below (real mode, SMM with CS base 0x30000, 32-bit
+// code) the block's linear address stands. So two aliases both below 4 GiB
+// in long mode are not told apart.
+std::uint64_t alias_offset(std::uint64_t pc, std::uint64_t start) {
+  return (pc | start) >> 32 ? pc - start : 0;
+}
+
 // QEMU shares a translated block between the virtual addresses that map
 // its code (CF_PCREL on x86-64), and a TbInfo holds the addresses of the
 // block's first translation. Code that runs under two mappings (Linux's
@@ -149,7 +180,9 @@ bool aliased_transition(unsigned v, Counters& c, const TbInfo* p, std::uint64_t 
   const bool has_target = p->end.flow == Flow::Cond || p->end.flow == Flow::Direct;
   if (has_target && p->end.target != p->fallthrough && same(p->end.target)) {
     if (p->end.flow == Flow::Cond) ++c.brctr;  // a Direct branch was counted inline
-    emit(v, p->last + (pc - p->end.target), pc, c.brctr, c.icount, p->end.kind);
+    // p ran at the offset its target is seen at.
+    const std::uint64_t d = alias_offset(pc, p->end.target);
+    emit_real(v, p->last + d, p->end.target + d, c.brctr, c.icount, p->end.kind);
     return true;
   }
   if (p->end.flow != Flow::Direct && same(p->fallthrough)) return true;
@@ -168,9 +201,11 @@ void debug_event(const char* what, const Counters& c, const TbInfo* p, const TbI
 
 // An event (interrupt or exception) was delivered between `p` and the block
 // `s` now starting; `rip` is where the guest was (from the frame), `pc`
-// where it is now (0: not read).
-void on_event(unsigned v, Counters& c, const TbInfo* p, const TbInfo* s, std::uint64_t rip, std::uint64_t pc) {
+// where it is now (0: not read). p ran at x.delta, s runs at `ds`.
+void on_event(unsigned v, Counters& c, const TbInfo* p, const TbInfo* s, std::uint64_t rip, std::uint64_t pc,
+              std::uint64_t ds) {
   VcpuExtra& x = plugin().vcpu[v];
+  const std::uint64_t dp = x.delta;
   ++x.events;
   bool after_p = rip == p->fallthrough ||
                  ((p->end.flow == Flow::Cond || p->end.flow == Flow::Direct) && rip == p->end.target) ||
@@ -190,7 +225,7 @@ void on_event(unsigned v, Counters& c, const TbInfo* p, const TbInfo* s, std::ui
     c.icount -= p->insns.size() - std::size_t(k);
     if (p->counted_inline()) --c.brctr;
     ++c.brctr;
-    emit(v, rip, s->start, c.brctr, c.icount, BranchKind::Exception);
+    emit_real(v, rip, s->start + ds, c.brctr, c.icount, BranchKind::Exception);
     debug_event("fault", c, p, s, rip);
     return;
   }
@@ -204,19 +239,21 @@ void on_event(unsigned v, Counters& c, const TbInfo* p, const TbInfo* s, std::ui
   }
   const bool unexplained = !after_p;
   const std::uint64_t frame = rip;
+  std::uint64_t rip_real = rip;  // the frame's rip is where the guest really was
   if (unexplained) {
     ++x.unexplained;  // no frame we understand: count it as an interrupt after p
     rip = p->fallthrough;
+    rip_real = rip + dp;
   }
   // p ran to its end and went to `rip`; then the event took the guest to s.
   if (p->end.flow == Flow::Cond && rip == p->end.target && rip != p->fallthrough) {
     ++c.brctr;
-    emit(v, p->last, rip, c.brctr, c.icount, p->end.kind);
+    emit_real(v, p->last + dp, rip_real, c.brctr, c.icount, p->end.kind);
   } else if (p->counted_inline()) {
-    emit(v, p->last, rip, c.brctr, c.icount, p->end.kind);
+    emit_real(v, p->last + dp, rip_real, c.brctr, c.icount, p->end.kind);
   }
   ++c.brctr;
-  emit(v, rip, s->start, c.brctr, c.icount, BranchKind::Interrupt);
+  emit_real(v, rip_real, s->start + ds, c.brctr, c.icount, BranchKind::Interrupt);
   debug_event(unexplained ? "unexplained" : "interrupt", c, p, s, frame);
 }
 
@@ -227,8 +264,10 @@ void on_event(unsigned v, Counters& c, const TbInfo* p, const TbInfo* s, std::ui
 void on_mismatch(unsigned v, Counters& c, const TbInfo* p, const TbInfo* s) {
   std::uint64_t pc = 0;
   if (!real_pc(v, pc)) pc = 0;
-  if (pc && aliased_transition(v, c, p, pc, Match::Exact)) return;
-  on_event(v, c, p, s, frame_rip(v), pc);
+  const std::uint64_t ds = pc ? alias_offset(pc, s->start) : 0;
+  if (ds) const_cast<TbInfo*>(s)->aliased = true;
+  if (!(pc && aliased_transition(v, c, p, pc, Match::Exact))) on_event(v, c, p, s, frame_rip(v), pc, ds);
+  plugin().vcpu[v].set_delta(ds);
 }
 
 // A block that stopped early for I/O (icount mode re-executes from the
@@ -287,15 +326,32 @@ void on_block(unsigned v, const TbInfo* s) {
           rip = frame_rip(v);
           if (sm->entry_class == 0) sm->entry_class = rip ? 2 : 1;
         }
+        // Only the pc says under which alias an indirect target runs. It
+        // is read while armed where an alias is likely: a block seen under
+        // another alias before, or a target in the other half of the
+        // address space than the branch (Linux's identity map and its
+        // kernel text; returns to user space). Reading it at every indirect
+        // branch cost 1% of a traced demo replay. Elsewhere the target is
+        // taken to run at its own address: a shared library's block reached
+        // by an indirect branch under a second process's mapping, at the
+        // same half, keeps the first process's addresses until the next pc
+        // read.
+        std::uint64_t ds = 0, pc;
+        if (pl.armed.load(std::memory_order_relaxed) && (s->aliased || ((p->last + x.delta) ^ s->start) >> 47) &&
+            real_pc(v, pc)) {
+          ds = alias_offset(pc, s->start);
+          if (ds) sm->aliased = true;
+        }
         if (rip && sm->entry_class == 2)
-          on_event(v, c, p, s, rip, 0);
+          on_event(v, c, p, s, rip, 0, ds);
         else
-          emit(v, p->last, to, c.brctr, c.icount, p->end.kind);
+          emit_real(v, p->last + x.delta, to + ds, c.brctr, c.icount, p->end.kind);
+        x.set_delta(ds);
         break;
       }
     }
   }
-  if (x.watch_brctr && !x.hit.hit && c.brctr >= x.watch_brctr) x.hit = {true, c.icount, s->start, c.brctr};
+  if (x.watch_brctr && !x.hit.hit && c.brctr >= x.watch_brctr) x.hit = {true, c.icount, s->start + x.delta, c.brctr};
 }
 
 void cb_slow(unsigned v, void* udata) { on_block(v, static_cast<const TbInfo*>(udata)); }
@@ -370,7 +426,7 @@ void on_exit(qemu_plugin_id_t, void*) {
     }
   }
   if (pl.sink) {
-    for (unsigned v = 0; v < pl.vcpu.size(); ++v) pl.sink->submit(std::uint16_t(v), std::move(pl.vcpu[v].batch));
+    for (unsigned v = 0; v < pl.vcpu.size(); ++v) pl.sink->submit(std::uint16_t(v), pl.vcpu[v].take_batch());
     pl.sink.reset();  // writes the index and trailer
   }
 }
@@ -386,8 +442,14 @@ void settle_at_pause(unsigned v, const PausedCpu& at) {
   // waits (a jcc not taken, a fall-through, the next rep iteration). p
   // stays the judge of what comes next: that iteration may still fault.
   if (!p || !at.pc) return;
-  if (at.pc == c.expect && p->end.flow != Flow::Direct && p->end.flow != Flow::Indirect) return;
   VcpuExtra& x = pl.vcpu[v];
+  // The guest is at p's expectation, so p runs at its own addresses: no
+  // alias offset (an unarmed replay does not follow it through indirect
+  // branches, and a trace armed here starts from this).
+  if (at.pc == c.expect && p->end.flow != Flow::Direct && p->end.flow != Flow::Indirect) {
+    x.set_delta(0);
+    return;
+  }
   TbInfo landing;  // the block at pc, as far as on_block looks at it
   landing.start = at.pc;
   x.paused = &at;
@@ -396,6 +458,7 @@ void settle_at_pause(unsigned v, const PausedCpu& at) {
   x.pause_point = TbInfo{};
   x.pause_point.start = x.pause_point.last = x.pause_point.fallthrough = at.pc;
   c.prev = reinterpret_cast<std::uint64_t>(&x.pause_point);
+  x.set_delta(0);  // the pause point holds the real pc
   c.expect = at.pc;
 }
 }  // namespace xentt::bt

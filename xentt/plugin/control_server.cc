@@ -55,7 +55,7 @@ void set_slow(Plugin& pl) {
 void flush_batches(Plugin& pl) {
   if (!pl.sink) return;
   for (unsigned v = 0; v < live_vcpus(); ++v)
-    pl.vcpu[v].batch = pl.sink->submit(std::uint16_t(v), std::move(pl.vcpu[v].batch));
+    pl.vcpu[v].batch = pl.sink->submit(std::uint16_t(v), pl.vcpu[v].take_batch());
 }
 
 std::string marker_json(Plugin& pl, const char* what) {
