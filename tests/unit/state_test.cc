@@ -190,4 +190,14 @@ TEST_CASE("x86-64 registers decode from a gdb 'g' reply, little-endian") {
   CHECK(r.eflags == 0x246);
   CHECK(r.raw == hex);
   CHECK_THROWS_AS(parse_x86_64_registers(hex.substr(0, 100)), Error);
+  // A register the stub cannot read comes as "xx": one Error naming where,
+  // not a stray std::invalid_argument.
+  std::string unreadable = hex;
+  unreadable.replace(16 * 16, 2, "xx");
+  try {
+    parse_x86_64_registers(unreadable);
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("malformed at hex digit 256: 'xx'") != std::string::npos);
+  }
 }

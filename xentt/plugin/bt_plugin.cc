@@ -49,9 +49,6 @@ constexpr std::size_t kBatch = 1 << 16;
 
 qemu_plugin_u64 field(std::size_t offset) { return {plugin().score, offset}; }
 
-// A record of a transition between two blocks that run under the current
-// alias (`from`, `to` as their TbInfos hold them; take_batch() adds the
-// offset).
 // Out of line: emit(), called for every taken branch, stays a few stores.
 [[gnu::noinline]] void spill(unsigned v) {
   Plugin& p = plugin();
@@ -60,6 +57,9 @@ qemu_plugin_u64 field(std::size_t offset) { return {plugin().score, offset}; }
   if (x.batch.size() >= kBatch && p.sink) x.batch = p.sink->submit(std::uint16_t(v), x.take_batch());
 }
 
+// A record of a transition between two blocks that run under the current
+// alias (`from`, `to` as their TbInfos hold them; take_batch() adds the
+// offset).
 void emit(unsigned v, std::uint64_t from, std::uint64_t to, std::uint64_t brctr, std::uint64_t icount,
           BranchKind kind) {
   Plugin& p = plugin();

@@ -2,18 +2,37 @@
 
 #include <fmt/format.h>
 
-#include <cstdio>
+#include <optional>
 
 #include "xentt/error.h"
 
 namespace xentt {
 using clock = std::chrono::steady_clock;
 
+// The byte spelt by hex[pos], hex[pos + 1]; nothing when those are not two
+// hex digits (a gdbstub writes "xx" for a register it cannot read).
+static std::optional<uint8_t> hex_byte(const std::string& hex, size_t pos) {
+  auto digit = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    c = char(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+  };
+  if (pos + 2 > hex.size()) return std::nullopt;
+  int hi = digit(hex[pos]), lo = digit(hex[pos + 1]);
+  if (hi < 0 || lo < 0) return std::nullopt;
+  return uint8_t(hi << 4 | lo);
+}
+
+// A little-endian value of `bytes` bytes at hex digit `pos` of a 'g' reply.
 static uint64_t le_hex(const std::string& hex, size_t pos, size_t bytes) {
   uint64_t v = 0;
   for (size_t i = 0; i < bytes; i++) {
-    uint64_t b = std::stoul(hex.substr(pos + 2 * i, 2), nullptr, 16);
-    v |= b << (8 * i);
+    auto b = hex_byte(hex, pos + 2 * i);
+    if (!b) {
+      throw runtime_error(fmt::format("the gdbstub's register reply is malformed at hex digit {}: '{}'",
+                                      pos + 2 * i, hex.substr(pos + 2 * i, 2)));
+    }
+    v |= uint64_t(*b) << (8 * i);
   }
   return v;
 }
@@ -83,9 +102,9 @@ std::optional<std::string> GdbRemote::read_memory(uint64_t addr, size_t len) {
   if (reply->size() != 2 * len) return std::nullopt;  // "E14": not mapped
   std::string bytes(len, '\0');
   for (size_t i = 0; i < len; i++) {
-    unsigned v = 0;
-    if (std::sscanf(reply->c_str() + 2 * i, "%2x", &v) != 1) return std::nullopt;
-    bytes[i] = char(v);
+    auto b = hex_byte(*reply, 2 * i);
+    if (!b) return std::nullopt;
+    bytes[i] = char(*b);
   }
   return bytes;
 }
