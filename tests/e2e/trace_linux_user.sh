@@ -1,0 +1,87 @@
+# Branch tracing of user space in a real Linux guest (the Debian cloud
+# kernel of scripts/kernel-image, booted into an initramfs of ours): /init
+# runs one dynamically linked PIE twice, one process after the other. ASLR
+# maps the program, ld.so, libc and the vDSO at other addresses in each
+# process over the same physical pages, and QEMU shares its translated
+# blocks between such aliases: every user-space record of the second run
+# must carry the second run's addresses, as the program itself prints them
+# (dl_iterate_phdr), never the first run's. Before 2026-11-22, 29k of the
+# second run's 32k libc records carried the first run's addresses. The
+# window's trace also equals the one-instruction-per-block ground truth.
+source "$(dirname "$0")/lib/common.bash"
+
+images=$(bash "$XENTT_SOURCE/scripts/kernel-image" 2>"$TMP/kimg.err") || skip "no Linux guest: $(cat "$TMP/kimg.err")"
+read -r bz vmlinux <<<"$images"
+src=$XENTT_SOURCE/tests/e2e/linux_user
+gcc -O2 -static -o "$TMP/init" "$src/init.c" 2>"$TMP/cc.err" || fail "building /init: $(cat "$TMP/cc.err")"
+gcc -O2 -fPIE -pie -Wl,-rpath,/lib -o "$TMP/hello" "$src/hello.c" 2>"$TMP/cc.err" || fail "building /hello: $(cat "$TMP/cc.err")"
+lib() { ldd "$TMP/hello" | awk -v n="$1" '$1 ~ n {print ($3 != "" && $2 == "=>") ? $3 : $1}'; }
+libc=$(lib '^libc[.]so') ld=$(lib 'ld-linux')
+[ -f "$libc" ] && [ -f "$ld" ] || fail "no libc or ld.so for /hello: $(ldd "$TMP/hello")"
+python3 "$src/mkinitramfs.py" "$TMP/initrd" init="$TMP/init" hello="$TMP/hello" lib/libc.so.6="$libc" \
+  lib64/ld-linux-x86-64.so.2="$ld" || fail "initramfs"
+
+tt_record -c -M 256 -k "$bz" -R "$TMP/initrd" -a "console=ttyS0 panic=-1 nokaslr quiet" --symfile "$vmlinux" \
+  --checkpoint-every 250000000 lu >"$TMP/rec.out" 2>"$TMP/rec.err" || fail "tt_record: $(cat "$TMP/rec.err")"
+D=$XENTT_STATE/lu
+grep "^code " "$D/console.log" | tr -d '\r' >"$TMP/code" || true
+cat "$TMP/code"
+check "both runs printed where their code is" test "$(grep -c '^code first ' "$TMP/code")" -ge 4 -a \
+  "$(grep -c '^code second ' "$TMP/code")" -ge 4
+check "the recording ends with the guest's poweroff" grep -q '"ended_by": "guest-poweroff"' "$D/recording.json"
+
+# /init's sync() starts the window, its reboot() ends it: both runs inside.
+trace_window user "$D" __x64_sys_sync __x64_sys_reboot
+cat "$TMP/user.json"
+
+python3 - "$TMP/user.bts" "$TMP/code" "$TMP/init" <<'PY' || fail "user-space records of the second run carry other addresses"
+import struct, sys
+bts, code, init = sys.argv[1:]
+ranges = []  # (lo, hi, run, object)
+for line in open(code):
+    _, run, lo, hi, name = line.split()
+    ranges.append((int(lo, 16), int(hi, 16), run, name))
+# /init is static and not PIE: its executable segments from its ELF header.
+e = open(init, "rb").read()
+phoff, = struct.unpack_from("<Q", e, 0x20)
+phentsize, phnum = struct.unpack_from("<HH", e, 0x36)
+for i in range(phnum):
+    p_type, p_flags, _, p_vaddr, _, _, p_memsz = struct.unpack_from("<IIQQQQQ", e, phoff + i * phentsize)
+    if p_type == 1 and p_flags & 1:
+        ranges.append((p_vaddr, p_vaddr + p_memsz, "init", "/init"))
+b = open(bts, "rb").read()
+first_of, last_of, objects, stray = {}, {}, set(), []
+for i in range(1, len(b) // 24):
+    frm, to, brctr = struct.unpack_from("<3Q", b, 24 * i)
+    for a in (frm, to):
+        if a >> 47:
+            continue  # kernel
+        hit = [r for r in ranges if r[0] <= a < r[1]]
+        if not hit:
+            stray.append((brctr, hex(frm), hex(to)))
+            continue
+        run = hit[0][2]
+        first_of.setdefault(run, i)
+        last_of[run] = i
+        objects.add((run, hit[0][3]))
+print("user-space records per run (first, last record):", {r: (first_of[r], last_of[r]) for r in first_of})
+print("objects run:", sorted(objects))
+ok = True
+if stray:
+    print("%d user-space addresses in no mapped code, e.g. brctr %d %s -> %s" % ((len(stray),) + stray[0]))
+    ok = False
+for run in ("first", "second"):
+    for obj in ("/hello", "/lib/libc.so.6", "/lib64/ld-linux-x86-64.so.2"):
+        if (run, obj) not in objects:
+            print("no record of the %s run in %s" % (run, obj))
+            ok = False
+if ok and last_of["first"] >= first_of["second"]:
+    print("a record at the first run's addresses (record %d) after the second run began (record %d)"
+          % (last_of["first"], first_of["second"]))
+    ok = False
+sys.exit(0 if ok else 1)
+PY
+echo "ok: every user-space record lies in the code its own run mapped; the runs do not interleave"
+trace_window truth "$D" __x64_sys_sync __x64_sys_reboot --one-insn-per-tb
+check "the trace equals the one-instruction-per-block ground truth" cmp "$TMP/user.bts" "$TMP/truth.bts"
+check "no QEMU left" no_qemu_left
