@@ -3,12 +3,12 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <cerrno>
 #include <cstring>
 #include <functional>
 
+#include "le_bytes.h"
 #include "xentt/error.h"
 #include "xentt/fs_util.h"
 
@@ -22,10 +22,6 @@ constexpr uint32_t kVersion = 1;
 constexpr size_t kHeaderBytes = 24;
 constexpr uint32_t kMinBlock = 4096;
 constexpr uint64_t kMaxBlocks = 65536;
-
-uint32_t crc32_of(uint32_t crc, const void* p, size_t n) {
-  return static_cast<uint32_t>(::crc32_z(crc, static_cast<const Bytef*>(p), n));
-}
 
 uint32_t block_size_for(uint64_t log_bytes) {
   uint64_t b = kMinBlock;
@@ -55,7 +51,7 @@ uint64_t for_each_block(const fs::path& path, uint32_t block_bytes,
     if (n == 0) break;
     for (size_t at = 0; at < static_cast<size_t>(n);) {
       size_t take = std::min<size_t>(block_bytes - filled, n - at);
-      crc = crc32_of(crc, buf.data() + at, take);
+      crc = le::crc32_of(crc, buf.data() + at, take);
       at += take;
       filled += static_cast<uint32_t>(take);
       if (filled == block_bytes) {
@@ -69,18 +65,6 @@ uint64_t for_each_block(const fs::path& path, uint32_t block_bytes,
   ::close(fd);
   if (filled) each(index, crc);
   return total;
-}
-
-void put_u32(std::string& s, uint32_t v) {
-  for (int i = 0; i < 4; i++) s.push_back(static_cast<char>(v >> (8 * i)));
-}
-void put_u64(std::string& s, uint64_t v) {
-  for (int i = 0; i < 8; i++) s.push_back(static_cast<char>(v >> (8 * i)));
-}
-uint64_t get_le(const std::string& s, size_t at, int bytes) {
-  uint64_t v = 0;
-  for (int i = bytes - 1; i >= 0; i--) v = v << 8 | static_cast<unsigned char>(s[at + i]);
-  return v;
 }
 
 }  // namespace
@@ -102,17 +86,20 @@ LogSums compute_log_sums(const fs::path& log) {
 }
 
 void write_log_sums(const fs::path& file, const LogSums& sums, unsigned mode) {
-  std::string out(kMagic, sizeof kMagic);
-  put_u32(out, kVersion);
-  put_u32(out, sums.block_bytes);
-  put_u64(out, sums.log_bytes);
-  for (uint32_t c : sums.crcs) put_u32(out, c);
-  put_u32(out, crc32_of(0, out.data(), out.size()));
+  std::string out(kHeaderBytes + 4 * sums.crcs.size() + 4, '\0');
+  auto* p = reinterpret_cast<unsigned char*>(out.data());
+  std::memcpy(p, kMagic, sizeof kMagic);
+  le::put_u32(p + 8, kVersion);
+  le::put_u32(p + 12, sums.block_bytes);
+  le::put_u64(p + 16, sums.log_bytes);
+  for (size_t i = 0; i < sums.crcs.size(); i++) le::put_u32(p + kHeaderBytes + 4 * i, sums.crcs[i]);
+  le::put_u32(p + out.size() - 4, le::crc32_of(0, p, out.size() - 4));
   write_file_atomic(file, out, mode);
 }
 
 LogSums read_log_sums(const fs::path& file) {
   std::string in = read_file(file);
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
   auto bad = [&](size_t offset, const std::string& what) {
     return bad_input(fmt::format("{}: offset {}: {} (remove the file to replay without checking the log)",
                                  file.string(), offset, what));
@@ -120,12 +107,12 @@ LogSums read_log_sums(const fs::path& file) {
   if (in.size() < sizeof kMagic || in.compare(0, sizeof kMagic, kMagic, sizeof kMagic) != 0)
     throw bad(0, "not a xentt log checksum file (bad magic)");
   if (in.size() < kHeaderBytes + 4) throw bad(in.size(), "truncated header");
-  uint32_t version = static_cast<uint32_t>(get_le(in, 8, 4));
+  uint32_t version = le::get_u32(p + 8);
   if (version != kVersion)
     throw bad(8, fmt::format("version {} is not known to this build (it reads version {})", version, kVersion));
   LogSums s;
-  s.block_bytes = static_cast<uint32_t>(get_le(in, 12, 4));
-  s.log_bytes = get_le(in, 16, 8);
+  s.block_bytes = le::get_u32(p + 12);
+  s.log_bytes = le::get_u64(p + 16);
   if (s.block_bytes < kMinBlock || (s.block_bytes & (s.block_bytes - 1)))
     throw bad(12, fmt::format("block size {} is not a power of two >= {}", s.block_bytes, kMinBlock));
   uint64_t blocks = (s.log_bytes + s.block_bytes - 1) / s.block_bytes;
@@ -133,10 +120,9 @@ LogSums read_log_sums(const fs::path& file) {
   if (blocks > (1u << 30) || in.size() != want)
     throw bad(std::min<uint64_t>(in.size(), want), fmt::format("{} bytes where {} log bytes in blocks of {} need {}",
                                                                in.size(), s.log_bytes, s.block_bytes, want));
-  uint32_t stored = static_cast<uint32_t>(get_le(in, want - 4, 4));
-  if (crc32_of(0, in.data(), want - 4) != stored) throw bad(want - 4, "the file's own checksum does not match (damaged)");
+  if (le::crc32_of(0, p, want - 4) != le::get_u32(p + want - 4)) throw bad(want - 4, "the file's own checksum does not match (damaged)");
   s.crcs.reserve(blocks);
-  for (uint64_t i = 0; i < blocks; i++) s.crcs.push_back(static_cast<uint32_t>(get_le(in, kHeaderBytes + 4 * i, 4)));
+  for (uint64_t i = 0; i < blocks; i++) s.crcs.push_back(le::get_u32(p + kHeaderBytes + 4 * i));
   return s;
 }
 
@@ -159,7 +145,7 @@ std::optional<LogDamage> find_log_damage(const fs::path& log, const LogSums& sum
   uint64_t have = (d.size + sums.block_bytes - 1) / sums.block_bytes;
   for (uint64_t i = have; i < sums.crcs.size(); i++) mark(i);
   if (!found && d.size == sums.log_bytes) return std::nullopt;
-  if (!found) {  // equal blocks, other size: cannot happen with CRCs of whole blocks, but say so
+  if (!found) {  // other size, equal CRCs (a 2^-32 collision of the last block): name the size change
     d.begin = std::min(d.size, sums.log_bytes);
     d.end = std::max(d.size, sums.log_bytes);
   }

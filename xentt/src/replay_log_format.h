@@ -3,12 +3,11 @@
 // specified in docs/replay-log.md; every constant here is on disk.
 #pragma once
 
-#include <zlib.h>
-
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <string>
+
+#include "le_bytes.h"
 
 namespace xentt::rlog::fmt {
 
@@ -49,20 +48,13 @@ inline constexpr std::size_t kEndPayloadSize = 16;
 inline constexpr char kEndMagic[8] = {'X', 'T', 'L', 'E', 'N', 'D', 0, 0};
 inline constexpr std::size_t kEndFrameSize = kFrameHeaderSize + kEndPayloadSize;
 
-// Little-endian loads and stores (the machines we run on are little-endian,
-// so these compile to plain moves; memcpy keeps unaligned access defined).
-inline void put_u16(unsigned char* p, std::uint16_t v) { std::memcpy(p, &v, 2); }
-inline void put_u32(unsigned char* p, std::uint32_t v) { std::memcpy(p, &v, 4); }
-inline void put_u64(unsigned char* p, std::uint64_t v) { std::memcpy(p, &v, 8); }
-inline std::uint16_t get_u16(const unsigned char* p) { std::uint16_t v; std::memcpy(&v, p, 2); return v; }
-inline std::uint32_t get_u32(const unsigned char* p) { std::uint32_t v; std::memcpy(&v, p, 4); return v; }
-inline std::uint64_t get_u64(const unsigned char* p) { std::uint64_t v; std::memcpy(&v, p, 8); return v; }
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "replay log I/O assumes a little-endian host");
-
-inline std::uint32_t crc32_of(std::uint32_t crc, const void* p, std::size_t n) {
-  // zlib's crc32 (slice-by-8, a few GB/s) takes uInt lengths; frames are < 4 GiB.
-  return static_cast<std::uint32_t>(::crc32(crc, static_cast<const Bytef*>(p), static_cast<uInt>(n)));
-}
+using le::crc32_of;
+using le::get_u16;
+using le::get_u32;
+using le::get_u64;
+using le::put_u16;
+using le::put_u32;
+using le::put_u64;
 
 struct FrameHeader {
   std::uint8_t type;
