@@ -370,9 +370,7 @@ class QemuReplay final : public Replay {
     // that end: pause there and report it as SHUTDOWN. Idle stretches of
     // the same guest also freeze the count for seconds, so never below.
     constexpr auto stalled_after = 10s;
-    auto last_move = std::chrono::steady_clock::now();
-    std::optional<uint64_t> seen;
-    StuckWatch stuck;
+    StuckWatch stuck;  // also says how long the count has been frozen
     for (;;) {
       try {
         return qmp().wait_event("STOP", 1s, {"SHUTDOWN"});
@@ -396,11 +394,8 @@ class QemuReplay final : public Replay {
         last_icount_ = now;
         if (progress) progress(now);
         throw_if_stuck(stuck, now);
-        if (seen != now) {
-          seen = now;
-          last_move = std::chrono::steady_clock::now();
-        } else if (reached_ && now >= *reached_ && std::chrono::steady_clock::now() - last_move >= stalled_after &&
-                   qmp().execute("query-status").value("running", false)) {
+        if (reached_ && now >= *reached_ && stuck.frozen_for() >= stalled_after &&
+            qmp().execute("query-status").value("running", false)) {
           qmp().execute("stop");
           qmp().wait_event("STOP", 60s);
           return {{"event", "SHUTDOWN"}, {"data", {{"reason", "log exhausted (no progress)"}}}};
@@ -409,11 +404,12 @@ class QemuReplay final : public Replay {
     }
   }
 
-  // Below the end a frozen count with QEMU busy is a replay that will never
-  // move again (xentt/stuck_watch.h); past it, wait_stop() reads it as the end.
+  // Samples the count into `watch`. Below the end a frozen count with QEMU
+  // busy is a replay that will never move again (xentt/stuck_watch.h); past
+  // it, wait_stop() reads a frozen count as the end.
   void throw_if_stuck(StuckWatch& watch, uint64_t now) {
-    if (reached_ && now >= *reached_) return;
-    if (!watch.stuck(now, StuckWatch::Clock::now(), process_cpu_time(child_.pid()))) return;
+    const bool stuck = watch.stuck(now, StuckWatch::Clock::now(), process_cpu_time(child_.pid()));
+    if (!stuck || (reached_ && now >= *reached_)) return;
     throw runtime_error(fmt::format(
         "the replay is stuck at icount {}: QEMU has run for {:.0f} s without executing a guest instruction "
         "(the recording is damaged, or was made by another QEMU build)",
