@@ -72,7 +72,9 @@ int stop_recording(const StateDir& sd) {
 }
 
 int destroy_state(const StateDir& sd) {
-  if (!fs::exists(sd.path())) throw bad_input("no state directory for '" + sd.name() + "' at " + sd.path().string());
+  if (sd.ownership() == Ownership::Missing)
+    throw bad_input("no state directory for '" + sd.name() + "' at " + sd.path().string());
+  sd.require_ours("refusing to destroy");  // a user's directory, a file, a link: before anything is touched
   if (sd.recording_state() == RecordingState::Recording) {
     if (auto pid = sd.recorder_pid(); pid && process_alive(*pid)) ::kill(*pid, SIGKILL);
     if (!wait_recorder_gone(sd, 30s)) throw runtime_error("the recorder of '" + sd.name() + "' does not die");
@@ -124,7 +126,7 @@ void create_state(const StateDir& sd, const Options& o) {
   if (symfiles.empty()) symfiles.push_back("kernel");  // the kernel's own DWARF, relative to the state dir
 
   fs::create_directories(sd.path().parent_path());
-  if (::mkdir(sd.path().c_str(), 0700) != 0) throw system_error("cannot create " + sd.path().string(), errno);
+  sd.create();
   // Incomplete from the first moment: a crash from here on reads as
   // "terminated abnormally", never as a finished recording.
   write_file_atomic(sd.file("INCOMPLETE"), "{\"pid\": 0}\n");
@@ -238,15 +240,26 @@ int run(Options& o) {
   if (o.stop) return stop_recording(sd);
   if (o.destroy) return destroy_state(sd);
 
-  if (fs::exists(sd.path())) {
-    auto st = sd.exists() ? sd.recording_state() : RecordingState::Incomplete;
-    if (st == RecordingState::Recording) throw bad_input("'" + o.name + "' is being recorded right now");
-    if (!o.force) {
-      throw bad_input("'" + o.name + "' already has a state directory at " + sd.path().string() + " (" +
-                      (sd.exists() ? to_string(st) : "damaged") + "): -f replaces it, -D destroys it");
+  switch (sd.ownership()) {
+    case Ownership::Missing: break;
+    case Ownership::NotOurs: {
+      std::error_code ec;
+      // An empty directory of the user's may hold the recording (create() takes it).
+      if (fs::is_directory(fs::symlink_status(sd.path(), ec)) && fs::is_empty(sd.path(), ec)) break;
+      sd.require_ours("refusing to record into");  // throws: never replace what is not ours
+      break;
     }
-    end_background_replays(sd);
-    sd.destroy();
+    case Ownership::Ours:
+    case Ownership::Legacy: {
+      auto st = sd.exists() ? sd.recording_state() : RecordingState::Incomplete;
+      if (st == RecordingState::Recording) throw bad_input("'" + o.name + "' is being recorded right now");
+      if (!o.force) {
+        throw bad_input("'" + o.name + "' already has a state directory at " + sd.path().string() + " (" +
+                        (sd.exists() ? to_string(st) : "damaged") + "): -f replaces it, -D destroys it");
+      }
+      end_background_replays(sd);
+      sd.destroy();
+    }
   }
   make_qemu_engine();  // refuse an old QEMU before creating anything
   create_state(sd, o);
@@ -256,8 +269,11 @@ int run(Options& o) {
                             [&](const auto& ready) { return recorder(sd, o.debug, ready); });
   } catch (const Error&) {
     // Nothing was recorded: do not leave a state directory that looks like a
-    // crashed recording.
-    if (!fs::exists(sd.file("recording/replay.bin"))) sd.destroy();
+    // crashed recording (the start's error is what the user needs to see).
+    try {
+      if (!fs::exists(sd.file("recording/replay.bin"))) sd.destroy();
+    } catch (const Error&) {
+    }
     throw;
   }
   if (o.console) return follow_console(sd);

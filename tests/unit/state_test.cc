@@ -3,6 +3,7 @@
 // leaves half a directory.
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch_test_macros.hpp>
 #include <filesystem>
 #include <fstream>
@@ -86,13 +87,124 @@ TEST_CASE("a state is complete, incomplete, or recording (lock held)") {
 TEST_CASE("destroy removes everything, including an earlier interrupted destroy") {
   TempDir t;
   StateDir sd = StateDir::locate("vm", t.path / "vm");
+  sd.create();
   fs::create_directories(sd.path() / "recording");
   write_file_atomic(sd.path() / "recording/replay.bin", "data");
-  fs::create_directories(t.path / ".vm.deleting.1234/sub");
+  // An earlier destroy renamed the directory (marked, as ours) and died.
+  StateDir earlier = StateDir::locate("vm", t.path / ".vm.deleting.1234");
+  earlier.create();
+  fs::create_directories(earlier.path() / "replays/99-0");
   sd.destroy();
   CHECK_FALSE(fs::exists(sd.path()));
   CHECK_FALSE(fs::exists(t.path / ".vm.deleting.1234"));
   CHECK(fs::is_empty(t.path));
+}
+
+// The ownership rules (issue 11: tt_record -D deleted any directory or file
+// it was pointed at). Every refusal is bad input and changes nothing.
+TEST_CASE("destroy refuses what is not a state directory of ours, and deletes nothing") {
+  TempDir t;
+  fs::create_directories(t.path / "user/sub");
+  write_file_atomic(t.path / "user/important.txt", "x");
+  write_file_atomic(t.path / "file", "x");
+  fs::create_symlink(t.path / "user", t.path / "link");
+  for (const char* p : {"user", "file", "link"}) {
+    StateDir sd = StateDir::locate("vm", t.path / p);
+    CHECK(sd.ownership() == Ownership::NotOurs);
+    auto e = error_of([&] { sd.destroy(); });
+    REQUIRE(e);
+    CHECK(e->exit_status() == 2);
+    CHECK(std::string(e->what()).find("not a xentt state directory") != std::string::npos);
+    CHECK(std::string(e->what()).find("nothing was changed") != std::string::npos);
+  }
+  CHECK(fs::exists(t.path / "user/important.txt"));
+  CHECK(fs::is_directory(t.path / "user/sub"));
+  CHECK(fs::exists(t.path / "file"));
+  CHECK(fs::is_symlink(t.path / "link"));
+  // A marker that is not ours (another program's file of that name) is not one.
+  write_file_atomic(t.path / "user" / StateDir::kMarker, "{\"magic\": \"other\", \"format\": 1}");
+  CHECK(StateDir::locate("vm", t.path / "user").ownership() == Ownership::NotOurs);
+  CHECK(status_of([&] { StateDir::locate("vm", t.path / "user").destroy(); }) == 2);
+  CHECK(fs::exists(t.path / "user/important.txt"));
+}
+
+TEST_CASE("destroy refuses a state directory holding what xentt did not create, naming it") {
+  TempDir t;
+  StateDir sd = StateDir::locate("vm", t.path / "vm");
+  sd.create();
+  write_file_atomic(sd.file("config.json"), "{}");
+  write_file_atomic(sd.file("config.json.tmp.123"), "{}");  // a crashed atomic write: ours
+  write_file_atomic(sd.file("notes.txt"), "mine");
+  auto msg = message_of([&] { sd.destroy(); });
+  CHECK(msg.find("notes.txt") != std::string::npos);
+  CHECK(msg.find("nothing was deleted") != std::string::npos);
+  CHECK(fs::exists(sd.file("config.json")));
+  CHECK(fs::exists(sd.file(StateDir::kMarker)));
+  fs::remove(sd.file("notes.txt"));
+  sd.destroy();
+  CHECK_FALSE(fs::exists(sd.path()));
+}
+
+TEST_CASE("destroy removes links inside a state directory, never what they point at") {
+  TempDir t;
+  fs::create_directories(t.path / "outside/dir");
+  write_file_atomic(t.path / "outside/dir/file", "keep");
+  write_file_atomic(t.path / "outside/file", "keep");
+  StateDir sd = StateDir::locate("vm", t.path / "vm");
+  sd.create();
+  fs::create_directories(sd.path() / "recording");
+  fs::create_directory_symlink(t.path / "outside/dir", sd.path() / "recording/linkdir");
+  fs::create_symlink(t.path / "outside/file", sd.path() / "recording/linkfile");
+  fs::create_directory_symlink(t.path / "outside", sd.path() / "replays");  // a link where a directory of ours goes
+  CHECK(sd.runtime_dirs().empty());  // not followed
+  sd.destroy();
+  CHECK_FALSE(fs::exists(fs::symlink_status(sd.path())));
+  CHECK(read_file(t.path / "outside/dir/file") == "keep");
+  CHECK(read_file(t.path / "outside/file") == "keep");
+}
+
+TEST_CASE("a state directory in an empty directory of the user's: destroy empties it and leaves it") {
+  TempDir t;
+  fs::create_directories(t.path / "mine");
+  StateDir sd = StateDir::locate("vm", t.path / "mine");
+  sd.create();
+  CHECK(sd.ownership() == Ownership::Ours);
+  write_file_atomic(sd.file("config.json"), "{}");
+  sd.destroy();
+  CHECK(fs::is_directory(t.path / "mine"));
+  CHECK(fs::is_empty(t.path / "mine"));
+  // create() takes only an empty directory.
+  write_file_atomic(t.path / "mine/x", "x");
+  CHECK(status_of([&] { sd.create(); }) == 2);
+  CHECK_FALSE(fs::exists(sd.file(StateDir::kMarker)));
+}
+
+TEST_CASE("a state directory recorded before markers existed is recognized by its config and destroyed") {
+  TempDir t;
+  StateDir sd = StateDir::locate("old", t.path / "old");
+  fs::create_directories(sd.path() / "recording");
+  VmConfig c;
+  c.name = "old";
+  c.kernel = "kernel";
+  sd.write_config(c);
+  CHECK(sd.ownership() == Ownership::Legacy);
+  sd.destroy();
+  CHECK_FALSE(fs::exists(sd.path()));
+}
+
+TEST_CASE("runtime directories are those named KIND<pid>-<n> under a real replays/ directory") {
+  TempDir t;
+  StateDir sd = StateDir::locate("vm", t.path / "vm");
+  sd.create();
+  for (const char* d : {"replays/123-0", "replays/index-45-2", "replays/notours", "replays/12x-1"})
+    fs::create_directories(sd.path() / d);
+  write_file_atomic(sd.path() / "replays/77-1", "a file");
+  auto dirs = sd.runtime_dirs();
+  std::sort(dirs.begin(), dirs.end(), [](auto& a, auto& b) { return a.owner_pid < b.owner_pid; });
+  REQUIRE(dirs.size() == 2);
+  CHECK(dirs[0].owner_pid == 45);
+  CHECK(dirs[1].owner_pid == 123);
+  CHECK(sd.new_runtime_dir("index-").filename().string().starts_with("index-" + std::to_string(::getpid()) + "-"));
 }
 
 TEST_CASE("opening a VM that was never recorded names the path") {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <signal.h>
+#include <dirent.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "xentt/error.h"
 
@@ -84,6 +86,62 @@ void clone_file(const fs::path& from, const fs::path& to) {
     err = errno;
   }
   if (!ok) throw system_error("cannot copy " + from.string() + " to " + to.string(), err);
+}
+
+// Empties the directory open at `dir` (which lies on device `dev`), then
+// closes it. `where` names it in errors.
+static void empty_dir_at(int dir, dev_t dev, const fs::path& where) {
+  DIR* d = ::fdopendir(dir);
+  if (!d) {
+    int err = errno;
+    ::close(dir);
+    throw system_error("cannot read " + where.string(), err);
+  }
+  // Names first, removal after: unlinking while readdir() walks the same
+  // directory may skip entries.
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(std::move(n));
+  }
+  try {
+    for (const auto& n : names) {
+      struct stat st {};
+      if (::fstatat(dir, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) continue;
+        throw system_error("cannot remove " + (where / n).string(), errno);
+      }
+      if (S_ISDIR(st.st_mode)) {
+        if (st.st_dev != dev)
+          throw runtime_error("not removing " + (where / n).string() + ": another file system is mounted there");
+        int sub = ::openat(dir, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0) throw system_error("cannot remove " + (where / n).string(), errno);
+        empty_dir_at(sub, dev, where / n);
+      }
+      if (::unlinkat(dir, n.c_str(), S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) != 0 && errno != ENOENT)
+        throw system_error("cannot remove " + (where / n).string(), errno);
+    }
+  } catch (...) {
+    ::closedir(d);
+    throw;
+  }
+  ::closedir(d);
+}
+
+void remove_tree(const fs::path& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return;
+    throw system_error("cannot remove " + path.string(), errno);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) throw system_error("cannot remove " + path.string(), errno);
+    empty_dir_at(fd, st.st_dev, path);
+    if (::rmdir(path.c_str()) != 0 && errno != ENOENT) throw system_error("cannot remove " + path.string(), errno);
+  } else if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    throw system_error("cannot remove " + path.string(), errno);
+  }
 }
 
 bool process_alive(int pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }

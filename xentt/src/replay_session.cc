@@ -35,25 +35,23 @@ void require_complete_recording(const StateDir& dir) {
   if (auto damage = find_log_damage(log, sums)) throw bad_input(describe(*damage, log, sums));
 }
 
-// Runtime directories are named KIND<owner pid>-<n>. One whose owner is gone
-// was left by a tool killed with SIGKILL (its QEMU died with it through
-// PDEATHSIG, xentt/process.h); it holds a private snapshot copy of 10+ MB, so
-// each new replay removes those first. A recycled pid only delays this.
+// A runtime directory whose owner is gone was left by a tool killed with
+// SIGKILL (its QEMU died with it through PDEATHSIG, xentt/process.h); it
+// holds a private snapshot copy of 10+ MB, so each new replay removes those
+// first. A recycled pid only delays this.
 static void remove_orphaned_runtime_dirs(const StateDir& dir) {
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir.file("replays"), ec)) {
-    std::string name = e.path().filename().string();
-    auto digits = name.find_first_of("0123456789");
-    if (digits == std::string::npos) continue;
-    int pid = std::atoi(name.c_str() + digits);
-    if (pid > 0 && pid != ::getpid() && !process_alive(pid)) fs::remove_all(e.path(), ec);
+  for (const auto& r : dir.runtime_dirs()) {
+    if (r.owner_pid == ::getpid() || process_alive(r.owner_pid)) continue;
+    try {
+      remove_tree(r.path);
+    } catch (const Error&) {  // another replay reaping it at the same time
+    }
   }
 }
 
 static fs::path new_runtime_dir(const StateDir& dir, const std::string& kind) {
-  static std::atomic<unsigned> counter{0};
   remove_orphaned_runtime_dirs(dir);
-  return dir.file("replays") / fmt::format("{}{}-{}", kind, ::getpid(), counter++);
+  return dir.new_runtime_dir(kind);
 }
 
 // Where the recording really ends. Measured with QEMU 10.0.2: when a replay
@@ -184,9 +182,8 @@ static ReplayIndex build_locked(const StateDir& dir, const SessionOptions& opts)
 
 int end_background_replays(const StateDir& dir) {
   int n = 0;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir.file("replays"), ec)) {
-    auto info = e.path() / "replay.json";
+  for (const auto& r : dir.runtime_dirs()) {
+    auto info = r.path / "replay.json";
     if (!fs::exists(info)) continue;  // an index build or a foreground replay: its owner cleans up
     auto j = nlohmann::json::parse(read_file(info), nullptr, false);
     if (!j.is_object()) continue;
@@ -195,7 +192,7 @@ int end_background_replays(const StateDir& dir) {
     for (int i = 0; i < 100 && process_alive(sup); i++) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (process_alive(sup)) ::kill(sup, SIGKILL);
     if (process_alive(qemu)) ::kill(-qemu, SIGKILL);
-    fs::remove_all(e.path(), ec);
+    remove_tree(r.path);
     n++;
   }
   return n;

@@ -17,6 +17,15 @@ void write_file_atomic(const std::filesystem::path& path, const std::string& dat
 // Copies a file, sharing blocks where the file system allows (reflink).
 void clone_file(const std::filesystem::path& from, const std::filesystem::path& to);
 
+// Removes `path` and, when it is a directory, everything under it, without
+// ever following a symbolic link (a link is removed, never what it points
+// at) and without leaving the file system `path` is on (a mount point
+// inside is refused, not entered). Removing something that does not exist
+// is not an error. Throws Runtime naming the first path it cannot remove;
+// what was removed before that stays removed. Cost: one openat/unlinkat per
+// entry.
+void remove_tree(const std::filesystem::path& path);
+
 // True when `pid` names a live process (signal 0).
 bool process_alive(int pid);
 
