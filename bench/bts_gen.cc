@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "bts/file.h"
+#include "xentt/tracefmt/bts_file.h"
 
 int main(int argc, char** argv) {
   if (argc != 4) {

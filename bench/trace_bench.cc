@@ -24,9 +24,9 @@
 #include <string>
 #include <vector>
 
-#include "xentt/error.h"
-#include "xentt/replay_log.h"
-#include "xentt/replay_session.h"
+#include "xentt/base/error.h"
+#include "xentt/tracefmt/trace_log.h"
+#include "xentt/session/replay_session.h"
 
 using namespace xentt;
 namespace fs = std::filesystem;

@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "bts/file.h"
-#include "bts/printer.h"
+#include "xentt/tracefmt/bts_file.h"
+#include "xentt/symbolize/printer.h"
 #include "bts_output.h"
 #include "bts_symopts.h"
 #include "tool_main.h"
@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
                   std::size_t i0 = b0 + c * kChunk, i1 = std::min(b1, i0 + kChunk);
                   bufs[k].clear();
                   for (std::size_t i = i0; i < i1; ++i)
-                    printers[k].append(bufs[k], i, recs[i],
+                    printers[k].append(bufs[k], i, {recs[i].from, recs[i].to, recs[i].format},
                                        ext ? std::optional<std::uint64_t>(recs[i].format) : std::nullopt);
                   std::unique_lock lock(m);
                   turn_cv.wait(lock, [&] { return turn == c || failed; });

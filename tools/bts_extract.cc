@@ -10,10 +10,10 @@
 #include <optional>
 #include <string>
 
-#include "bts/file.h"
+#include "xentt/tracefmt/bts_file.h"
 #include "tool_main.h"
-#include "xentt/error.h"
-#include "xentt/replay_log.h"
+#include "xentt/base/error.h"
+#include "xentt/tracefmt/trace_log.h"
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "xentt/error.h"
+#include "xentt/base/error.h"
 
 namespace xentt::tools {
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "bts/symbolizer.h"
-#include "xentt/error.h"
+#include "xentt/symbolize/symbolizer.h"
+#include "xentt/base/error.h"
 
 namespace xentt::tools {
 

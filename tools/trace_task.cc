@@ -12,16 +12,16 @@
 #include <set>
 #include <unordered_set>
 
-#include "bts/file.h"
-#include "bts/printer.h"
-#include "bts/symbolizer.h"
+#include "xentt/tracefmt/bts_file.h"
+#include "xentt/symbolize/printer.h"
+#include "xentt/symbolize/symbolizer.h"
 #include "tool_main.h"
-#include "xentt/error.h"
-#include "xentt/interrupt.h"
-#include "xentt/location.h"
-#include "xentt/replay_log.h"
-#include "xentt/replay_session.h"
-#include "xentt/symbols.h"
+#include "xentt/base/error.h"
+#include "xentt/base/interrupt.h"
+#include "xentt/session/location.h"
+#include "xentt/tracefmt/trace_log.h"
+#include "xentt/session/replay_session.h"
+#include "xentt/session/vm_symbols.h"
 
 namespace fs = std::filesystem;
 using namespace xentt;
@@ -115,7 +115,7 @@ int run(const Options& o) {
       if (!r.symbol.empty()) functions.emplace(r.symbol);
     }
     if (o.symbols) {
-      printer.append(text, index++, bts::Record{br.from, br.to, 0}, br.brctr);
+      printer.append(text, index++, {br.from, br.to, 0}, br.brctr);
       if (text.size() > (1 << 20)) {
         fmt::print("{}", text);
         text.clear();

@@ -15,14 +15,14 @@
 #include <thread>
 
 #include "tool_main.h"
-#include "xentt/daemon.h"
-#include "xentt/error.h"
-#include "xentt/fs_util.h"
-#include "xentt/log_sums.h"
-#include "xentt/process.h"
-#include "xentt/qemu_engine.h"
-#include "xentt/replay_session.h"
-#include "xentt/state_dir.h"
+#include "xentt/base/daemon.h"
+#include "xentt/base/error.h"
+#include "xentt/base/fs_util.h"
+#include "vm/qemu/log_sums.h"
+#include "xentt/base/process.h"
+#include "vm/qemu/qemu_engine.h"
+#include "xentt/session/replay_session.h"
+#include "xentt/session/state_dir.h"
 
 namespace fs = std::filesystem;
 using namespace xentt;

@@ -14,12 +14,12 @@
 #include <thread>
 
 #include "tool_main.h"
-#include "xentt/daemon.h"
-#include "xentt/error.h"
-#include "xentt/fs_util.h"
-#include "xentt/interrupt.h"
-#include "xentt/replay_session.h"
-#include "xentt/symbols.h"
+#include "xentt/base/daemon.h"
+#include "xentt/base/error.h"
+#include "xentt/base/fs_util.h"
+#include "xentt/base/interrupt.h"
+#include "xentt/session/replay_session.h"
+#include "xentt/session/vm_symbols.h"
 
 namespace fs = std::filesystem;
 using namespace xentt;

@@ -13,7 +13,7 @@
 #include <vector>
 #include <algorithm>
 
-#include "bts/printer.h"
+#include "xentt/symbolize/printer.h"
 #include "bts_output.h"
 #include "bts_symopts.h"
 #include "tool_main.h"

@@ -14,8 +14,8 @@
 
 #include "bts_output.h"
 #include "tool_main.h"
-#include "xentt/error.h"
-#include "xentt/replay_log.h"
+#include "xentt/base/error.h"
+#include "xentt/tracefmt/trace_log.h"
 
 using namespace xentt::rlog;
 

@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <string>
 
-#include "bts/file.h"
-#include "bts/printer.h"
-#include "xentt/error.h"
+#include "xentt/tracefmt/bts_file.h"
+#include "xentt/symbolize/printer.h"
+#include "xentt/base/error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {
@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     bts::RecordPrinter printer(nullptr, po);
     std::string out;
     for (std::size_t i = 0; i < f.size(); ++i) {
-      printer.append(out, i, f.records()[i], f.brctr(i));
+      printer.append(out, i, {f.records()[i].from, f.records()[i].to, f.records()[i].format}, f.brctr(i));
       (void)f.offset_of(i);
     }
   } catch (const xentt::Error&) {

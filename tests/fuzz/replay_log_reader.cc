@@ -10,8 +10,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "xentt/error.h"
-#include "xentt/replay_log.h"
+#include "xentt/base/error.h"
+#include "xentt/tracefmt/trace_log.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const std::string path = [] {

@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "bts/symbols.h"
-#include "xentt/error.h"
+#include "xentt/symbolize/symbol_file.h"
+#include "xentt/base/error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {

@@ -9,8 +9,8 @@
 #include <unistd.h>
 #include <vector>
 
-#include "bts/file.h"
-#include "xentt/error.h"
+#include "xentt/tracefmt/bts_file.h"
+#include "xentt/base/error.h"
 
 using bts::BtsFile;
 using bts::BtsWriter;

@@ -1,8 +1,8 @@
 // The time coordinate: parsing what users type after --until, and ordering.
 #include <catch2/catch_test_macros.hpp>
 
-#include "xentt/error.h"
-#include "xentt/location.h"
+#include "xentt/base/error.h"
+#include "xentt/session/location.h"
 
 using xentt::Location;
 using xentt::parse_stop_point;

@@ -11,10 +11,10 @@
 #include <random>
 #include <string>
 
-#include "xentt/error.h"
-#include "xentt/fs_util.h"
-#include "xentt/log_sums.h"
-#include "xentt/stuck_watch.h"
+#include "xentt/base/error.h"
+#include "xentt/base/fs_util.h"
+#include "vm/qemu/log_sums.h"
+#include "vm/qemu/stuck_watch.h"
 
 #include "unit_util.h"
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "xentt/error.h"
-#include "xentt/replay_log.h"
+#include "xentt/base/error.h"
+#include "xentt/tracefmt/trace_log.h"
 
 using namespace xentt::rlog;
 using Catch::Matchers::ContainsSubstring;

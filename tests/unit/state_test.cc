@@ -8,12 +8,12 @@
 #include <filesystem>
 #include <fstream>
 
-#include "xentt/error.h"
-#include "xentt/fs_util.h"
-#include "xentt/gdb_remote.h"
-#include "xentt/replay_index.h"
-#include "xentt/state_dir.h"
-#include "xentt/vm_config.h"
+#include "xentt/base/error.h"
+#include "xentt/base/fs_util.h"
+#include "vm/qemu/gdb_remote.h"
+#include "xentt/session/replay_index.h"
+#include "xentt/session/state_dir.h"
+#include "xentt/session/vm_config.h"
 
 #include "unit_util.h"
 

@@ -9,9 +9,9 @@
 #include <utility>
 #include <vector>
 
-#include "../../bts/src/interval_index.h"
-#include "bts/symbolizer.h"
-#include "xentt/error.h"
+#include "symbolize/src/interval_index.h"
+#include "xentt/symbolize/symbolizer.h"
+#include "xentt/base/error.h"
 
 using bts::detail::IntervalIndex;
 

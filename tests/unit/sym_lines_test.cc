@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "../../bts/src/dwarf_lines.h"
-#include "bts/printer.h"
-#include "bts/symbolizer.h"
+#include "symbolize/src/dwarf_lines.h"
+#include "xentt/symbolize/printer.h"
+#include "xentt/symbolize/symbolizer.h"
 
 namespace {
 

@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "xentt/error.h"
+#include "xentt/base/error.h"
 
 namespace xentt::test {
 

@@ -6,8 +6,8 @@
 #include <exception>
 #include <iostream>
 
-#include "xentt/error.h"
-#include "xentt/interrupt.h"
+#include "xentt/base/error.h"
+#include "xentt/base/interrupt.h"
 
 namespace xentt {
 

@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "bts/file.h"
-#include "xentt/error.h"
-#include "xentt/replay_session.h"
+#include "xentt/tracefmt/bts_file.h"
+#include "xentt/base/error.h"
+#include "xentt/session/replay_session.h"
 
 using namespace xentt;
 

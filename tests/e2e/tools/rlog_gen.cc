@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "synthetic_trace.h"
-#include "xentt/error.h"
-#include "xentt/replay_log.h"
+#include "xentt/base/error.h"
+#include "xentt/tracefmt/trace_log.h"
 
 using namespace xentt;
 using Clock = std::chrono::steady_clock;

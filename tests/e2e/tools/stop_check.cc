@@ -11,8 +11,8 @@
 #include <random>
 #include <thread>
 
-#include "xentt/error.h"
-#include "xentt/replay_session.h"
+#include "xentt/base/error.h"
+#include "xentt/session/replay_session.h"
 
 using namespace xentt;
 

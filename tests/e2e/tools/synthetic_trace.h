@@ -12,7 +12,7 @@
 #include <random>
 #include <vector>
 
-#include "xentt/replay_log.h"
+#include "xentt/tracefmt/trace_log.h"
 
 namespace xentt::testing {
 

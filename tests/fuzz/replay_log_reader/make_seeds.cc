@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "xentt/replay_log.h"
+#include "xentt/tracefmt/trace_log.h"
 
 using namespace xentt::rlog;
 

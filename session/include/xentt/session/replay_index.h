@@ -1,0 +1,46 @@
+// xentt/replay_index.h: what the first full replay of a recording learns
+// and later replays rely on (index.json, format 1): where the recording
+// ends, and at which instruction counts checkpoints were saved into the
+// recording's snapshot image. Reader and writer live here; building it
+// (which needs a replay) is build_replay_index() in replay_session.h.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "xentt/session/state_dir.h"
+
+namespace xentt {
+
+struct ReplayIndex {
+  // Format 2 added checkpoint_brctr; a format-1 index is rebuilt.
+  static constexpr int kFormat = 2;
+  // The revision of the plugin's counting rules the checkpoint brctrs come
+  // from; an index from other rules is stale and rebuilt. Bump it with any
+  // plugin change that moves a count. 2: aliased blocks checked against the
+  // real pc before the interrupt frame (2026-11-22; rules 1 counted stack
+  // contents after a call as interrupts in a Linux boot).
+  static constexpr int kBrctrRules = 2;
+  static constexpr uint64_t kUnknown = ~0ull;
+  uint64_t final_icount = 0;             // the last count a replay can stop at inside the recording
+  uint64_t interval = 0;                // instructions between checkpoints
+  std::vector<uint64_t> checkpoints;    // icounts, ascending (0 is the recording's "init")
+  std::vector<uint64_t> checkpoint_brctr;  // the branch counter at each checkpoint, or kUnknown
+  uint64_t console_bytes = 0;           // the replay's console length, equal to the recording's
+  double build_seconds = 0;
+
+  std::string to_json() const;
+  static ReplayIndex from_json(const std::string& text, const std::string& origin);
+};
+
+// The checkpoint's snapshot tag.
+std::string checkpoint_tag(uint64_t icount);
+
+// nullopt when the index was never built or is of an older format (it is
+// then rebuilt); BadInput when index.json is damaged.
+std::optional<ReplayIndex> load_replay_index(const StateDir& dir);
+void save_replay_index(const StateDir& dir, const ReplayIndex& index);
+
+}  // namespace xentt

@@ -1,0 +1,233 @@
+// Symbol maps (--symmap / STATEDIR/symfiles), the file cache and the
+// address -> map -> file dispatch.
+#include "xentt/symbolize/symbolizer.h"
+
+#include <charconv>
+#include <fmt/format.h>
+#include <fstream>
+
+#include "xentt/base/error.h"
+
+namespace bts {
+
+namespace {
+
+std::uint64_t parse_hex(std::string_view s, const std::string& where, std::string_view spec) {
+  if (s.starts_with("0x") || s.starts_with("0X")) s.remove_prefix(2);
+  std::uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 16);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size())
+    throw xentt::bad_input(fmt::format("{}: '{}' in '{}' is not a hex address; expected FILE[@lo-hi[+bias]][:prefix]",
+                                       where, s, spec));
+  return v;
+}
+
+}  // namespace
+
+SymbolMapSpec parse_symmap(std::string_view spec, const std::string& base_dir, const std::string& where) {
+  SymbolMapSpec m;
+  std::string_view s = spec;
+  // The prefix follows the first ':' after the last '/' (so directories
+  // may contain ':'); the range follows the first '@' after the last '/'.
+  std::size_t slash = s.rfind('/');
+  std::size_t from = slash == std::string_view::npos ? 0 : slash + 1;
+  std::size_t colon = s.find(':', from);
+  if (colon != std::string_view::npos) {
+    m.prefix = std::string(s.substr(colon + 1));
+    if (!m.prefix.empty() && m.prefix.back() != ':') m.prefix += ':';
+    s = s.substr(0, colon);
+  }
+  std::size_t at = s.find('@', from);
+  if (at != std::string_view::npos) {
+    std::string_view range = s.substr(at + 1);
+    s = s.substr(0, at);
+    std::size_t plus = range.find('+');
+    if (plus != std::string_view::npos) {
+      m.bias = parse_hex(range.substr(plus + 1), where, spec);
+      range = range.substr(0, plus);
+    }
+    std::size_t dash = range.find('-');
+    if (dash == std::string_view::npos)
+      throw xentt::bad_input(fmt::format("{}: range '{}' in '{}' has no '-'; expected FILE@lo-hi", where, range, spec));
+    m.lo = parse_hex(range.substr(0, dash), where, spec);
+    m.hi = parse_hex(range.substr(dash + 1), where, spec);
+    if (m.hi <= m.lo)
+      throw xentt::bad_input(fmt::format("{}: empty range in '{}' (hi must be above lo)", where, spec));
+  }
+  if (s.empty()) throw xentt::bad_input(fmt::format("{}: no file name in '{}'", where, spec));
+  m.path = std::string(s);
+  if (!base_dir.empty() && m.path[0] != '/') m.path = base_dir + "/" + m.path;
+  return m;
+}
+
+std::vector<SymbolMapSpec> read_symfiles(const std::string& statedir) {
+  std::string path = statedir + "/symfiles";
+  std::ifstream in(path);
+  if (!in) throw xentt::bad_input(path + ": cannot read the state directory's symbol-file list (does " + statedir +
+                                  " hold a recording?)");
+  std::vector<SymbolMapSpec> maps;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    std::string_view v = line;
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r')) v.remove_suffix(1);
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    if (v.empty() || v[0] == '#') continue;
+    maps.push_back(parse_symmap(v, statedir, fmt::format("{}:{}", path, n)));
+  }
+  if (in.bad()) throw xentt::runtime_error(path + ": read error");
+  return maps;
+}
+
+SymbolFile* SymbolFileCache::get(const std::string& path) {
+  if (auto it = files_.find(path); it != files_.end()) return it->second.get();
+  if (failed_.count(path)) return nullptr;
+  try {
+    return get_or_throw(path);
+  } catch (const xentt::Error& e) {
+    failed_[path] = e.what();
+    if (warn_) warn_(std::string(e.what()) + " (addresses in its range print raw)");
+    return nullptr;
+  }
+}
+
+SymbolFile* SymbolFileCache::get_or_throw(const std::string& path) {
+  if (auto it = files_.find(path); it != files_.end()) return it->second.get();
+  auto f = SymbolFile::open(path);
+  SymbolFile* raw = f.get();
+  files_.emplace(path, std::move(f));
+  return raw;
+}
+
+Symbolizer::Symbolizer(std::vector<SymbolMapSpec> maps, Warn warn, bool strict)
+    : maps_(std::move(maps)), files_cache_(warn), warn_(std::move(warn)) {
+  for (const auto& m : maps_) {
+    prefixes_.push_back(m.prefix);
+    files_.push_back(strict ? files_cache_.get_or_throw(m.path) : files_cache_.get(m.path));
+  }
+}
+
+template <class Miss>
+void Symbolizer::cached(std::uint64_t addr, const LookupOptions& opt, Resolved& out, ResolveCache& cache,
+                        Miss&& miss) const {
+  constexpr std::size_t kCacheSize = 1 << 16;
+  int o = (opt.lines ? 1 : 0) | (opt.inlines ? 2 : 0);
+  // A symbol-only lookup is one binary search: cheaper than the cache.
+  if (o == 0) return miss(out);
+  if (o != cache.opt_) {
+    cache.entries_.assign(kCacheSize, ResolveCache::Entry{});
+    cache.opt_ = o;
+  }
+  // Fibonacci hashing spreads nearby code addresses over the table.
+  ResolveCache::Entry& e = cache.entries_[(addr * 0x9E3779B97F4A7C15ull) >> (64 - 16)];
+  if (e.valid && e.addr == addr) {
+    out.address = addr;
+    out.mapped = e.r.mapped;
+    out.prefix = e.r.prefix;
+    out.symbol = e.r.symbol;
+    out.offset = e.r.offset;
+    out.frames.assign(e.r.frames.begin(), e.r.frames.end());
+    return;
+  }
+  miss(out);
+  // Unmapped addresses are not cached: they are cheap and warn once anyway.
+  if (out.mapped) {
+    e.addr = addr;
+    e.valid = true;
+    e.r.mapped = out.mapped;
+    e.r.prefix = out.prefix;
+    e.r.symbol = out.symbol;
+    e.r.offset = out.offset;
+    e.r.frames.assign(out.frames.begin(), out.frames.end());
+  }
+}
+
+void Symbolizer::resolve(std::uint64_t addr, const LookupOptions& opt, Resolved& out) {
+  cached(addr, opt, out, cache_, [&](Resolved& r) {
+    SymbolFile* f = locate(addr, r, cache_.last_map_);
+    if (f && (opt.lines || opt.inlines)) {
+      f->frames_at(addr - maps_[cache_.last_map_].bias, opt.inlines, r.frames);
+      if (std::string w = f->take_warning(); !w.empty() && warn_) warn_(w);
+    }
+  });
+}
+
+void Symbolizer::resolve_parsed(std::uint64_t addr, const LookupOptions& opt, Resolved& out,
+                                ResolveCache& cache) const {
+  cached(addr, opt, out, cache, [&](Resolved& r) { lookup_parsed(addr, opt, r, cache.last_map_); });
+}
+
+void Symbolizer::resolve_parsed(std::uint64_t addr, const LookupOptions& opt, Resolved& out) const {
+  std::size_t hint = 0;
+  lookup_parsed(addr, opt, out, hint);
+}
+
+void Symbolizer::lookup_parsed(std::uint64_t addr, const LookupOptions& opt, Resolved& out, std::size_t& hint) const {
+  const SymbolFile* f = locate(addr, out, hint);
+  if (f && (opt.lines || opt.inlines)) f->frames_at_parsed(addr - maps_[hint].bias, opt.inlines, out.frames);
+}
+
+std::size_t Symbolizer::map_index(std::uint64_t addr, std::size_t hint) const noexcept {
+  if (hint < maps_.size() && maps_[hint].contains(addr)) return hint;
+  for (std::size_t i = 0; i < maps_.size(); ++i)
+    if (maps_[i].contains(addr)) return i;
+  return maps_.size();
+}
+
+SymbolFile* Symbolizer::locate(std::uint64_t addr, Resolved& out, std::size_t& hint) const {
+  out.address = addr;
+  out.mapped = false;
+  out.prefix = {};
+  out.symbol = {};
+  out.offset = 0;
+  out.frames.clear();
+  std::size_t mi = map_index(addr, hint);
+  if (mi == maps_.size()) {
+    if (!warned_unmapped_.exchange(true, std::memory_order_relaxed) && warn_)
+      warn_(fmt::format("address {:#x} is outside every symbol map; such addresses print raw (warned once)", addr));
+    return nullptr;
+  }
+  hint = mi;
+  SymbolFile* f = files_[mi];
+  if (!f) return nullptr;
+  out.mapped = true;
+  out.prefix = prefixes_[mi];
+  std::uint64_t fa = addr - maps_[mi].bias;
+  if (const SymbolRange* s = f->symbol_at(fa)) {
+    out.symbol = s->name;
+    out.offset = fa - s->lo;
+  }
+  return f;
+}
+
+void Symbolizer::prefetch(std::span<const std::uint64_t> addrs, const LookupOptions& opt, unsigned threads) {
+  if (!(opt.lines || opt.inlines)) return;
+  std::vector<std::vector<std::uint64_t>> per_map(maps_.size());
+  std::size_t mi = 0;
+  for (std::uint64_t a : addrs) {
+    mi = map_index(a, mi);
+    if (mi == maps_.size()) continue;
+    if (files_[mi]) per_map[mi].push_back(a - maps_[mi].bias);
+  }
+  for (std::size_t i = 0; i < maps_.size(); ++i) {
+    if (per_map[i].empty()) continue;
+    files_[i]->prefetch(per_map[i], threads);
+    if (std::string w = files_[i]->take_warning(); !w.empty() && warn_) warn_(w);
+  }
+}
+
+std::optional<SymbolRange> Symbolizer::find_symbol(std::string_view name) {
+  for (std::size_t i = 0; i < maps_.size(); ++i) {
+    if (!files_[i]) continue;
+    std::string_view n = name;
+    if (!prefixes_[i].empty()) {
+      if (n.starts_with(prefixes_[i])) n.remove_prefix(prefixes_[i].size());
+    }
+    if (auto r = files_[i]->find_symbol(n)) {
+      SymbolRange g{r->lo + maps_[i].bias, r->hi + maps_[i].bias, r->name};
+      if (maps_[i].contains(g.lo)) return g;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace bts

@@ -1,0 +1,61 @@
+// symtab.h (internal): a file's symbol table as a flat range index.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "xentt/symbolize/symbol_file.h"
+#include "interval_index.h"
+
+namespace bts::detail {
+
+class Symtab {
+ public:
+  enum Binding : std::uint8_t { Local = 0, Weak = 1, Global = 2 };
+
+  // Adds a symbol. size 0 means "unknown": such a symbol extends to the
+  // next symbol's start (labels in assembly, System.map entries) but not
+  // past `limit` (the end of its ELF section), and never shadows a sized
+  // symbol.
+  void add(std::uint64_t addr, std::uint64_t size, std::string_view name, Binding b, bool is_object,
+           std::uint64_t limit = ~0ull);
+  // Sorts and flattens; call once after the last add().
+  void build();
+
+  std::size_t size() const noexcept { return syms_.size(); }
+  const SymbolRange* at(std::uint64_t addr) const noexcept {
+    std::uint32_t i = index_.find(addr);
+    return i == IntervalIndex::kNone ? nullptr : &syms_[i];
+  }
+  std::optional<SymbolRange> find(std::string_view name) const;
+  // Whether a symbol called `name` (clone suffixes like ".isra.0" allowed)
+  // starts at `addr`. Costs a binary search over the symbols sorted by
+  // address, built on the first call (~10 ms for a kernel, less than
+  // hashing every name).
+  bool has_symbol_at(std::string_view name, std::uint64_t addr) const;
+
+ private:
+  struct Extra {
+    Binding binding;
+    bool sized;
+    bool is_object;
+    std::uint64_t limit;
+  };
+  std::vector<SymbolRange> syms_;
+  std::vector<Extra> extra_;
+  IntervalIndex index_;
+  // Built on first use (~30 ms for a kernel), once even when threads race.
+  mutable std::once_flag names_once_;
+  mutable std::unordered_map<std::string_view, std::uint32_t> by_name_;
+  void build_names() const;
+  mutable std::once_flag addr_once_;
+  mutable std::vector<std::uint32_t> by_addr_;  // symbol numbers by start address
+};
+
+}  // namespace bts::detail

@@ -1,0 +1,126 @@
+#include "vm/qemu/gdb_remote.h"
+
+#include <fmt/format.h>
+
+#include <optional>
+
+#include "xentt/base/error.h"
+
+namespace xentt {
+using clock = std::chrono::steady_clock;
+
+// The byte spelt by hex[pos], hex[pos + 1]; nothing when those are not two
+// hex digits (a gdbstub writes "xx" for a register it cannot read).
+static std::optional<uint8_t> hex_byte(const std::string& hex, size_t pos) {
+  auto digit = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    c = char(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+  };
+  if (pos + 2 > hex.size()) return std::nullopt;
+  int hi = digit(hex[pos]), lo = digit(hex[pos + 1]);
+  if (hi < 0 || lo < 0) return std::nullopt;
+  return uint8_t(hi << 4 | lo);
+}
+
+// A little-endian value of `bytes` bytes at hex digit `pos` of a 'g' reply.
+static uint64_t le_hex(const std::string& hex, size_t pos, size_t bytes) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < bytes; i++) {
+    auto b = hex_byte(hex, pos + 2 * i);
+    if (!b) {
+      throw runtime_error(fmt::format("the gdbstub's register reply is malformed at hex digit {}: '{}'",
+                                      pos + 2 * i, hex.substr(pos + 2 * i, 2)));
+    }
+    v |= uint64_t(*b) << (8 * i);
+  }
+  return v;
+}
+
+X86Registers parse_x86_64_registers(const std::string& hex) {
+  constexpr size_t need = (16 * 8 + 8 + 4) * 2;
+  if (hex.size() < need) throw bad_input(fmt::format("gdb 'g' reply too short ({} hex digits)", hex.size()));
+  X86Registers r;
+  for (size_t i = 0; i < 16; i++) r.gpr[i] = le_hex(hex, i * 16, 8);
+  r.rip = le_hex(hex, 16 * 16, 8);
+  r.eflags = static_cast<uint32_t>(le_hex(hex, 17 * 16, 4));
+  r.raw = hex;
+  return r;
+}
+
+GdbRemote::GdbRemote(const std::filesystem::path& socket, std::chrono::milliseconds timeout)
+    : sock_(UnixSocket::connect(socket, timeout)) {
+  // QEMU 10's gdbstub answers QStartNoAckMode only after qSupported
+  // negotiation, so we keep acknowledgements on (read_packet acks each
+  // packet) and just ask for the stop reason to see that it talks.
+  send_packet("?");
+  if (!read_packet(timeout)) throw runtime_error("no answer from the gdbstub at " + socket.string());
+}
+
+void GdbRemote::send_packet(const std::string& payload) {
+  unsigned sum = 0;
+  for (unsigned char c : payload) sum += c;
+  sock_.send_all(fmt::format("${}#{:02x}", payload, sum & 0xff));
+}
+
+std::optional<std::string> GdbRemote::read_packet(std::chrono::milliseconds timeout) {
+  auto deadline = clock::now() + timeout;
+  for (;;) {
+    // Skip acks ('+'/'-') and find "$payload#cs".
+    size_t start = buffer_.find('$');
+    if (start != std::string::npos) {
+      size_t hash = buffer_.find('#', start);
+      if (hash != std::string::npos && buffer_.size() >= hash + 3) {
+        std::string payload = buffer_.substr(start + 1, hash - start - 1);
+        buffer_.erase(0, hash + 3);
+        sock_.send_all("+");
+        return payload;
+      }
+    }
+    auto now = clock::now();
+    if (now >= deadline) return std::nullopt;
+    buffer_ += sock_.receive(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
+  }
+}
+
+std::string GdbRemote::request(const std::string& payload, std::chrono::milliseconds timeout) {
+  send_packet(payload);
+  auto reply = read_packet(timeout);
+  if (!reply) throw runtime_error("the gdbstub did not answer '" + payload.substr(0, 16) + "'");
+  if (reply->size() == 3 && (*reply)[0] == 'E') {
+    throw runtime_error("the gdbstub refused '" + payload.substr(0, 16) + "': error " + reply->substr(1));
+  }
+  return *reply;
+}
+
+X86Registers GdbRemote::registers() { return parse_x86_64_registers(request("g")); }
+
+std::optional<std::string> GdbRemote::read_memory(uint64_t addr, size_t len) {
+  send_packet(fmt::format("m{:x},{:x}", addr, len));
+  auto reply = read_packet(std::chrono::seconds(30));
+  if (!reply) throw runtime_error("the gdbstub did not answer a memory read");
+  if (reply->size() != 2 * len) return std::nullopt;  // "E14": not mapped
+  std::string bytes(len, '\0');
+  for (size_t i = 0; i < len; i++) {
+    auto b = hex_byte(*reply, 2 * i);
+    if (!b) return std::nullopt;
+    bytes[i] = char(*b);
+  }
+  return bytes;
+}
+
+void GdbRemote::insert_breakpoint(uint64_t addr) {
+  if (request(fmt::format("Z0,{:x},1", addr)) != "OK") {
+    throw runtime_error(fmt::format("the gdbstub cannot set a breakpoint at {:#x}", addr));
+  }
+}
+
+void GdbRemote::remove_breakpoint(uint64_t addr) { request(fmt::format("z0,{:x},1", addr)); }
+
+void GdbRemote::resume() { send_packet("c"); }
+
+std::optional<std::string> GdbRemote::wait_stop(std::chrono::milliseconds timeout) { return read_packet(timeout); }
+
+std::string GdbRemote::step() { return request("s"); }
+
+}  // namespace xentt
