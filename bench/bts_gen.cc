@@ -11,6 +11,8 @@
 
 #include "xentt/tracefmt/bts_file.h"
 
+using namespace xentt;
+
 int main(int argc, char** argv) {
   if (argc != 4) {
     std::fprintf(stderr, "usage: bts_gen ADDRESSES N OUT.bts\n");

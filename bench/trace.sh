@@ -45,7 +45,7 @@ print(f"  plain QEMU replay (no plugin):  {p:8.3f} s (median {f['plain_median'][
 print(f"  our plugin, counting only:      {c:8.3f} s (median {f['counting_median'][0]:.3f})  ratio to plain {c / p:.2f}x")
 print(f"  traced (records written):       {t:8.3f} s (median {f['traced_median'][0]:.3f})  ratio to plain {t / p:.2f}x"
       f" (target <= 1.5x), {(t - p) / n * 1e9:.1f} ns per branch over plain")
-print(f"  replay log: {size / n:.3f} bytes/branch (target <= 2; raw .bts 24, raw .bts | zstd -3 {zsize / n:.3f})")
+print(f"  trace log: {size / n:.3f} bytes/branch (target <= 2; raw .bts 24, raw .bts | zstd -3 {zsize / n:.3f})")
 print(f"  bts_extract -x, whole log: {extract:.3f} s, {n / extract / 1e6:.0f}M records/s (target >= 50M/s)")
 PY
 }

@@ -4,7 +4,7 @@
 //   plain    QEMU's replay alone, no plugin (what people run today);
 //   counting our plugin loaded, only keeping icount and brctr (every session);
 //   traced   the plugin armed: every taken branch recorded, batched,
-//            compressed and written to a replay log by its writer thread.
+//            compressed and written to a trace log by its writer thread.
 // Each is timed from a paused replay at START to the pause at END (the
 // replay-break; QEMU start and the seek to START are not counted), REPEATS
 // times in rotation; the best and the median are printed. Every mode runs
@@ -104,8 +104,8 @@ int main(int argc, char** argv) try {
   figure("traced", traced);
   if (traced.empty()) return 0;
   uint64_t bytes = fs::file_size(log);
-  rlog::LogReader reader(log.string());
-  uint64_t read_back = reader.for_each_branch(0, 0, ~0ull, [](const rlog::Branch&) {});
+  xtl::LogReader reader(log.string());
+  uint64_t read_back = reader.for_each_branch(0, 0, ~0ull, [](const xtl::Branch&) {});
   if (read_back != records) throw runtime_error("the log holds " + std::to_string(read_back) + " records, " +
                                                 std::to_string(records) + " were written");
   std::printf("records %lu\n", records);

@@ -15,9 +15,11 @@
 #include "bts_symopts.h"
 #include "tool_main.h"
 
+using namespace xentt;
+
 int main(int argc, char** argv) {
   xentt::tools::SymbolOptions so;
-  bts::PrintOptions po;
+  sym::PrintOptions po;
   std::vector<std::string> files;
   bool debug = false, require_extended = false;
   return xentt::tool_main(
@@ -43,8 +45,8 @@ int main(int argc, char** argv) {
           throw xentt::bad_input("--symbols needs symbol files: give -e FILE, --symmap SPEC or -s STATEDIR");
         }
         po.flags = debug;
-        std::unique_ptr<bts::Symbolizer> sym;
-        if (po.symbols) sym = so.make("bts_dump");
+        std::unique_ptr<sym::Symbolizer> symbolizer;
+        if (po.symbols) symbolizer = so.make("bts_dump");
         xentt::tools::Output out;
         bool lines = po.lines || po.inlines;
         // Two threads take turns: each formats every other chunk of records
@@ -55,8 +57,8 @@ int main(int argc, char** argv) {
         // lines, each batch's DWARF units are parsed first, on both cores
         // (prefetch), before the threads start on it.
         unsigned threads = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
-        bts::RecordPrinter printers[2] = {bts::RecordPrinter::for_thread(sym.get(), po),
-                                          bts::RecordPrinter::for_thread(sym.get(), po)};
+        sym::RecordPrinter printers[2] = {sym::RecordPrinter::for_thread(symbolizer.get(), po),
+                                          sym::RecordPrinter::for_thread(symbolizer.get(), po)};
         std::string bufs[2];
         constexpr std::size_t kChunk = 1 << 16;     // records a chunk (~5 MB of text)
         constexpr std::size_t kPrefetch = 1 << 20;  // records a DWARF prefetch batch
@@ -70,17 +72,17 @@ int main(int argc, char** argv) {
                       << " records\n";
           auto recs = f.records();
           bool ext = f.format() == bts::Format::Extended;
-          std::size_t batch = sym && lines ? kPrefetch : std::max<std::size_t>(recs.size(), 1);
+          std::size_t batch = symbolizer && lines ? kPrefetch : std::max<std::size_t>(recs.size(), 1);
           std::vector<std::uint64_t> ahead;
           for (std::size_t b0 = 0; b0 < recs.size(); b0 += batch) {
             std::size_t b1 = std::min(recs.size(), b0 + batch);
-            if (sym && lines) {
+            if (symbolizer && lines) {
               ahead.clear();
               for (std::size_t k = b0; k < b1; ++k) {
                 ahead.push_back(recs[k].from);
                 ahead.push_back(recs[k].to);
               }
-              sym->prefetch(ahead, {po.lines, po.inlines}, threads);
+              symbolizer->prefetch(ahead, {po.lines, po.inlines}, threads);
             }
             std::size_t nchunks = (b1 - b0 + kChunk - 1) / kChunk;
             std::mutex m;

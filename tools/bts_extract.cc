@@ -1,4 +1,4 @@
-// bts_extract: the branch records of a brctr range of a replay log, as a
+// bts_extract: the branch records of a brctr range of a trace log, as a
 // .bts file (docs/bts-format.md). Seeks with the log's index (binary search
 // over the vCPU's frames) and decodes only the frames that overlap.
 #include <CLI/CLI.hpp>
@@ -14,6 +14,8 @@
 #include "tool_main.h"
 #include "xentt/base/error.h"
 #include "xentt/tracefmt/trace_log.h"
+
+using namespace xentt;
 
 namespace {
 
@@ -55,7 +57,7 @@ int main(int argc, char** argv) {
   std::optional<unsigned> vcpu_opt;
   return xentt::tool_main(
       argc, argv, "bts_extract",
-      "Write the branch records of a replay log whose brctr lies in [S-radius, E+radius] as a .bts file\n"
+      "Write the branch records of a trace log whose brctr lies in [S-radius, E+radius] as a .bts file\n"
       "(raw, or extended with each record's brctr with -x; docs/bts-format.md).",
       [&](CLI::App& app) {
         app.add_flag("-d,--debug", debug, "print what was read (frames, records, range) to stderr");
@@ -64,11 +66,11 @@ int main(int argc, char** argv) {
         app.add_option("-E,--end", end_s, "last brctr, VAL[:RADIUS] (default: the last in the log)");
         app.add_option("-o,--output", out_path, "output file (default: standard output)");
         app.add_option("--vcpu", vcpu_opt, "the vCPU whose branches to extract (default: the only or first one)");
-        app.add_option("LOG", log_path, "replay log")->required();
+        app.add_option("LOG", log_path, "trace log")->required();
       },
       [&]() -> int {
         Bound s = parse_bound("-S", start_s), e = parse_bound("-E", end_s);
-        xentt::rlog::LogReader log(log_path);
+        xentt::xtl::LogReader log(log_path);
         auto vcpus = log.vcpus();
         if (vcpus.empty()) throw xentt::bad_input(log_path + ": the log holds no branch records");
         std::uint16_t vcpu = vcpus.front();
@@ -100,7 +102,7 @@ int main(int argc, char** argv) {
         else
           w.emplace(out_path, fmt_kind);
         // Raw records carry the hardware's flags word; we have none: 0.
-        std::uint64_t n = log.for_each_branch(vcpu, lo, hi, [&](const xentt::rlog::Branch& b) {
+        std::uint64_t n = log.for_each_branch(vcpu, lo, hi, [&](const xentt::xtl::Branch& b) {
           w->write(bts::Record{b.from, b.to, extended ? b.brctr : 0});
         });
         w->close();

@@ -32,18 +32,18 @@ struct SymbolOptions {
 
   // Builds the symbolizer: files the user named fail hard (exit 2), files
   // a state directory lists are reported once and print raw.
-  std::unique_ptr<bts::Symbolizer> make(const char* tool) const {
-    std::vector<bts::SymbolMapSpec> maps;
-    if (!exe.empty()) maps.push_back(bts::parse_symmap(exe, {}, "-e"));
-    for (const auto& s : symmaps) maps.push_back(bts::parse_symmap(s));
+  std::unique_ptr<sym::Symbolizer> make(const char* tool) const {
+    std::vector<sym::SymbolMapSpec> maps;
+    if (!exe.empty()) maps.push_back(sym::parse_symmap(exe, {}, "-e"));
+    for (const auto& s : symmaps) maps.push_back(sym::parse_symmap(s));
     bool strict = statedir.empty();
     if (!statedir.empty()) {
-      auto more = bts::read_symfiles(statedir);
+      auto more = sym::read_symfiles(statedir);
       maps.insert(maps.end(), more.begin(), more.end());
     }
     if (maps.empty()) throw xentt::bad_input("no symbol files: give -e FILE, --symmap SPEC or -s STATEDIR");
     std::string name = tool;
-    return std::make_unique<bts::Symbolizer>(
+    return std::make_unique<sym::Symbolizer>(
         std::move(maps), [name](const std::string& w) { std::cerr << name << ": warning: " << w << "\n"; }, strict);
   }
 };

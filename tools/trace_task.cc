@@ -1,7 +1,7 @@
 // trace_task: the branch trace of a window of a recorded VM's execution,
 // from one symbol (or address) to another: replay to the start, arm the
 // branch-trace plugin, run to the end, disarm; write the window as an
-// extended .bts file (and keep the replay log), print a summary.
+// extended .bts file (and keep the trace log), print a summary.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -94,24 +94,24 @@ int run(const Options& o) {
 
   // One pass over the log: the .bts file, the distinct functions entered or
   // returned to (each target address resolved once), the symbolized print.
-  auto maps = bts::read_symfiles(sd.path().string());
-  bts::Symbolizer sym(maps, [](const std::string& w) { fmt::print(stderr, "trace_task: {}\n", w); });
-  bts::PrintOptions po;
+  auto maps = sym::read_symfiles(sd.path().string());
+  sym::Symbolizer symbolizer(maps, [](const std::string& w) { fmt::print(stderr, "trace_task: {}\n", w); });
+  sym::PrintOptions po;
   po.symbols = true;
   po.lines = o.lines;
   po.inlines = o.inlines;
-  bts::RecordPrinter printer(&sym, po);
+  sym::RecordPrinter printer(&symbolizer, po);
   std::unordered_set<std::uint64_t> seen_targets;
   std::set<std::string> functions;
-  bts::Resolved r;
+  sym::Resolved r;
   std::string text;
   uint64_t index = 0;
-  rlog::LogReader reader(fs::absolute(log).string());
+  xtl::LogReader reader(fs::absolute(log).string());
   bts::BtsWriter out(o.output, bts::Format::Extended);
-  uint64_t n = reader.for_each_branch(0, 0, ~0ull, [&](const rlog::Branch& br) {
+  uint64_t n = reader.for_each_branch(0, 0, ~0ull, [&](const xtl::Branch& br) {
     out.write(bts::Record{br.from, br.to, br.brctr});
     if (seen_targets.insert(br.to).second) {
-      sym.resolve(br.to, {}, r);
+      symbolizer.resolve(br.to, {}, r);
       if (!r.symbol.empty()) functions.emplace(r.symbol);
     }
     if (o.symbols) {
@@ -139,7 +139,7 @@ int run(const Options& o) {
   } else if (!o.quiet) {
     fmt::print(stderr,
                "traced {} -> {}: {} branches (brctr {}..{}, icount {}..{}), {} distinct functions, {:.2f} s\n"
-               "  {} (extended .bts), replay log {}\n",
+               "  {} (extended .bts), trace log {}\n",
                o.start, o.end, n, a.brctr, b.brctr, a.icount, b.icount, functions.size(), secs, o.output,
                log.string());
   }
@@ -160,7 +160,7 @@ int main(int argc, char** argv) {
         app.add_option("START", o.start, "start: sym[:brctr] or 0xADDR[:brctr]")->required();
         app.add_option("END", o.end, "end: sym[:brctr] or 0xADDR[:brctr]")->required();
         app.add_option("-o,--output", o.output, "the window as an extended .bts file")->capture_default_str();
-        app.add_option("--log", o.log, "the replay log (default: OUTPUT with .xtl)");
+        app.add_option("--log", o.log, "the trace log (default: OUTPUT with .xtl)");
         app.add_flag("-S,--symbols", o.symbols, "print the trace symbolized (as bts_dump --symbols)");
         app.add_flag("--lines", o.lines, "with --symbols: file:line");
         app.add_flag("--inlines", o.inlines, "with --symbols: inline frames");

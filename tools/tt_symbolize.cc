@@ -18,9 +18,11 @@
 #include "bts_symopts.h"
 #include "tool_main.h"
 
+using namespace xentt;
+
 int main(int argc, char** argv) {
   xentt::tools::SymbolOptions so;
-  bts::PrintOptions po;
+  sym::PrintOptions po;
   po.symbols = true;
   return xentt::tool_main(
       argc, argv, "tt_symbolize",
@@ -35,14 +37,14 @@ int main(int argc, char** argv) {
       },
       [&]() -> int {
         if (po.inlines) po.lines = true;
-        auto sym = so.make("tt_symbolize");
+        auto symbolizer = so.make("tt_symbolize");
         xentt::tools::Output out;
         // stdin is read in blocks of up to 1 MiB; each block's complete
         // lines are parsed, then formatted as a batch (AddressLines: each
         // distinct address once, on both cores) and written, so
         // interactive use (one line in, one line out) works too.
         unsigned threads = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
-        bts::AddressLines formatted(*sym, po, threads);
+        sym::AddressLines formatted(*symbolizer, po, threads);
         std::string pending;
         std::vector<char> block(1 << 20);
         std::vector<std::uint64_t> addrs;
@@ -109,7 +111,7 @@ int main(int argc, char** argv) {
               status = 2;
               if (po.json) {
                 out.buf += "{\"input\":";
-                bts::append_json_string(out.buf, v);
+                sym::append_json_string(out.buf, v);
                 out.buf += ",\"error\":\"not a hex address\"}\n";
               } else {
                 out.buf += "?? ";

@@ -1,4 +1,4 @@
-// xentt_dumplog: what a replay log holds: a summary by frame and record
+// xentt_dumplog: what a trace log holds: a summary by frame and record
 // type (default), one line per frame (--frames) or per branch (--records),
 // as text or one JSON object per line (--json). A damaged frame is
 // reported with its offset and skipped; the exit status is then 2.
@@ -17,7 +17,7 @@
 #include "xentt/base/error.h"
 #include "xentt/tracefmt/trace_log.h"
 
-using namespace xentt::rlog;
+using namespace xentt::xtl;
 
 namespace {
 
@@ -197,12 +197,12 @@ int main(int argc, char** argv) {
   bool json = false, frames = false, records = false;
   return xentt::tool_main(
       argc, argv, "xentt_dumplog",
-      "Summarize a replay log (docs/replay-log.md) by frame and record type, or list its frames or branches.",
+      "Summarize a trace log (docs/trace-log.md) by frame and record type, or list its frames or branches.",
       [&](CLI::App& app) {
         app.add_flag("--json", json, "one JSON object per line");
         app.add_flag("--frames", frames, "one line per frame: offset, type, vcpu, brctr range, size, marker JSON");
         app.add_flag("--records", records, "one line per branch: brctr icount kind from -> to");
-        app.add_option("LOG", path, "replay log")->required();
+        app.add_option("LOG", path, "trace log")->required();
       },
       [&]() -> int {
         LogReader log(path);

@@ -1,5 +1,5 @@
 #include "xentt/base/version.h"
 
-namespace bts {
+namespace xentt {
 const char* version() noexcept { return "0.1.0"; }
-}  // namespace bts
+}  // namespace xentt

@@ -14,7 +14,7 @@
 #include <cstring>
 #include <string_view>
 
-namespace bts::detail {
+namespace xentt::sym::detail {
 
 // A section's bytes (empty when the file has no such section).
 struct Section {
@@ -137,4 +137,4 @@ inline std::string_view string_at(Section s, std::uint64_t off) {
   return std::string_view(p, static_cast<std::size_t>(static_cast<const char*>(z) - p));
 }
 
-}  // namespace bts::detail
+}  // namespace xentt::sym::detail

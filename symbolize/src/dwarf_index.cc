@@ -10,7 +10,7 @@
 
 #include "xentt/base/error.h"
 
-namespace bts::detail {
+namespace xentt::sym::detail {
 
 std::unique_ptr<DwarfIndex> DwarfIndex::open(Elf* elf, const std::string& path, void* image, std::size_t image_len,
                                              bool mapped) {
@@ -319,4 +319,4 @@ std::uint64_t DwarfIndex::frames_in(const UnitData& ud, std::uint64_t addr, bool
   return s->linkage ? 0 : s->entry;
 }
 
-}  // namespace bts::detail
+}  // namespace xentt::sym::detail

@@ -27,7 +27,7 @@
 #include "dwarf_sections.h"
 #include "interval_index.h"
 
-namespace bts::detail {
+namespace xentt::sym::detail {
 
 class DwarfIndex {
  public:
@@ -147,4 +147,4 @@ class DwarfIndex {
   Scratch scratch_;  // this thread's (load())
 };
 
-}  // namespace bts::detail
+}  // namespace xentt::sym::detail

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-namespace bts::detail {
+namespace xentt::sym::detail {
 
 namespace {
 
@@ -247,4 +247,4 @@ void sort_line_rows(std::vector<std::pair<std::uint64_t, LineRow>>& rows,
   rows.swap(out);
 }
 
-}  // namespace bts::detail
+}  // namespace xentt::sym::detail

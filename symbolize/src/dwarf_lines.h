@@ -14,7 +14,7 @@
 
 #include "dwarf_unit.h"
 
-namespace bts::detail {
+namespace xentt::sym::detail {
 
 struct LineRow {
   std::uint32_t file;  // index into the file table (as DW_LNS_set_file numbers it)
@@ -51,4 +51,4 @@ void read_line_table(const DwarfSections& s, const UnitReader& u, std::uint64_t 
 void sort_line_rows(std::vector<std::pair<std::uint64_t, LineRow>>& rows,
                     std::vector<std::pair<std::uint64_t, LineRow>>& out, std::vector<std::size_t>& orig);
 
-}  // namespace bts::detail
+}  // namespace xentt::sym::detail

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <memory>
 
-namespace bts::detail {
+namespace xentt::sym::detail {
 
 namespace {
 
@@ -172,4 +172,4 @@ void read_body(const DwarfSections& s, const UnitReader& u, std::span<const std:
   Walker(s, u, unit_starts, scopes, index).run_body(fn, body);
 }
 
-}  // namespace bts::detail
+}  // namespace xentt::sym::detail

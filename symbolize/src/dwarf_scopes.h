@@ -19,7 +19,7 @@
 #include "dwarf_unit.h"
 #include "interval_index.h"
 
-namespace bts::detail {
+namespace xentt::sym::detail {
 
 struct ScopeNode {
   static constexpr std::uint32_t kNoFile = ~0u;
@@ -53,4 +53,4 @@ void read_functions(const DwarfSections& s, const UnitReader& u, std::span<const
 void read_body(const DwarfSections& s, const UnitReader& u, std::span<const std::uint64_t> unit_starts,
                std::uint32_t fn, std::uint64_t body, std::vector<ScopeNode>& scopes, IntervalIndex& index);
 
-}  // namespace bts::detail
+}  // namespace xentt::sym::detail

@@ -4,7 +4,7 @@
 
 #include <string_view>
 
-namespace bts::detail {
+namespace xentt::sym::detail {
 
 DwarfSections find_dwarf_sections(Elf* elf) {
   DwarfSections s;
@@ -44,4 +44,4 @@ DwarfSections find_dwarf_sections(Elf* elf) {
   return s;
 }
 
-}  // namespace bts::detail
+}  // namespace xentt::sym::detail

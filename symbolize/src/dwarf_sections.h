@@ -5,7 +5,7 @@
 
 #include "dwarf_cursor.h"
 
-namespace bts::detail {
+namespace xentt::sym::detail {
 
 struct DwarfSections {
   Section info, abbrev, line, str, line_str, ranges, rnglists, addr, str_offsets;
@@ -18,4 +18,4 @@ struct DwarfSections {
 // pass over the section headers.
 DwarfSections find_dwarf_sections(Elf* elf);
 
-}  // namespace bts::detail
+}  // namespace xentt::sym::detail

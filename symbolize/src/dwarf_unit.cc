@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-namespace bts::detail {
+namespace xentt::sym::detail {
 
 namespace {
 
@@ -394,4 +394,4 @@ void UnitReader::read_ranges(const FormValue& v, std::vector<std::pair<std::uint
   }
 }
 
-}  // namespace bts::detail
+}  // namespace xentt::sym::detail

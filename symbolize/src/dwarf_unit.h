@@ -15,7 +15,7 @@
 
 #include "dwarf_sections.h"
 
-namespace bts::detail {
+namespace xentt::sym::detail {
 
 struct AttrSpec {
   std::uint32_t at;
@@ -137,4 +137,4 @@ class UnitReader {
   mutable std::vector<std::pair<std::uint64_t, std::uint64_t>> range_buf_;
 };
 
-}  // namespace bts::detail
+}  // namespace xentt::sym::detail

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace bts::detail {
+namespace xentt::sym::detail {
 
 // A sorted array of addresses answering "index of the last element <=
 // addr" through windows with bucket tables: a lookup searches the few
@@ -235,4 +235,4 @@ class IntervalIndex {
   std::vector<std::uint32_t> values_;
 };
 
-}  // namespace bts::detail
+}  // namespace xentt::sym::detail

@@ -6,7 +6,7 @@
 #include <exception>
 #include <thread>
 
-namespace bts {
+namespace xentt::sym {
 
 void append_hex(std::string& out, std::uint64_t v) {
   char buf[18] = {'0', 'x'};
@@ -409,4 +409,4 @@ void RecordPrinter::append(std::string& out, std::uint64_t index, const BranchAd
   out += '\n';
 }
 
-}  // namespace bts
+}  // namespace xentt::sym

@@ -20,7 +20,7 @@
 #include "symtab.h"
 #include "xentt/base/error.h"
 
-namespace bts {
+namespace xentt::sym {
 
 struct SymbolFile::Impl {
   std::string path;
@@ -268,4 +268,4 @@ void SymbolFile::prefetch(std::span<const std::uint64_t> addrs, unsigned threads
 
 std::string SymbolFile::take_warning() { return std::move(impl_->warning); }
 
-}  // namespace bts
+}  // namespace xentt::sym

@@ -8,7 +8,7 @@
 
 #include "xentt/base/error.h"
 
-namespace bts {
+namespace xentt::sym {
 
 namespace {
 
@@ -230,4 +230,4 @@ std::optional<SymbolRange> Symbolizer::find_symbol(std::string_view name) {
   return std::nullopt;
 }
 
-}  // namespace bts
+}  // namespace xentt::sym

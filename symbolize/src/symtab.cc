@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
-namespace bts::detail {
+namespace xentt::sym::detail {
 
 void Symtab::add(std::uint64_t addr, std::uint64_t size, std::string_view name, Binding b,
                  bool is_object, std::uint64_t limit) {
@@ -81,4 +81,4 @@ bool Symtab::has_symbol_at(std::string_view name, std::uint64_t addr) const {
   return false;
 }
 
-}  // namespace bts::detail
+}  // namespace xentt::sym::detail

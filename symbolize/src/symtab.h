@@ -13,7 +13,7 @@
 #include "xentt/symbolize/symbol_file.h"
 #include "interval_index.h"
 
-namespace bts::detail {
+namespace xentt::sym::detail {
 
 class Symtab {
  public:
@@ -58,4 +58,4 @@ class Symtab {
   mutable std::vector<std::uint32_t> by_addr_;  // symbol numbers by start address
 };
 
-}  // namespace bts::detail
+}  // namespace xentt::sym::detail

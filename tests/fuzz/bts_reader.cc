@@ -8,13 +8,15 @@
 #include "xentt/symbolize/printer.h"
 #include "xentt/base/error.h"
 
+using namespace xentt;
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {
     bts::BtsFile f({reinterpret_cast<const std::byte*>(data), size}, "fuzz.bts");
-    bts::PrintOptions po;
+    sym::PrintOptions po;
     po.json = size & 1;
     po.flags = true;
-    bts::RecordPrinter printer(nullptr, po);
+    sym::RecordPrinter printer(nullptr, po);
     std::string out;
     for (std::size_t i = 0; i < f.size(); ++i) {
       printer.append(out, i, {f.records()[i].from, f.records()[i].to, f.records()[i].format}, f.brctr(i));

@@ -11,10 +11,12 @@
 #include "xentt/symbolize/symbol_file.h"
 #include "xentt/base/error.h"
 
+using namespace xentt;
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {
-    auto f = bts::SymbolFile::from_memory({reinterpret_cast<const std::byte*>(data), size}, "fuzz.elf");
-    std::vector<bts::Frame> frames;
+    auto f = sym::SymbolFile::from_memory({reinterpret_cast<const std::byte*>(data), size}, "fuzz.elf");
+    std::vector<sym::Frame> frames;
     // Addresses near every 64th symbol-ish value in the input, plus fixed ones.
     std::vector<std::uint64_t> addrs = {0, 0x401000, 0x401010, 0x1000, ~0ull};
     for (std::size_t i = 0; i + 8 <= size && addrs.size() < 64; i += 64) {
@@ -26,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)f->take_warning();
     for (std::uint64_t a : addrs) f->frames_at_parsed(a, true, frames);
     for (std::uint64_t a : addrs) {
-      if (const bts::SymbolRange* s = f->symbol_at(a)) (void)f->find_symbol(s->name);
+      if (const sym::SymbolRange* s = f->symbol_at(a)) (void)f->find_symbol(s->name);
       f->frames_at(a, true, frames);
       f->frames_at(a, false, frames);
       (void)f->take_warning();

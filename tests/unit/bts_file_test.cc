@@ -12,6 +12,8 @@
 #include "xentt/tracefmt/bts_file.h"
 #include "xentt/base/error.h"
 
+using namespace xentt;
+
 using bts::BtsFile;
 using bts::BtsWriter;
 using bts::Format;

@@ -13,7 +13,9 @@
 #include "xentt/symbolize/symbolizer.h"
 #include "xentt/base/error.h"
 
-using bts::detail::IntervalIndex;
+using namespace xentt;
+
+using sym::detail::IntervalIndex;
 
 TEST_CASE("nested ranges: the innermost wins, the outer resumes after it") {
   IntervalIndex ix;
@@ -56,28 +58,28 @@ TEST_CASE("overlapping, not nested: each address goes to the latest-starting ran
 }
 
 TEST_CASE("symbol map specs: FILE[@lo-hi[+bias]][:prefix]") {
-  auto m = bts::parse_symmap("xen-syms@ffff82d040000000-ffff82d0bfffffff:Xen");
+  auto m = sym::parse_symmap("xen-syms@ffff82d040000000-ffff82d0bfffffff:Xen");
   CHECK(m.path == "xen-syms");
   CHECK(m.lo == 0xffff82d040000000ull);
   CHECK(m.hi == 0xffff82d0bfffffffull);
   CHECK(m.prefix == "Xen:");
   CHECK(m.bias == 0);
 
-  auto u = bts::parse_symmap("/a:b/prog@0x400000-0x800000+0x400000:User:", "/state");
+  auto u = sym::parse_symmap("/a:b/prog@0x400000-0x800000+0x400000:User:", "/state");
   CHECK(u.path == "/a:b/prog");  // ':' in a directory is not a prefix
   CHECK(u.bias == 0x400000);
   CHECK(u.prefix == "User:");
 
-  auto k = bts::parse_symmap("vmlinux", "/state");
+  auto k = sym::parse_symmap("vmlinux", "/state");
   CHECK(k.path == "/state/vmlinux");
   CHECK(k.lo == 0);
   CHECK(k.contains(~0ull));
   CHECK(k.prefix.empty());
 
-  CHECK_THROWS_AS(bts::parse_symmap("f@100"), xentt::Error);
-  CHECK_THROWS_AS(bts::parse_symmap("f@200-100"), xentt::Error);
-  CHECK_THROWS_AS(bts::parse_symmap("f@xyz-100"), xentt::Error);
-  CHECK_THROWS_AS(bts::parse_symmap("@1-2"), xentt::Error);
+  CHECK_THROWS_AS(sym::parse_symmap("f@100"), xentt::Error);
+  CHECK_THROWS_AS(sym::parse_symmap("f@200-100"), xentt::Error);
+  CHECK_THROWS_AS(sym::parse_symmap("f@xyz-100"), xentt::Error);
+  CHECK_THROWS_AS(sym::parse_symmap("@1-2"), xentt::Error);
 }
 
 TEST_CASE("a System.map text gives sizes up to the next symbol and name lookup") {
@@ -87,8 +89,8 @@ TEST_CASE("a System.map text gives sizes up to the next symbol and name lookup")
       "ffffffff81000070 t secondary\n"
       "ffffffff81000100 A absolute_is_skipped\n"
       "ffffffff81000200 D some_data\n";
-  auto f = bts::SymbolFile::from_memory({reinterpret_cast<const std::byte*>(text), std::strlen(text)}, "System.map");
-  const bts::SymbolRange* s = f->symbol_at(0xffffffff81000010ull);
+  auto f = sym::SymbolFile::from_memory({reinterpret_cast<const std::byte*>(text), std::strlen(text)}, "System.map");
+  const sym::SymbolRange* s = f->symbol_at(0xffffffff81000010ull);
   REQUIRE(s);
   CHECK((s->name == "startup_64" || s->name == "_text"));
   s = f->symbol_at(0xffffffff81000150ull);
@@ -112,9 +114,9 @@ TEST_CASE("Symbolizer: maps in order, prefix, bias, unmapped addresses warned on
     std::fclose(fp);
   }
   int warnings = 0;
-  bts::Symbolizer sz({bts::parse_symmap(path + "@100000-200000+ff000:K")},
+  sym::Symbolizer sz({sym::parse_symmap(path + "@100000-200000+ff000:K")},
                      [&](const std::string&) { ++warnings; });
-  bts::Resolved r;
+  sym::Resolved r;
   sz.resolve(0x100010, {}, r);
   CHECK(r.mapped);
   CHECK(r.prefix == "K:");
@@ -135,7 +137,7 @@ TEST_CASE("Symbolizer: maps in order, prefix, bias, unmapped addresses warned on
 TEST_CASE("loading rejects garbage with a bad-input error naming the file") {
   const char junk[] = "\x7f" "ELF garbage that is not an ELF file at all";
   try {
-    bts::SymbolFile::from_memory({reinterpret_cast<const std::byte*>(junk), sizeof junk}, "junk.elf");
+    sym::SymbolFile::from_memory({reinterpret_cast<const std::byte*>(junk), sizeof junk}, "junk.elf");
     FAIL("no error");
   } catch (const xentt::Error& e) {
     CHECK(e.exit_status() == 2);
@@ -164,7 +166,7 @@ TEST_CASE("large indexes (bucket tables) agree with a plain scan") {
 }
 
 TEST_CASE("sorted addresses in clusters far apart (a unit's .text, .init.text...) agree with a plain scan") {
-  using bts::detail::SortedAddresses;
+  using sym::detail::SortedAddresses;
   for (std::uint64_t per_bucket : {1, 4}) {
     SortedAddresses sa;
     std::vector<std::uint64_t>& a = sa.vec();

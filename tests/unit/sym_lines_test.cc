@@ -12,6 +12,8 @@
 #include "xentt/symbolize/printer.h"
 #include "xentt/symbolize/symbolizer.h"
 
+using namespace xentt;
+
 namespace {
 
 // This test program itself: an ELF with a symbol table and DWARF (the
@@ -19,7 +21,7 @@ namespace {
 const char kSelf[] = "/proc/self/exe";
 
 // Addresses around main: inside functions, between them, repeated.
-std::vector<std::uint64_t> sample(bts::Symbolizer& sz, std::size_t n, unsigned seed) {
+std::vector<std::uint64_t> sample(sym::Symbolizer& sz, std::size_t n, unsigned seed) {
   auto m = sz.find_symbol("main");
   REQUIRE(m);
   std::mt19937_64 rng(seed);
@@ -33,18 +35,18 @@ std::vector<std::uint64_t> sample(bts::Symbolizer& sz, std::size_t n, unsigned s
 }
 
 // What a plain resolve() (which parses on demand) prints.
-std::string expected(bts::Symbolizer& sz, std::uint64_t a, const bts::PrintOptions& po) {
-  bts::Resolved r;
+std::string expected(sym::Symbolizer& sz, std::uint64_t a, const sym::PrintOptions& po) {
+  sym::Resolved r;
   sz.resolve(a, {po.lines, po.inlines}, r);
   std::string s;
-  bts::append_address_line(s, r, po);
+  sym::append_address_line(s, r, po);
   return s;
 }
 
-void check_batches(const bts::PrintOptions& po, std::size_t max_bytes) {
-  bts::Symbolizer plain({bts::parse_symmap(kSelf)}, nullptr, true);
-  bts::Symbolizer batched({bts::parse_symmap(kSelf)}, nullptr, true);
-  bts::AddressLines lines(batched, po, 2, max_bytes);
+void check_batches(const sym::PrintOptions& po, std::size_t max_bytes) {
+  sym::Symbolizer plain({sym::parse_symmap(kSelf)}, nullptr, true);
+  sym::Symbolizer batched({sym::parse_symmap(kSelf)}, nullptr, true);
+  sym::AddressLines lines(batched, po, 2, max_bytes);
   std::size_t with_source = 0;
   // A batch large enough for two threads, the same addresses again
   // (every one kept), then a small interactive-sized one.
@@ -65,7 +67,7 @@ void check_batches(const bts::PrintOptions& po, std::size_t max_bytes) {
 }  // namespace
 
 TEST_CASE("AddressLines: every line equals a plain lookup's, kept, reused or started over") {
-  bts::PrintOptions po;
+  sym::PrintOptions po;
   po.symbols = true;
   SECTION("symbols only") { check_batches(po, std::size_t{128} << 20); }
   po.lines = true;
@@ -77,7 +79,7 @@ TEST_CASE("AddressLines: every line equals a plain lookup's, kept, reused or sta
 }
 
 TEST_CASE("line rows: sort_line_rows gives a stable sort's order, sequences apart or overlapping") {
-  using Rows = std::vector<std::pair<std::uint64_t, bts::detail::LineRow>>;
+  using Rows = std::vector<std::pair<std::uint64_t, sym::detail::LineRow>>;
   auto before = [](const auto& a, const auto& b) {
     return a.first != b.first ? a.first < b.first : a.second.end_seq > b.second.end_seq;
   };
@@ -103,7 +105,7 @@ TEST_CASE("line rows: sort_line_rows gives a stable sort's order, sequences apar
     std::stable_sort(want.begin(), want.end(), before);
     Rows out;
     std::vector<std::size_t> orig;
-    bts::detail::sort_line_rows(rows, out, orig);
+    sym::detail::sort_line_rows(rows, out, orig);
     REQUIRE(rows.size() == want.size());
     for (std::size_t i = 0; i < rows.size(); ++i) {
       REQUIRE(rows[i].first == want[i].first);

@@ -12,7 +12,7 @@
 
 #include "xentt/base/error.h"
 
-namespace bts {
+namespace xentt::bts {
 
 const char* format_name(Format f) noexcept { return f == Format::Extended ? "extended" : "raw"; }
 
@@ -166,4 +166,4 @@ void BtsWriter::close() {
   if (owns_fd_ && ::close(fd) != 0) throw xentt::system_error(name_ + ": close failed", errno);
 }
 
-}  // namespace bts
+}  // namespace xentt::bts

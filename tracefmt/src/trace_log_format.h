@@ -1,6 +1,6 @@
-// replay_log_format.h (internal): the replay log's byte layout, shared by
+// trace_log_format.h (internal): the trace log's byte layout, shared by
 // the writer and the reader so both spell it in one place. The layout is
-// specified in docs/replay-log.md; every constant here is on disk.
+// specified in docs/trace-log.md; every constant here is on disk.
 #pragma once
 
 #include <cstddef>
@@ -9,7 +9,7 @@
 
 #include "xentt/base/le_bytes.h"
 
-namespace xentt::rlog::fmt {
+namespace xentt::xtl::fmt {
 
 // File prefix: 8-byte signature, u32 format version, u32 reserved (0).
 // PNG-style signature: the high byte catches 7-bit transfers, CR LF and LF
@@ -133,4 +133,4 @@ inline const unsigned char* get_varint(const unsigned char* p, const unsigned ch
   return nullptr;
 }
 
-}  // namespace xentt::rlog::fmt
+}  // namespace xentt::xtl::fmt

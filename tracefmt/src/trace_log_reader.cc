@@ -1,4 +1,4 @@
-// The replay log's reader (docs/replay-log.md). The file is mmap()ed; the
+// The trace log's reader (docs/trace-log.md). The file is mmap()ed; the
 // constructor checks the prefix, the header frame and the frame list (from
 // the index when the trailer is there, else by walking frame headers), and
 // payloads are checked (CRC, stream lengths) when a frame is decoded. Every
@@ -17,7 +17,7 @@
 #include "xentt/base/error.h"
 #include "xentt/tracefmt/trace_log.h"
 
-namespace xentt::rlog {
+namespace xentt::xtl {
 
 const char* kind_name(BranchKind k) noexcept {
   switch (k) {
@@ -87,11 +87,11 @@ struct LogReader::Impl {
   }
 
   void check_prefix() {
-    if (size < fmt::kPrefixSize) fail(0, "too short for a replay log (" + std::to_string(size) + " bytes)");
-    if (std::memcmp(map, fmt::kSignature, 8) != 0) fail(0, "not a replay log (bad signature)");
+    if (size < fmt::kPrefixSize) fail(0, "too short for a trace log (" + std::to_string(size) + " bytes)");
+    if (std::memcmp(map, fmt::kSignature, 8) != 0) fail(0, "not a trace log (bad signature)");
     std::uint32_t v = fmt::get_u32(map + 8);
     if (v != kFormatVersion)
-      fail(8, "replay log format version " + std::to_string(v) + " is not supported (this reader reads version " +
+      fail(8, "trace log format version " + std::to_string(v) + " is not supported (this reader reads version " +
                   std::to_string(kFormatVersion) + "; use the xentt that wrote it)");
     if (fmt::get_u32(map + 12) != 0) fail(12, "reserved prefix bytes are not zero");
   }
@@ -296,7 +296,7 @@ LogReader::LogReader(const std::string& path) : impl_(std::make_unique<Impl>()) 
   if (fd < 0) {
     int e = errno;
     if (e == ENOENT) throw bad_input(path + ": no such file");
-    throw system_error(path + ": cannot open the replay log", e);
+    throw system_error(path + ": cannot open the trace log", e);
   }
   struct stat st;
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -309,7 +309,7 @@ LogReader::LogReader(const std::string& path) : impl_(std::make_unique<Impl>()) 
     if (p == MAP_FAILED) {
       int e = errno;
       ::close(fd);
-      throw system_error(path + ": cannot map the replay log", e);
+      throw system_error(path + ": cannot map the trace log", e);
     }
     m.map = static_cast<const unsigned char*>(p);
   }
@@ -380,4 +380,4 @@ std::vector<std::uint16_t> LogReader::vcpus() const {
   return r;
 }
 
-}  // namespace xentt::rlog
+}  // namespace xentt::xtl

@@ -1,4 +1,4 @@
-// The replay log's writer (docs/replay-log.md). Runs inside QEMU on the
+// The trace log's writer (docs/trace-log.md). Runs inside QEMU on the
 // branch-trace plugin's writer thread: no printing, no exit, only
 // xentt::Error on failure. Every frame goes to the file with one write(2)
 // as soon as it is encoded, so a crash loses at most the frame being written.
@@ -16,7 +16,7 @@
 #include "xentt/base/error.h"
 #include "xentt/tracefmt/trace_log.h"
 
-namespace xentt::rlog {
+namespace xentt::xtl {
 
 namespace {
 
@@ -35,7 +35,7 @@ struct IndexEntry {
 // reported as bad input rather than written to disk.
 std::string header_with_version(const std::string& path, const std::string& json) {
   nlohmann::json j = nlohmann::json::parse(json, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) throw bad_input(path + ": replay log header is not a JSON object");
+  if (j.is_discarded() || !j.is_object()) throw bad_input(path + ": trace log header is not a JSON object");
   j["format_version"] = kFormatVersion;
   return j.dump();
 }
@@ -62,7 +62,7 @@ struct LogWriter::Impl {
     while (left) {
       ssize_t w = ::writev(fd, iov + first, 2 - first);
       if (w < 0 && errno == EINTR) continue;
-      if (w < 0) throw system_error(path + ": writing the replay log at offset " + std::to_string(offset), errno);
+      if (w < 0) throw system_error(path + ": writing the trace log at offset " + std::to_string(offset), errno);
       auto n = static_cast<std::size_t>(w);
       offset += n;
       left -= n;
@@ -76,7 +76,7 @@ struct LogWriter::Impl {
 
   void frame(FrameType type, std::uint8_t enc, std::uint16_t vcpu, const std::string& p, std::uint64_t brctr = 0,
              std::uint64_t icount = 0, std::uint32_t count = 0) {
-    if (p.size() > fmt::kMaxPayload) throw runtime_error(path + ": replay log frame too large");
+    if (p.size() > fmt::kMaxPayload) throw runtime_error(path + ": trace log frame too large");
     unsigned char hdr[fmt::kFrameHeaderSize];
     auto len = static_cast<std::uint32_t>(p.size());
     fmt::encode_frame_header(hdr, static_cast<std::uint8_t>(type), enc, vcpu, p.data(), len);
@@ -183,7 +183,7 @@ LogWriter::LogWriter(const std::string& path, const std::string& header_json, co
   m.path = path;
   m.opt = opt;
   if (opt.encoding != Encoding::Delta && opt.encoding != Encoding::DeltaZstd)
-    throw bad_input(path + ": unknown replay log encoding");
+    throw bad_input(path + ": unknown trace log encoding");
   if (m.opt.max_batch == 0 || m.opt.max_batch > fmt::kMaxBatch) m.opt.max_batch = fmt::kMaxBatch;
   std::string header = header_with_version(path, header_json);
   m.zctx = ZSTD_createCCtx();
@@ -192,7 +192,7 @@ LogWriter::LogWriter(const std::string& path, const std::string& header_json, co
   if (m.fd < 0) {
     int e = errno;
     ZSTD_freeCCtx(m.zctx);
-    throw system_error(path + ": cannot create the replay log", e);
+    throw system_error(path + ": cannot create the trace log", e);
   }
   try {
     unsigned char prefix[fmt::kPrefixSize] = {};
@@ -219,7 +219,7 @@ LogWriter::~LogWriter() {
 
 void LogWriter::add_branches(std::uint16_t vcpu, std::span<const Branch> b) {
   Impl& m = *impl_;
-  if (m.fd < 0) throw runtime_error(m.path + ": replay log already closed");
+  if (m.fd < 0) throw runtime_error(m.path + ": trace log already closed");
   if (b.empty()) return;
   if (vcpu >= m.next_brctr.size()) {
     m.next_brctr.resize(vcpu + 1u, 0);
@@ -241,7 +241,7 @@ void LogWriter::add_branches(std::uint16_t vcpu, std::span<const Branch> b) {
 
 void LogWriter::add_marker(std::uint16_t vcpu, const std::string& json) {
   Impl& m = *impl_;
-  if (m.fd < 0) throw runtime_error(m.path + ": replay log already closed");
+  if (m.fd < 0) throw runtime_error(m.path + ": trace log already closed");
   if (!nlohmann::json::accept(json)) throw bad_input(m.path + ": marker is not JSON: " + json.substr(0, 80));
   m.frame(FrameType::Marker, fmt::kEncNone, vcpu, json);
 }
@@ -262,9 +262,9 @@ void LogWriter::close() {
     throw;
   }
   m.fd = -1;
-  if (::close(fd) != 0) throw system_error(m.path + ": closing the replay log", errno);
+  if (::close(fd) != 0) throw system_error(m.path + ": closing the trace log", errno);
 }
 
 std::uint64_t LogWriter::bytes_written() const { return impl_->offset; }
 
-}  // namespace xentt::rlog
+}  // namespace xentt::xtl

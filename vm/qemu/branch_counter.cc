@@ -78,7 +78,7 @@ void BranchCounter::set(uint64_t icount, uint64_t brctr) {
 void BranchCounter::watch(uint64_t brctr) { call("watch 0 " + std::to_string(brctr)); }
 void BranchCounter::arm(const fs::path& path, const std::string& header_json) {
   if (path.string().find_first_of(" \n") != std::string::npos)
-    throw bad_input("replay log path must not contain spaces: " + path.string());
+    throw bad_input("trace log path must not contain spaces: " + path.string());
   call(fmt::format("arm {} {}", path.string(), header_json));
 }
 uint64_t BranchCounter::disarm() {

@@ -1,7 +1,7 @@
 // xentt/branch_counter.h: libxentt's side of the branch-trace plugin that
-// runs inside engine qemu (xentt/plugin/): reads and sets the vCPU's branch
+// runs inside engine qemu (vm/qemu/plugin/): reads and sets the vCPU's branch
 // counter and instruction count, watches for a branch count, arms and
-// disarms tracing into a replay log. Every call requires the replay to be
+// disarms tracing into a trace log. Every call requires the replay to be
 // paused (the plugin reads its counters while the vCPU thread is stopped).
 #pragma once
 
@@ -17,7 +17,7 @@ struct BranchCounterStatus {
   uint64_t icount = 0;
   uint64_t brctr = 0;
   bool armed = false;
-  uint64_t records = 0;  // records handed to the replay log so far
+  uint64_t records = 0;  // records handed to the trace log so far
   uint64_t events = 0, faults = 0, unexplained = 0;
   // The first block start with brctr >= the watched count, when seen.
   std::optional<uint64_t> hit_icount, hit_pc, hit_brctr;
@@ -45,7 +45,7 @@ class BranchCounter {
   // Watch for brctr (0: stop watching). While watching, every block costs a
   // callback (a few times slower than counting alone).
   void watch(uint64_t brctr);
-  // Opens the replay log at `path` (first call) and records the branches
+  // Opens the trace log at `path` (first call) and records the branches
   // after this point (settled first: what landed here is not recorded)
   // until disarm().
   void arm(const std::filesystem::path& path, const std::string& header_json);

@@ -1,5 +1,5 @@
 // synthetic_trace.h: a branch trace that looks like a guest's, for the
-// replay log's tests and benchmark (no QEMU needed). A random program of
+// trace log's tests and benchmark (no QEMU needed). A random program of
 // functions made of basic blocks is executed: loops take their back edge
 // for a per-visit trip count, forward branches are biased per site, calls
 // descend a call DAG and return to the call's fall-through, and timer
@@ -68,14 +68,14 @@ class SyntheticTrace {
 
   // The next taken branch. brctr counts from 1; icount is the count at
   // which the guest is about to execute `to`.
-  rlog::Branch next() {
+  xtl::Branch next() {
     for (;;) {
       if (--until_irq_ == 0) {
         until_irq_ = 2000 + rng_() % 40000;
         Frame& cur = stack_.back();
         std::uint64_t at = block_start(cur.func, cur.block);
         push(static_cast<std::uint32_t>(funcs_.size() - 1), at);
-        return emit(at, funcs_.back().entry, rlog::BranchKind::Interrupt);
+        return emit(at, funcs_.back().entry, xtl::BranchKind::Interrupt);
       }
       Frame& fr = stack_.back();
       const Func& fn = funcs_[fr.func];
@@ -86,17 +86,17 @@ class SyntheticTrace {
           std::uint64_t ret = fr.ret;
           bool irq = fr.func == funcs_.size() - 1;
           stack_.pop_back();
-          return emit(s.addr, ret, irq ? rlog::BranchKind::EventReturn : rlog::BranchKind::Return);
+          return emit(s.addr, ret, irq ? xtl::BranchKind::EventReturn : xtl::BranchKind::Return);
         }
         case Site::Jmp:
           fr.block = s.target;
-          return emit(s.addr, block_start(fr.func, s.target), rlog::BranchKind::Jump);
+          return emit(s.addr, block_start(fr.func, s.target), xtl::BranchKind::Jump);
         case Site::Loop: {
           std::uint16_t& left = fr.loops[fr.block];
           if (left == 0) left = static_cast<std::uint16_t>(s.trip + rng_() % 2);  // entering the loop
           if (--left > 0) {
             fr.block = s.target;
-            return emit(s.addr, block_start(fr.func, s.target), rlog::BranchKind::CondJump);
+            return emit(s.addr, block_start(fr.func, s.target), xtl::BranchKind::CondJump);
           }
           fr.block++;
           break;
@@ -104,7 +104,7 @@ class SyntheticTrace {
         case Site::Fwd:
           if (rng_() % 100 < s.taken_pct) {
             fr.block = s.target;
-            return emit(s.addr, block_start(fr.func, s.target), rlog::BranchKind::CondJump);
+            return emit(s.addr, block_start(fr.func, s.target), xtl::BranchKind::CondJump);
           }
           fr.block++;
           break;
@@ -119,7 +119,7 @@ class SyntheticTrace {
           fr.block++;
           push(callee, ret);
           return emit(s.addr, funcs_[callee].entry,
-                      s.type == Site::Call ? rlog::BranchKind::Call : rlog::BranchKind::IndirectCall);
+                      s.type == Site::Call ? xtl::BranchKind::Call : xtl::BranchKind::IndirectCall);
         }
       }
     }
@@ -154,7 +154,7 @@ class SyntheticTrace {
     stack_.push_back({f, 0, ret, std::vector<std::uint16_t>(funcs_[f].sites.size(), 0)});
   }
   // The branch instruction itself was counted with its block.
-  rlog::Branch emit(std::uint64_t from, std::uint64_t to, rlog::BranchKind k) {
+  xtl::Branch emit(std::uint64_t from, std::uint64_t to, xtl::BranchKind k) {
     return {from, to, ++brctr_, icount_, k};
   }
 

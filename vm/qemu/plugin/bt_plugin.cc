@@ -32,8 +32,8 @@
 #include "trace_sink.h"
 
 using namespace xentt::bt;
-using xentt::rlog::Branch;
-using xentt::rlog::BranchKind;
+using xentt::xtl::Branch;
+using xentt::xtl::BranchKind;
 
 extern "C" {
 __attribute__((visibility("default"))) int qemu_plugin_version = 4;

@@ -9,7 +9,7 @@
 //                            judge what landed there now (settle_at_pause)
 //   status                   counters per vCPU
 //   set VCPU ICOUNT BRCTR    after a checkpoint load: where the guest is now
-//   arm PATH HEADER-JSON     open the replay log (first time) and record the
+//   arm PATH HEADER-JSON     open the trace log (first time) and record the
 //                            branches after this point
 //   disarm                   stop recording; returns once written
 //   close                    write the log's index and trailer

@@ -64,14 +64,14 @@ struct WatchHit {
 };
 
 struct VcpuExtra {
-  std::vector<rlog::Branch> batch;  // records not yet handed to the sink
+  std::vector<xtl::Branch> batch;  // records not yet handed to the sink
   // The newest records, before they join the batch: a store into a fixed
   // array needs none of push_back's growth path, which made every emit()
   // save six registers (perf stat, a traced demo replay: 11.49G user
   // instructions with push_back, 11.07G with this). take_batch() and
   // spill() move them on.
   static constexpr std::size_t kStage = 256;
-  rlog::Branch stage[kStage];
+  xtl::Branch stage[kStage];
   std::size_t staged = 0;
   void spill() {
     batch.insert(batch.end(), stage, stage + staged);
@@ -116,7 +116,7 @@ struct VcpuExtra {
   // The batch with every record at the addresses it ran at; leaves the
   // batch empty. Cost: nothing unless code ran under an alias, then one
   // pass over the records.
-  std::vector<rlog::Branch> take_batch() {
+  std::vector<xtl::Branch> take_batch() {
     spill();
     std::size_t i = 0;
     std::uint64_t d = batch_delta;

@@ -24,8 +24,8 @@ TraceSink::~TraceSink() {
   }
 }
 
-std::vector<rlog::Branch> TraceSink::submit(std::uint16_t vcpu, std::vector<rlog::Branch>&& batch) {
-  std::vector<rlog::Branch> next;
+std::vector<xtl::Branch> TraceSink::submit(std::uint16_t vcpu, std::vector<xtl::Branch>&& batch) {
+  std::vector<xtl::Branch> next;
   if (batch.empty()) return next;
   std::size_t capacity = batch.capacity();
   {

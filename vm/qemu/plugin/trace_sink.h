@@ -1,6 +1,6 @@
 // trace_sink.h: moves full record batches off the vCPU thread. The vCPU
 // hands over a vector (a pointer swap); a writer thread encodes, compresses
-// and writes frames through rlog::LogWriter, so the guest never waits on
+// and writes frames through xtl::LogWriter, so the guest never waits on
 // zstd or the disk unless the queue is full (then it waits: nothing is lost).
 #pragma once
 
@@ -26,7 +26,7 @@ class TraceSink {
   // Queues a batch; returns an empty vector with the capacity of one the
   // writer has finished with (a fresh one only while the pool fills), so
   // the vCPU does not fault in 2.6 MB of new pages per batch.
-  std::vector<rlog::Branch> submit(std::uint16_t vcpu, std::vector<rlog::Branch>&& batch);
+  std::vector<xtl::Branch> submit(std::uint16_t vcpu, std::vector<xtl::Branch>&& batch);
   void marker(std::uint16_t vcpu, const std::string& json);
   // Returns once everything submitted is written; the writer's first error
   // (empty when none).
@@ -36,16 +36,16 @@ class TraceSink {
  private:
   struct Item {
     std::uint16_t vcpu;
-    std::vector<rlog::Branch> batch;
+    std::vector<xtl::Branch> batch;
     std::string marker;  // non-empty: a marker frame
   };
   void run();
 
-  rlog::LogWriter writer_;
+  xtl::LogWriter writer_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Item> queue_;
-  std::vector<std::vector<rlog::Branch>> free_;  // written batches, cleared, capacity kept
+  std::vector<std::vector<xtl::Branch>> free_;  // written batches, cleared, capacity kept
   bool busy_ = false, stop_ = false;
   std::string error_;
   std::uint64_t records_ = 0;

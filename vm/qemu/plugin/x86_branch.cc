@@ -3,7 +3,7 @@
 namespace xentt::bt {
 namespace {
 
-using rlog::BranchKind;
+using xtl::BranchKind;
 
 bool is_legacy_prefix(std::uint8_t b) {
   switch (b) {

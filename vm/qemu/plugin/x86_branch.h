@@ -28,7 +28,7 @@ enum class Flow : std::uint8_t {
 
 struct InsnFlow {
   Flow flow = Flow::None;
-  rlog::BranchKind kind = rlog::BranchKind::Other;  // meaningful when flow is Cond/Direct/Indirect
+  xtl::BranchKind kind = xtl::BranchKind::Other;  // meaningful when flow is Cond/Direct/Indirect
   std::uint64_t target = 0;                          // Cond/Direct only
 };
 

@@ -1,5 +1,5 @@
 // le_bytes.h (internal): little-endian loads and stores and zlib's CRC-32,
-// for the on-disk formats libxentt writes (the replay log, the recording
+// for the on-disk formats libxentt writes (the trace log, the recording
 // log's checksums).
 #pragma once
 

@@ -1,6 +1,6 @@
-// bts/version.h: the library's version, for tools' --version and the replay log header.
+// bts/version.h: the library's version, for tools' --version and the trace log header.
 #pragma once
 
-namespace bts {
+namespace xentt {
 const char* version() noexcept;
 }

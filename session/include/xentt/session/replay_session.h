@@ -92,7 +92,7 @@ class ReplaySession {
   uint64_t brctr();
   // All the plugin knows here: its icount and brctr, records, events.
   BranchCounterStatus branch_status();
-  // Tracing: records every taken branch into the replay log at `path` from
+  // Tracing: records every taken branch into the trace log at `path` from
   // now until disarm(); returns the number of records written.
   void arm(const std::filesystem::path& path, const std::string& header_json);
   uint64_t disarm();

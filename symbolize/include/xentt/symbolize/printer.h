@@ -15,7 +15,7 @@
 
 #include "xentt/symbolize/symbolizer.h"
 
-namespace bts {
+namespace xentt::sym {
 
 struct PrintOptions {
   bool symbols = false;  // sym+0xoff instead of raw addresses
@@ -132,4 +132,4 @@ class RecordPrinter {
   std::unique_ptr<ResolveCache> cache_;  // for_thread printers'
 };
 
-}  // namespace bts
+}  // namespace xentt::sym

@@ -24,7 +24,7 @@
 #include <string_view>
 #include <vector>
 
-namespace bts {
+namespace xentt::sym {
 
 // A symbol table entry: [lo, hi) in the file's own addresses.
 struct SymbolRange {
@@ -97,4 +97,4 @@ class SymbolFile {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace bts
+}  // namespace xentt::sym

@@ -20,7 +20,7 @@
 
 #include "xentt/symbolize/symbol_file.h"
 
-namespace bts {
+namespace xentt::sym {
 
 // FILE[@lo-hi[+bias]][:prefix]: addresses in [lo, hi) (hex, `0x`
 // optional; hi = ffffffffffffffff includes the last address) are looked up
@@ -154,4 +154,4 @@ class Symbolizer {
   void lookup_parsed(std::uint64_t addr, const LookupOptions& opt, Resolved& out, std::size_t& hint) const;
 };
 
-}  // namespace bts
+}  // namespace xentt::sym

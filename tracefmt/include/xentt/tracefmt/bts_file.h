@@ -14,7 +14,7 @@
 
 #include "xentt/tracefmt/bts_record.h"
 
-namespace bts {
+namespace xentt::bts {
 
 enum class Format {
   Raw,       // plain array of records; `format` holds hardware flags
@@ -105,4 +105,4 @@ class BtsWriter {
   std::uint64_t bytes_ = 0;
 };
 
-}  // namespace bts
+}  // namespace xentt::bts

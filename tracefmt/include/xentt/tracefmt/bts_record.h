@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <type_traits>
 
-namespace bts {
+namespace xentt::bts {
 
 struct Record {
   std::uint64_t from;    // address of the branch instruction
@@ -27,4 +27,4 @@ inline bool is_extended_marker(const Record& r) noexcept {
   return r.from == ~0ull && r.to == ~0ull && r.format == ~0ull;
 }
 
-}  // namespace bts
+}  // namespace xentt::bts

@@ -1,4 +1,4 @@
-// xentt/replay_log.h: the replay log, what a traced replay writes.
+// xentt/tracefmt/trace_log.h: the trace log, what a traced replay writes.
 //
 // A signature, a header frame (JSON), then framed records: branch batches
 // (per vCPU, exact brctr/icount base, delta-encoded and zstd-compressed),
@@ -6,8 +6,8 @@
 // frame plus a fixed-size trailer pointing at it. Every frame carries its
 // type, length and a CRC, so a reader rejects a damaged file with the byte
 // offset and the reason, and a crash leaves everything up to the last whole
-// frame readable. The byte layout is docs/replay-log.md; the writer and the
-// reader live side by side in src/replay_log_{writer,reader}.cc.
+// frame readable. The byte layout is docs/trace-log.md; the writer and the
+// reader live side by side in src/trace_log_{writer,reader}.cc.
 //
 // The writer is used inside QEMU by the branch-trace plugin (on its writer
 // thread), so it must not print, exit or depend on anything but libc,
@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-namespace xentt::rlog {
+namespace xentt::xtl {
 
 // What kind of control transfer a branch record is. Values are on disk.
 enum class BranchKind : std::uint8_t {
@@ -76,7 +76,7 @@ class LogWriter {
   LogWriter(const std::string& path, const std::string& header_json);
   struct Options {
     Encoding encoding = Encoding::DeltaZstd;
-    int zstd_level = 3;               // 1 is ~5% larger and no faster here (bench/replay_log.sh)
+    int zstd_level = 3;               // 1 is ~5% larger and no faster here (bench/trace_log.sh)
     std::uint32_t max_batch = 65536;  // records per frame: seek granularity vs. compression
   };
   LogWriter(const std::string& path, const std::string& header_json, const Options& opt);
@@ -172,4 +172,4 @@ class LogReader {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace xentt::rlog
+}  // namespace xentt::xtl

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# bts_extract and xentt_dumplog on logs written by rlog_gen (a synthetic
+# bts_extract and xentt_dumplog on logs written by xtl_gen (a synthetic
 # trace, no QEMU): the extended .bts of a brctr range must equal, byte for
-# byte, what an independent Python computation makes from rlog_gen's list
+# byte, what an independent Python computation makes from xtl_gen's list
 # of the records it wrote; xentt_dumplog's counts must match that list; a
 # log cut by a crash reads up to its last whole frame; bad input exits 2
 # naming the file and the offset.
 source "$(dirname "$0")/lib/common.bash"
-gen=$XENTT_BUILD/tests/rlog_gen
+gen=$XENTT_BUILD/tests/xtl_gen
 
 "$gen" --records 150000 --vcpus 2 --gaps --seed 7 --text "$TMP/recs.txt" "$TMP/t.log"
 
 # expect VCPU LO HI EXTENDED OUT: the .bts docs/bts-format.md describes
-# for the records of $recs (rlog_gen --text) in that range.
+# for the records of $recs (xtl_gen --text) in that range.
 recs=$TMP/recs.txt
 expect() {
   python3 - "$recs" "$@" <<'PY'
@@ -100,7 +100,7 @@ printf 'not a log at all' > "$TMP/bad.log"
 set +e
 bts_extract "$TMP/bad.log" > /dev/null 2> "$TMP/err"; rc=$?
 set -e
-[ $rc -eq 2 ] && grep -q "bad.log: offset 0: not a replay log" "$TMP/err" || fail "bad signature: rc=$rc $(cat "$TMP/err")"
+[ $rc -eq 2 ] && grep -q "bad.log: offset 0: not a trace log" "$TMP/err" || fail "bad signature: rc=$rc $(cat "$TMP/err")"
 cp "$TMP/t.log" "$TMP/flip.log"
 printf '\x55' | dd of="$TMP/flip.log" bs=1 seek=5000 conv=notrunc status=none
 set +e

@@ -1,4 +1,4 @@
-// The replay log: round trip, seeking by brctr, torn and damaged files.
+// The trace log: round trip, seeking by brctr, torn and damaged files.
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
@@ -12,7 +12,7 @@
 #include "xentt/base/error.h"
 #include "xentt/tracefmt/trace_log.h"
 
-using namespace xentt::rlog;
+using namespace xentt::xtl;
 using Catch::Matchers::ContainsSubstring;
 
 namespace {
@@ -61,7 +61,7 @@ std::string write_log(const char* tag, int frames, LogWriter::Options opt = {}) 
 
 }  // namespace
 
-TEST_CASE("replay log: branches, markers and header read back as written") {
+TEST_CASE("trace log: branches, markers and header read back as written") {
   for (Encoding enc : {Encoding::Delta, Encoding::DeltaZstd}) {
     std::string p = temp_path("roundtrip");
     auto a = trace(1, 5000), b = trace(100, 3000);
@@ -93,7 +93,7 @@ TEST_CASE("replay log: branches, markers and header read back as written") {
   }
 }
 
-TEST_CASE("replay log: a brctr range decodes only the frames that hold it") {
+TEST_CASE("trace log: a brctr range decodes only the frames that hold it") {
   std::string p = write_log("seek", 500);
   LogReader r(p);
   auto fs = r.frames_overlapping(0, 123456, 124500);
@@ -110,7 +110,7 @@ TEST_CASE("replay log: a brctr range decodes only the frames that hold it") {
   std::remove(p.c_str());
 }
 
-TEST_CASE("replay log: a log cut anywhere reads up to its last whole frame") {
+TEST_CASE("trace log: a log cut anywhere reads up to its last whole frame") {
   std::string p = write_log("cut", 6);
   std::string whole = slurp(p);
   LogReader full(p);
@@ -140,7 +140,7 @@ TEST_CASE("replay log: a log cut anywhere reads up to its last whole frame") {
   std::remove(q.c_str());
 }
 
-TEST_CASE("replay log: every flipped bit is rejected with an offset, never read as data") {
+TEST_CASE("trace log: every flipped bit is rejected with an offset, never read as data") {
   std::string p = write_log("flip", 3);
   std::string whole = slurp(p);
   std::string q = temp_path("flip2");
@@ -171,24 +171,24 @@ TEST_CASE("replay log: every flipped bit is rejected with an offset, never read 
   std::remove(q.c_str());
 }
 
-TEST_CASE("replay log: wrong signature and unknown version are refused with offset and reason") {
+TEST_CASE("trace log: wrong signature and unknown version are refused with offset and reason") {
   std::string p = write_log("version", 1);
   std::string whole = slurp(p);
   std::string bad = whole;
   bad[8] = 2;  // format version 2
   spit(p, bad);
-  CHECK_THROWS_WITH(LogReader(p), ContainsSubstring("offset 8: replay log format version 2 is not supported"));
+  CHECK_THROWS_WITH(LogReader(p), ContainsSubstring("offset 8: trace log format version 2 is not supported"));
   bad = whole;
   bad[1] = 'Y';
   spit(p, bad);
-  CHECK_THROWS_WITH(LogReader(p), ContainsSubstring("offset 0: not a replay log (bad signature)"));
+  CHECK_THROWS_WITH(LogReader(p), ContainsSubstring("offset 0: not a trace log (bad signature)"));
   spit(p, "");
   CHECK_THROWS_WITH(LogReader(p), ContainsSubstring("too short"));
   std::remove(p.c_str());
   CHECK_THROWS_WITH(LogReader(p), ContainsSubstring("no such file"));
 }
 
-TEST_CASE("replay log: the writer refuses batches that would break brctr order") {
+TEST_CASE("trace log: the writer refuses batches that would break brctr order") {
   std::string p = temp_path("order");
   LogWriter w(p, "{}");
   w.add_branches(0, trace(10, 10));

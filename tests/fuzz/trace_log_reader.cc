@@ -1,4 +1,4 @@
-// Fuzz target: the replay log reader on arbitrary bytes. Opening, listing
+// Fuzz target: the trace log reader on arbitrary bytes. Opening, listing
 // frames, decoding every frame and seeking must either work or throw
 // xentt::Error, never crash. The reader maps files, so each input goes
 // through a file in /dev/shm (memory, no disk wear).
@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!f) return 0;
   std::fwrite(data, 1, size, f);
   std::fclose(f);
-  using namespace xentt::rlog;
+  using namespace xentt::xtl;
   try {
     LogReader r(path);
     for (std::size_t i = 0; i < r.frames().size(); ++i) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/replay_log.sh: the replay log on synthetic guest-like traces
+# bench/trace_log.sh: the trace log on synthetic guest-like traces
 # (tests/e2e/tools/synthetic_trace.h; no QEMU). Prints
 #  - bytes per branch of each encoding (raw 32-byte records + zstd, delta
 #    streams alone, delta + zstd) and their encode/decode rates;
@@ -10,7 +10,7 @@
 # rate, 100000000), BENCH_RLOG_MB (seek log size, 1024), BENCH_TMP (/dev/shm).
 set -euo pipefail
 : "${XENTT_SOURCE:?}" "${XENTT_BIN:?}" "${XENTT_BUILD:?}"
-gen=$XENTT_BUILD/tests/rlog_gen
+gen=$XENTT_BUILD/tests/xtl_gen
 tmp=$(mktemp -d "${BENCH_TMP:-/dev/shm}/xentt-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 echo "$(nproc) cores"

@@ -1,14 +1,14 @@
-// rlog_gen: writes a replay log of a synthetic trace (synthetic_trace.h),
-// for tests/e2e/rlog_tools.sh and bench/replay_log.sh.
+// xtl_gen: writes a trace log of a synthetic trace (synthetic_trace.h),
+// for tests/e2e/trace_log_tools.sh and bench/trace_log.sh.
 //
-//   rlog_gen [--records N] [--vcpus K] [--seed S] [--encoding delta|zstd]
+//   xtl_gen [--records N] [--vcpus K] [--seed S] [--encoding delta|zstd]
 //            [--level L] [--batch B] [--gaps] [--text FILE] [--crash] OUT
 //       N records per vCPU, written in calls of random size (vCPUs
 //       interleaved, arm/disarm markers, with --gaps some stretches not
 //       traced); --text lists what was written, one "vcpu brctr icount kind
 //       from to" line per record (decimal), for an independent oracle;
 //       --crash exits without close() (no index, no trailer).
-//   rlog_gen --measure [--records N] [--seed S]
+//   xtl_gen --measure [--records N] [--seed S]
 //       bytes per branch of each encoding and encode/decode rates.
 #include <fmt/format.h>
 #include <unistd.h>
@@ -34,7 +34,7 @@ struct Args {
   std::uint64_t records = 100000;
   unsigned vcpus = 1;
   std::uint64_t seed = 1;
-  rlog::LogWriter::Options opt;
+  xtl::LogWriter::Options opt;
   bool gaps = false, crash = false, measure = false;
   std::string text, out;
 };
@@ -44,13 +44,13 @@ double secs_since(Clock::time_point t) { return std::chrono::duration<double>(Cl
 int generate(const Args& a) {
   std::FILE* text = a.text.empty() ? nullptr : std::fopen(a.text.c_str(), "w");
   if (!a.text.empty() && !text) throw system_error(a.text, errno);
-  rlog::LogWriter w(a.out, R"({"engine":"synthetic","guest_arch":"x86_64","vcpus":)" + std::to_string(a.vcpus) + "}",
+  xtl::LogWriter w(a.out, R"({"engine":"synthetic","guest_arch":"x86_64","vcpus":)" + std::to_string(a.vcpus) + "}",
                     a.opt);
   std::vector<xentt::testing::SyntheticTrace> gens;
   for (unsigned v = 0; v < a.vcpus; ++v) gens.emplace_back(a.seed * 1000 + v);
   std::vector<std::uint64_t> left(a.vcpus, a.records);
   std::mt19937_64 rng(a.seed);
-  std::vector<rlog::Branch> batch;
+  std::vector<xtl::Branch> batch;
   for (unsigned v = 0; v < a.vcpus; ++v) w.add_marker(static_cast<std::uint16_t>(v), R"({"what":"arm"})");
   for (bool any = true; any;) {
     any = false;
@@ -84,7 +84,7 @@ int generate(const Args& a) {
 // Bytes per branch and rates of each encoding on the same records.
 int measure(const Args& a) {
   xentt::testing::SyntheticTrace gen(a.seed);
-  std::vector<rlog::Branch> recs(a.records);
+  std::vector<xtl::Branch> recs(a.records);
   for (auto& r : recs) r = gen.next();
   const std::size_t batch = 65536;
   auto n = static_cast<double>(recs.size());
@@ -111,19 +111,19 @@ int measure(const Args& a) {
   std::string path = fmt::format("/dev/shm/rlog_measure.{}.log", ::getpid());
   struct Variant {
     const char* name;
-    rlog::Encoding enc;
+    xtl::Encoding enc;
     int level;
   };
-  for (Variant v : {Variant{"delta", rlog::Encoding::Delta, 0}, Variant{"delta+zstd-1", rlog::Encoding::DeltaZstd, 1},
-                    Variant{"delta+zstd-3", rlog::Encoding::DeltaZstd, 3}}) {
-    rlog::LogWriter::Options o;
+  for (Variant v : {Variant{"delta", xtl::Encoding::Delta, 0}, Variant{"delta+zstd-1", xtl::Encoding::DeltaZstd, 1},
+                    Variant{"delta+zstd-3", xtl::Encoding::DeltaZstd, 3}}) {
+    xtl::LogWriter::Options o;
     o.encoding = v.enc;
     o.zstd_level = v.level;
     o.max_batch = batch;
     auto t = Clock::now();
     std::uint64_t before;
     {
-      rlog::LogWriter w(path, "{}", o);
+      xtl::LogWriter w(path, "{}", o);
       before = w.bytes_written();
       w.add_branches(0, recs);
       w.close();
@@ -131,13 +131,13 @@ int measure(const Args& a) {
     double enc_s = secs_since(t);
     std::uint64_t size;
     {
-      rlog::LogReader r(path);
+      xtl::LogReader r(path);
       size = r.file_size();
-      std::vector<rlog::Branch> buf;
+      std::vector<xtl::Branch> buf;
       std::uint64_t got = 0;
       t = Clock::now();
       for (std::size_t f = 0; f < r.frames().size(); ++f) {
-        if (r.frames()[f].type != rlog::FrameType::Branches) continue;
+        if (r.frames()[f].type != xtl::FrameType::Branches) continue;
         r.branches(f, buf);
         got += buf.size();
       }
@@ -166,7 +166,7 @@ int main(int argc, char** argv) {
       if (s == "--records") a.records = std::stoull(val());
       else if (s == "--vcpus") a.vcpus = static_cast<unsigned>(std::stoul(val()));
       else if (s == "--seed") a.seed = std::stoull(val());
-      else if (s == "--encoding") a.opt.encoding = val() == "delta" ? rlog::Encoding::Delta : rlog::Encoding::DeltaZstd;
+      else if (s == "--encoding") a.opt.encoding = val() == "delta" ? xtl::Encoding::Delta : xtl::Encoding::DeltaZstd;
       else if (s == "--level") a.opt.zstd_level = std::stoi(val());
       else if (s == "--batch") a.opt.max_batch = static_cast<std::uint32_t>(std::stoul(val()));
       else if (s == "--text") a.text = val();
@@ -177,13 +177,13 @@ int main(int argc, char** argv) {
       else throw bad_input("unknown argument " + s);
     }
     if (a.measure) return measure(a);
-    if (a.out.empty()) throw bad_input("usage: rlog_gen [options] OUT (see the source)");
+    if (a.out.empty()) throw bad_input("usage: xtl_gen [options] OUT (see the source)");
     return generate(a);
   } catch (const Error& e) {
-    fmt::print(stderr, "rlog_gen: {}\n", e.what());
+    fmt::print(stderr, "xtl_gen: {}\n", e.what());
     return e.exit_status();
   } catch (const std::exception& e) {
-    fmt::print(stderr, "rlog_gen: {}\n", e.what());
+    fmt::print(stderr, "xtl_gen: {}\n", e.what());
     return 2;
   }
 }

@@ -1,4 +1,4 @@
-// make_seeds DIR: small replay logs for fuzz_replay_log_reader to mutate
+// make_seeds DIR: small trace logs for fuzz_trace_log_reader to mutate
 // from (libFuzzer finds the frame structure far faster from real logs):
 // one per encoding, two vCPUs with markers, and one cut without trailer.
 #include <cstdlib>
@@ -7,7 +7,7 @@
 
 #include "xentt/tracefmt/trace_log.h"
 
-using namespace xentt::rlog;
+using namespace xentt::xtl;
 
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
