@@ -26,6 +26,7 @@
 
 #include "xentt/base/error.h"
 #include "xentt/tracefmt/trace_log.h"
+#include "xentt/session/index_builder.h"
 #include "xentt/session/replay_session.h"
 
 using namespace xentt;

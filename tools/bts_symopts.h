@@ -38,7 +38,10 @@ struct SymbolOptions {
     for (const auto& s : symmaps) maps.push_back(sym::parse_symmap(s));
     bool strict = statedir.empty();
     if (!statedir.empty()) {
-      auto more = sym::read_symfiles(statedir);
+      // StateDir::kSymfiles: spelled here because these tools link no
+      // session code (tests/layering checks that they do not).
+      auto more = sym::read_symbol_map_list(statedir + "/symfiles", "the state directory's symbol-file list (does " +
+                                                                        statedir + " hold a recording?)");
       maps.insert(maps.end(), more.begin(), more.end());
     }
     if (maps.empty()) throw xentt::bad_input("no symbol files: give -e FILE, --symmap SPEC or -s STATEDIR");

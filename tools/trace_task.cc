@@ -12,16 +12,16 @@
 #include <set>
 #include <unordered_set>
 
-#include "xentt/tracefmt/bts_file.h"
-#include "xentt/symbolize/printer.h"
-#include "xentt/symbolize/symbolizer.h"
 #include "tool_main.h"
 #include "xentt/base/error.h"
 #include "xentt/base/interrupt.h"
-#include "xentt/session/location.h"
-#include "xentt/tracefmt/trace_log.h"
 #include "xentt/session/replay_session.h"
+#include "xentt/session/trace_window.h"
 #include "xentt/session/vm_symbols.h"
+#include "xentt/symbolize/printer.h"
+#include "xentt/symbolize/symbolizer.h"
+#include "xentt/tracefmt/bts_file.h"
+#include "xentt/tracefmt/trace_log.h"
 
 namespace fs = std::filesystem;
 using namespace xentt;
@@ -34,67 +34,23 @@ struct Options {
   bool symbols = false, lines = false, inlines = false, json = false, quiet = false, one_insn_per_tb = false;
 };
 
-// "sym[:brctr]" or "0xADDR[:brctr]": xentt/location.h's syntax without cx
-// (a window starts and ends at instructions, not inside a rep).
-Location parse_end(const StateDir& sd, const std::string& text) {
-  StopPoint sp = parse_stop_point(text);
-  if (!sp.location || sp.location->cx)
-    throw bad_input("'" + text + "' is not a window end (expected sym[:brctr] or 0xADDR[:brctr])");
-  Location loc = *sp.location;
-  if (sp.symbol) loc.eip = resolve_symbol(sd, *sp.symbol);
-  return loc;
-}
-
-// Runs `f`, naming which end of the window an error concerns.
-template <typename F>
-auto for_end(const char* which, const std::string& text, F&& f) {
-  try {
-    return f();
-  } catch (const Error& e) {
-    throw Error(e.kind(), fmt::format("{} {}: {}", which, text, e.what()));
-  }
-}
-
 int run(const Options& o) {
   stop_on_signals();  // Ctrl-C or kill: quit QEMU, remove its files, exit 1
   StateDir sd = StateDir::open_path(o.statedir);
-  Location start = parse_end(sd, o.start), end = parse_end(sd, o.end);
+  TraceWindow window{parse_window_end(sd, o.start), parse_window_end(sd, o.end),
+                     fs::absolute(o.log.empty() ? fs::path(o.output).replace_extension(".xtl") : fs::path(o.log))};
   auto t0 = std::chrono::steady_clock::now();
-
   SessionOptions so;
   so.one_insn_per_tb = o.one_insn_per_tb;
   auto session = ReplaySession::start(sd, so);
-  std::optional<uint64_t> end_icount;
-  if (end.brctr) {
-    // A brctr stop seeks; find the end first, then trace forward to it.
-    end_icount = for_end("end", o.end, [&] { return session->run_until(end).icount; });
-    session->run_until(Icount{0});
-  }
-  Arrival a = for_end("start", o.start, [&] { return session->run_until(start); });
-  if (end_icount && *end_icount <= a.icount) {
-    throw bad_input(fmt::format("the end {} (icount {}) is not after the start {} (icount {})", o.end, *end_icount,
-                                o.start, a.icount));
-  }
-  fs::path log = o.log.empty() ? fs::path(o.output).replace_extension(".xtl") : fs::path(o.log);
-  json header = {{"engine", sd.config().engine}, {"guest_arch", "x86_64"}, {"vcpus", 1},
-                 {"vm", sd.name()},             {"start", o.start},      {"end", o.end},
-                 {"start_icount", a.icount},    {"start_brctr", a.brctr}};
-  session->arm(fs::absolute(log), header.dump());
-  Arrival b;
-  if (end_icount) {
-    session->run_until(Icount{*end_icount});
-    b = {*end_icount, session->brctr()};
-  } else {
-    b = for_end("end", o.end, [&] { return session->run_until(Location{end.eip, {}, {}}); });
-  }
-  uint64_t written = session->disarm();
-  session->close_log();
+  TracedWindow w = window.trace(*session);
   session->stop();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const fs::path& log = window.log;
 
   // One pass over the log: the .bts file, the distinct functions entered or
   // returned to (each target address resolved once), the symbolized print.
-  auto maps = sym::read_symfiles(sd.path().string());
+  auto maps = symbol_maps(sd);
   sym::Symbolizer symbolizer(maps, [](const std::string& w) { fmt::print(stderr, "trace_task: {}\n", w); });
   sym::PrintOptions po;
   po.symbols = true;
@@ -106,7 +62,7 @@ int run(const Options& o) {
   sym::Resolved r;
   std::string text;
   uint64_t index = 0;
-  xtl::LogReader reader(fs::absolute(log).string());
+  xtl::LogReader reader(log.string());
   bts::BtsWriter out(o.output, bts::Format::Extended);
   uint64_t n = reader.for_each_branch(0, 0, ~0ull, [&](const xtl::Branch& br) {
     out.write(bts::Record{br.from, br.to, br.brctr});
@@ -124,12 +80,13 @@ int run(const Options& o) {
   });
   out.close();
   fmt::print("{}", text);
-  if (n != written) throw runtime_error(fmt::format("{}: {} records read back, {} written", log.string(), n, written));
+  if (n != w.records)
+    throw runtime_error(fmt::format("{}: {} records read back, {} written", log.string(), n, w.records));
   json summary = {{"records", n},
-                  {"start_icount", a.icount},
-                  {"start_brctr", a.brctr},
-                  {"end_icount", b.icount},
-                  {"end_brctr", b.brctr},
+                  {"start_icount", w.start.icount},
+                  {"start_brctr", w.start.brctr},
+                  {"end_icount", w.end.icount},
+                  {"end_brctr", w.end.brctr},
                   {"functions", functions.size()},
                   {"seconds", secs},
                   {"bts", o.output},
@@ -140,7 +97,7 @@ int run(const Options& o) {
     fmt::print(stderr,
                "traced {} -> {}: {} branches (brctr {}..{}, icount {}..{}), {} distinct functions, {:.2f} s\n"
                "  {} (extended .bts), trace log {}\n",
-               o.start, o.end, n, a.brctr, b.brctr, a.icount, b.icount, functions.size(), secs, o.output,
+               o.start, o.end, n, w.start.brctr, w.end.brctr, w.start.icount, w.end.icount, functions.size(), secs, o.output,
                log.string());
   }
   return 0;

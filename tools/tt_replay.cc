@@ -2,22 +2,19 @@
 // paused for debuggers), verify it against the recording, or kill replays.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <iostream>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "tool_main.h"
-#include "xentt/base/daemon.h"
 #include "xentt/base/error.h"
 #include "xentt/base/fs_util.h"
 #include "xentt/base/interrupt.h"
+#include "xentt/session/background_replay.h"
+#include "xentt/session/index_builder.h"
 #include "xentt/session/replay_session.h"
 #include "xentt/session/vm_symbols.h"
 
@@ -32,9 +29,6 @@ struct Options {
   std::string name, dir, until;
   bool paused = false, kill = false, verify = false, json = false, quiet = false, index = false;
 };
-
-std::atomic<bool> g_stop{false};
-extern "C" void on_stop_signal(int) { g_stop = true; }
 
 // "\rreplaying demo: icount 12,345,678 / 305,510,543 (4%)" on a terminal only.
 SessionOptions session_options(const Options& o, const std::string& what) {
@@ -55,44 +49,24 @@ void end_progress(const Options& o) {
   if (!o.quiet && ::isatty(2)) fmt::print(stderr, "\r\033[K");
 }
 
-// What `--until` names, resolved against the VM's symbol files.
-void run_until(ReplaySession& s, const std::string& text) {
-  StopPoint sp = parse_stop_point(text);
-  if (sp.icount) return s.run_until(*sp.icount);
-  Location loc = *sp.location;
-  if (sp.symbol) loc.eip = resolve_symbol(s.dir(), *sp.symbol);
-  s.run_until(loc);
-}
-
-json attach_json(ReplaySession& s, const std::string& name) {
-  AttachInfo a = s.attach_info();
-  Position p = s.position();
-  return {{"vm", name},
-          {"icount", p.icount},
-          {"rip", fmt::format("{:#x}", p.rip)},
-          {"gdb_socket", a.gdb_socket.string()},
-          {"qmp_socket", a.qmp_socket.string()},
-          {"memory_file", a.memory_file.string()},
-          {"memory_bytes", a.memory_bytes},
-          {"kernel", s.dir().file(s.dir().config().kernel).string()},
-          {"qemu_pid", a.pid},
-          {"supervisor_pid", ::getpid()}};
-}
-
-void print_attach_block(const json& j, const Options& o) {
+void print_attach_block(const ReplayState& st, const Options& o) {
   if (o.json) {
-    fmt::print("{}\n", j.dump());
+    fmt::print("{}\n", st.to_json().dump());
     return;
   }
   std::string s = o.dir.empty() ? "" : " -s " + o.dir;
-  fmt::print("replay of '{}' paused at icount {} (rip {})\n", j["vm"].get<std::string>(), j["icount"].get<uint64_t>(),
-             j["rip"].get<std::string>());
-  fmt::print("  gdb:     gdb -ex 'target remote {}' {}\n", j["gdb_socket"].get<std::string>(),
-             j["kernel"].get<std::string>());
-  fmt::print("  QMP:     {}\n", j["qmp_socket"].get<std::string>());
-  fmt::print("  memory:  {} ({} MiB; file offset = guest physical address below 3 GiB)\n",
-             j["memory_file"].get<std::string>(), j["memory_bytes"].get<uint64_t>() >> 20);
-  fmt::print("  stop it: tt_replay -K {}{}\n", j["vm"].get<std::string>(), s);
+  fmt::print("replay of '{}' paused at icount {} (rip {:#x})\n", st.vm, st.icount, st.rip);
+  for (const auto& e : st.endpoints) {
+    if (e.protocol == "gdb-remote") {
+      fmt::print("  gdb:     gdb -ex 'target remote {}' {}\n", e.path.string(), st.kernel.string());
+    } else if (e.protocol == "qmp") {
+      fmt::print("  QMP:     {}\n", e.path.string());
+    } else if (e.protocol == "guest-ram") {
+      fmt::print("  memory:  {} ({} MiB of guest RAM; offset = guest-physical address below the PCI hole)\n",
+                 e.path.string(), e.bytes.value_or(0) >> 20);
+    }
+  }
+  fmt::print("  stop it: tt_replay -K {}{}\n", st.vm, s);
 }
 
 // -p / --until: a background supervisor owns the paused replay until
@@ -101,22 +75,12 @@ int paused_replay(const StateDir& sd, const Options& o) {
   // The index is built here, in the foreground, so its progress is seen.
   ensure_replay_index(sd, session_options(o, "building the replay index of " + sd.name()));
   end_progress(o);
-  std::string out = run_in_background(sd.file("replay-supervisor.log").string(), [&](const auto& ready) {
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    ::sigaction(SIGTERM, &sa, nullptr);
-    ::sigaction(SIGINT, &sa, nullptr);
-    ::sigaction(SIGHUP, &sa, nullptr);
-    auto s = ReplaySession::start(sd);
-    if (!o.until.empty()) run_until(*s, o.until);
-    json j = attach_json(*s, sd.name());
-    write_file_atomic(s->attach_info().runtime_dir / "replay.json", j.dump() + "\n");
-    ready(j.dump());
-    while (!g_stop && process_alive(s->attach_info().pid)) std::this_thread::sleep_for(200ms);
-    s->stop();
-    return 0;
+  std::optional<StopPoint> until;
+  if (!o.until.empty()) until = resolve_stop_point(sd, o.until);  // a bad location fails here, in the foreground
+  ReplayState st = start_background_replay(sd, [&](ReplaySession& s) {
+    if (until) s.run_until(*until);
   });
-  print_attach_block(json::parse(out), o);
+  print_attach_block(st, o);
   return 0;
 }
 
@@ -155,7 +119,7 @@ int full_replay(const StateDir& sd, const Options& o) {
   }
   end_progress(o);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::string recorded = read_file(sd.file("console.log"));
+  std::string recorded = read_file(sd.file(StateDir::kConsole));
   std::string replayed = s && fs::exists(s->console_path()) ? read_file(s->console_path()) : "";
   auto index = load_replay_index(sd);
   if (s) s->stop();

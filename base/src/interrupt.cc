@@ -32,8 +32,9 @@ Interrupted::Interrupted(int sig) : sig_(sig) {
 }
 
 void throw_if_interrupted() {
-  int sig = g_pending.exchange(0, std::memory_order_relaxed);
-  if (sig != 0) throw Interrupted(sig);
+  if (int sig = take_interrupt(); sig != 0) throw Interrupted(sig);
 }
+
+int take_interrupt() noexcept { return g_pending.exchange(0, std::memory_order_relaxed); }
 
 }  // namespace xentt

@@ -64,6 +64,7 @@ Child Child::spawn(const SpawnOptions& opts) {
       }
     }
     if (opts.stdout_file) redirect(*opts.stdout_file, 1);
+    if (opts.stdout_fd >= 0) ::dup2(opts.stdout_fd, 1);
     if (opts.stderr_file) redirect(*opts.stderr_file, 2);
     ::execvp(argv[0], argv.data());
     int err = errno;
@@ -146,6 +147,35 @@ int Child::terminate(std::chrono::milliseconds grace) {
     }
   }
   return *status_;
+}
+
+CapturedOutput run_and_capture(const std::vector<std::string>& argv, std::size_t max_bytes) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) throw system_error("pipe", errno);
+  SpawnOptions o;
+  o.argv = argv;
+  o.stdout_fd = p[1];
+  o.stderr_file = "/dev/null";
+  Child child;
+  try {
+    child = Child::spawn(o);
+  } catch (...) {
+    ::close(p[0]);
+    ::close(p[1]);
+    throw;
+  }
+  ::close(p[1]);
+  CapturedOutput r;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(p[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    r.out.append(buf, std::min<std::size_t>(static_cast<std::size_t>(n), max_bytes - std::min(max_bytes, r.out.size())));
+  }
+  ::close(p[0]);
+  r.status = child.wait();
+  return r;
 }
 
 }  // namespace xentt

@@ -59,7 +59,7 @@ void UnixSocket::send_all(const std::string& data) {
 }
 
 std::string UnixSocket::receive(std::chrono::milliseconds timeout) {
-  // Waits in slices so an interrupted foreground tool (xentt/interrupt.h)
+  // Waits in slices so an interrupted foreground tool (xentt/base/interrupt.h)
   // unwinds within one slice even if its signal came just before poll().
   constexpr std::chrono::milliseconds slice(250);
   auto deadline = std::chrono::steady_clock::now() + timeout;

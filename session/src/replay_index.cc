@@ -37,7 +37,7 @@ ReplayIndex ReplayIndex::from_json(const std::string& text, const std::string& o
 }
 
 std::optional<ReplayIndex> load_replay_index(const StateDir& dir) {
-  auto p = dir.file("index.json");
+  auto p = dir.file(StateDir::kIndex);
   if (!std::filesystem::exists(p)) return std::nullopt;
   std::string text = read_file(p);
   auto j = json::parse(text, nullptr, false);
@@ -50,7 +50,7 @@ std::optional<ReplayIndex> load_replay_index(const StateDir& dir) {
 std::string checkpoint_tag(uint64_t icount) { return icount == 0 ? "init" : "xentt-" + std::to_string(icount); }
 
 void save_replay_index(const StateDir& dir, const ReplayIndex& index) {
-  write_file_atomic(dir.file("index.json"), index.to_json());
+  write_file_atomic(dir.file(StateDir::kIndex), index.to_json());
 }
 
 }  // namespace xentt

@@ -1,217 +1,32 @@
 #include "xentt/session/replay_session.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
-#include <signal.h>
-
-#include <atomic>
-#include <cstdlib>
-#include <nlohmann/json.hpp>
-#include <thread>
-#include <chrono>
+#include <algorithm>
 
 #include "xentt/base/error.h"
-#include "xentt/base/fs_util.h"
-#include "vm/qemu/log_sums.h"
+#include "xentt/session/background_replay.h"
+#include "xentt/session/index_builder.h"
+#include "xentt/session/recording_check.h"
 
 namespace xentt {
 namespace fs = std::filesystem;
 
-void require_complete_recording(const StateDir& dir) {
-  switch (dir.recording_state()) {
-    case RecordingState::Complete: break;
-    case RecordingState::Recording:
-      throw bad_input("VM '" + dir.name() + "' is still recording (stop it with tt_record -S " + dir.name() + ")");
-    case RecordingState::Incomplete:
-      throw bad_input("the recording of '" + dir.name() + "' at " + dir.path().string() +
-                      " terminated abnormally and cannot be replayed (tt_record -D " + dir.name() + " cleans it)");
-  }
-  fs::path log = dir.file("recording/replay.bin"), sums_file = dir.file("recording/replay.sums");
-  if (!fs::exists(log)) throw bad_input(log.string() + " is missing: no recording to replay");
-  // Recordings made before the sums existed have none and replay unchecked.
-  if (!fs::exists(sums_file)) return;
-  LogSums sums = read_log_sums(sums_file);
-  if (auto damage = find_log_damage(log, sums)) throw bad_input(describe(*damage, log, sums));
-}
-
-// A runtime directory whose owner is gone was left by a tool killed with
-// SIGKILL (its QEMU died with it through PDEATHSIG, xentt/process.h); it
-// holds a private snapshot copy of 10+ MB, so each new replay removes those
-// first. A recycled pid only delays this.
-static void remove_orphaned_runtime_dirs(const StateDir& dir) {
-  for (const auto& r : dir.runtime_dirs()) {
-    if (r.owner_pid == ::getpid() || process_alive(r.owner_pid)) continue;
-    try {
-      remove_tree(r.path);
-    } catch (const Error&) {  // another replay reaping it at the same time
-    }
-  }
-}
-
-static fs::path new_runtime_dir(const StateDir& dir, const std::string& kind) {
-  remove_orphaned_runtime_dirs(dir);
-  return dir.new_runtime_dir(kind);
-}
-
-// Where the recording really ends. Measured with QEMU 10.0.2: when a replay
-// runs out of log, the vCPU can run a few instructions past the recorded end
-// before the main loop pauses it (304385768 or 304385775 on the demo guest,
-// from run to run), and a replay-break beyond the end can even succeed, so
-// neither the count seen at the end-of-log SHUTDOWN nor the reachability of a
-// break tells the end. What does: the log closes with a shutdown event after
-// its last instruction, which QEMU turns into a SHUTDOWN request once the
-// vCPU has used up the log's instructions. A stop at n < T is never followed
-// by SHUTDOWN, a stop past T always is, and a stop at T itself either way
-// (whether the vCPU asks for more work before it parks is a race). So we
-// return the last count a replay can provably stop at inside the recording:
-// T-1 or T, the same for every later replay since they break there exactly.
-// Gallop down from what we observed, then bisect. Cost: about
-// 2*log2(overshoot) seeks, each from the nearest checkpoint, plus a short
-// settle wait per probe.
-static uint64_t find_last_inside(Replay& replay, uint64_t known_good, uint64_t observed) {
-  constexpr auto settle = std::chrono::milliseconds(300);
-  auto within_log = [&](uint64_t n) {
-    try {
-      replay.run_to_icount(n);
-    } catch (const Error& e) {
-      if (e.kind() == ErrorKind::BadInput) return false;  // the end of the log came first
-      throw;
-    }
-    return !replay.log_exhausted(settle);
-  };
-  uint64_t lo = known_good, hi = observed;  // lo is within the log; observed may be past it
-  replay.set_reached(lo);
-  if (within_log(hi)) return hi;
-  // A log that ends without SHUTDOWN stalls where it runs out (wait_stop in
-  // qemu_engine.cc), which can be far below what the first pass observed
-  // (a guest runs on after the log ends until something stops it).
-  if (uint64_t stalled = replay.icount(); stalled > lo && stalled < hi) hi = stalled + 1;
-  // The overshoot is usually a handful of instructions: gallop down first.
-  for (uint64_t step = 1; hi - lo > step; step *= 2) {
-    if (within_log(hi - step)) {
-      lo = hi - step;
-      break;
-    }
-    hi -= step;
-  }
-  while (hi - lo > 1) {
-    uint64_t mid = lo + (hi - lo) / 2;
-    (within_log(mid) ? lo : hi) = mid;
-  }
-  return lo;
-}
-
-static ReplayIndex build_locked(const StateDir& dir, const SessionOptions& opts);
-
-// The branch counter at checkpoint `icount`, where the replay is paused,
-// with whatever landed there judged: the plugin decides a transfer when the
-// next block starts, and an interrupt delivered right at the checkpoint
-// (the demo guest's timer fires every 1M instructions under icount) is only
-// seen then. So: watch for the next block start and run one instruction.
-// ReplayIndex::kUnknown when that fails.
-static uint64_t counted_brctr(Replay& replay, uint64_t icount) {
-  BranchCounter* bc = replay.branch_counter();
-  if (!bc) return ReplayIndex::kUnknown;
-  bc->watch(1);
-  replay.run_to_icount(icount + 1);
-  auto st = bc->status();
-  bc->watch(0);
-  return st.hit_icount && *st.hit_icount == icount ? *st.hit_brctr : ReplayIndex::kUnknown;
-}
-
-ReplayIndex build_replay_index(const StateDir& dir, const SessionOptions& opts) {
-  require_complete_recording(dir);
-  FileLock lock(dir.file("index.lock"), FileLock::Wait{});
-  return build_locked(dir, opts);
-}
-
-ReplayIndex ensure_replay_index(const StateDir& dir, const SessionOptions& opts) {
-  if (auto idx = load_replay_index(dir)) return *idx;
-  require_complete_recording(dir);
-  FileLock lock(dir.file("index.lock"), FileLock::Wait{});
-  if (auto idx = load_replay_index(dir)) return *idx;  // built while we waited
-  return build_locked(dir, opts);
-}
-
-static ReplayIndex build_locked(const StateDir& dir, const SessionOptions& opts) {
-  VmConfig cfg = dir.config();
-  auto engine = make_engine(cfg.engine);
-  auto started = std::chrono::steady_clock::now();
-  // Checkpoints from an earlier, interrupted build stay in the image; they
-  // are correct snapshots of this recording, so they only help.
-  ReplayFeatures features;
-  features.branch_counter = true;
-  auto replay = engine->start_replay(dir, new_runtime_dir(dir, "index-"), /*use_master_snapshots=*/true, features);
-  ReplayIndex index;
-  index.interval = cfg.checkpoint_interval;
-  index.checkpoints.push_back(0);
-  index.checkpoint_brctr.push_back(0);
-  for (uint64_t target = cfg.checkpoint_interval; cfg.checkpoint_interval > 0; target += cfg.checkpoint_interval) {
-    try {
-      replay->run_to_icount(target);
-    } catch (const Error& e) {
-      if (e.kind() == ErrorKind::BadInput) break;  // the recording ended before target
-      throw;
-    }
-    replay->checkpoint(checkpoint_tag(target));
-    index.checkpoints.push_back(target);
-    index.checkpoint_brctr.push_back(counted_brctr(*replay, target));
-    if (opts.progress) opts.progress(target, 0);
-  }
-  uint64_t observed_end = replay->run_to_end([&](uint64_t ic) {
-    if (opts.progress) opts.progress(ic, 0);
-  });
-  // Read the console before the search below: seeking back re-runs the
-  // guest, and its serial output is appended again.
-  std::string replayed = read_file(replay->attach_info().console_file);
-  index.final_icount = find_last_inside(*replay, index.checkpoints.back(), observed_end);
-  std::string recorded = read_file(dir.file("console.log"));
-  replay->stop();
-  if (replayed != recorded) {
-    size_t at = 0;
-    while (at < replayed.size() && at < recorded.size() && replayed[at] == recorded[at]) at++;
-    throw runtime_error(fmt::format(
-        "the recording of '{}' does not replay: console output differs at byte {} (recording damaged?)", dir.name(), at));
-  }
-  index.console_bytes = recorded.size();
-  index.build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  save_replay_index(dir, index);
-  return index;
-}
-
-int end_background_replays(const StateDir& dir) {
-  int n = 0;
-  for (const auto& r : dir.runtime_dirs()) {
-    auto info = r.path / "replay.json";
-    if (!fs::exists(info)) continue;  // an index build or a foreground replay: its owner cleans up
-    auto j = nlohmann::json::parse(read_file(info), nullptr, false);
-    if (!j.is_object()) continue;
-    int sup = j.value("supervisor_pid", 0), qemu = j.value("qemu_pid", 0);
-    if (process_alive(sup)) ::kill(sup, SIGTERM);
-    for (int i = 0; i < 100 && process_alive(sup); i++) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (process_alive(sup)) ::kill(sup, SIGKILL);
-    if (process_alive(qemu)) ::kill(-qemu, SIGKILL);
-    remove_tree(r.path);
-    n++;
-  }
-  return n;
-}
-
 std::unique_ptr<ReplaySession> ReplaySession::start(const StateDir& dir, const SessionOptions& opts) {
-  require_complete_recording(dir);
+  VmConfig cfg = dir.config();
   std::unique_ptr<ReplaySession> s(new ReplaySession(dir, opts));
+  s->engine_ = make_engine(cfg.engine);
+  require_complete_recording(dir, *s->engine_);
   s->index_ = opts.ensure_index ? std::optional(ensure_replay_index(dir, opts)) : load_replay_index(dir);
-  s->engine_ = make_engine(dir.config().engine);
-  ReplayFeatures f;
-  f.branch_counter = opts.branch_counter;
-  f.one_insn_per_tb = opts.one_insn_per_tb;
-  s->replay_ = s->engine_->start_replay(dir, new_runtime_dir(dir, ""), false, f);
+  ReplayOptions ro;
+  ro.branch_counter = opts.branch_counter;
+  ro.one_insn_per_tb = opts.one_insn_per_tb;
+  s->replay_ = s->engine_->start_replay(dir.machine(cfg), dir.file(StateDir::kRecordingDir), new_runtime_dir(dir, ""), ro);
   if (s->index_) s->replay_->set_reached(s->index_->final_icount);
   return s;
 }
 
-Position ReplaySession::position() { return {replay_->icount(), replay_->registers().rip}; }
+Position ReplaySession::position() { return {replay_->icount(), replay_->registers().rip()}; }
 
 void ReplaySession::check_in_recording(Icount target) const {
   if (index_ && target.value > index_->final_icount) {
@@ -239,7 +54,7 @@ void ReplaySession::run_until(Icount target) {
   if (index_) {
     for (uint64_t c : index_->checkpoints) checkpoint_between |= c > cur && c <= target.value;
   }
-  if ((checkpoint_between || target.value < cur) && replay_->branch_counter()) {
+  if ((checkpoint_between || target.value < cur) && replay_->branch_counting()) {
     // QEMU's own seek would load a snapshot the plugin does not hear about.
     load_checkpoint(last_checkpoint([&](const Checkpoint& c) { return c.icount <= target.value; }));
     replay_->run_to_icount(target.value);
@@ -250,19 +65,17 @@ void ReplaySession::run_until(Icount target) {
   }
 }
 
-BranchCounter& ReplaySession::counter() {
-  if (BranchCounter* bc = replay_->branch_counter()) return *bc;
+BranchCounting& ReplaySession::counter() {
+  if (BranchCounting* bc = replay_->branch_counting()) return *bc;
   throw bad_input("this replay runs without the branch-trace plugin: branch counts are not available");
 }
 
 uint64_t ReplaySession::brctr() { return branch_status().brctr; }
-BranchCounterStatus ReplaySession::branch_status() { return settle_counter().status(); }
+BranchStatus ReplaySession::branch_status() { return settle_counter().status(); }
 
-BranchCounter& ReplaySession::settle_counter() {
-  BranchCounter& bc = counter();
-  X86Registers r = replay_->registers();
-  const uint64_t rsp = r.gpr[7];  // gdb order: rax rbx rcx rdx rsi rdi rbp rsp
-  bc.settle(r.rip, rsp, replay_->read_memory(rsp, 48));
+BranchCounting& ReplaySession::settle_counter() {
+  BranchCounting& bc = counter();
+  bc.settle();
   return bc;
 }
 
@@ -325,7 +138,7 @@ ReplaySession::Found ReplaySession::find_brctr(uint64_t target) {
 }
 
 ReplaySession::Found ReplaySession::watch_for_brctr(uint64_t target, uint64_t icount, std::optional<uint64_t> bound) {
-  BranchCounter& bc = counter();
+  BranchCounting& bc = counter();
   bc.watch(target);
   const uint64_t max_step = index_ && index_->interval ? index_->interval : 50'000'000;
   for (uint64_t step = 1'000'000;; step = std::min(step * 2, max_step)) {
@@ -365,7 +178,7 @@ Arrival ReplaySession::run_until(const Location& loc) {
       throw bad_input(fmt::format("eip {:#x} is not reached before the end of the recording", loc.eip));
     }
     Arrival a{replay_->icount(), 0};
-    if (replay_->branch_counter()) a.brctr = brctr();
+    if (replay_->branch_counting()) a.brctr = brctr();
     return a;
   }
   const uint64_t want = *loc.brctr;
@@ -389,9 +202,9 @@ Arrival ReplaySession::run_until(const Location& loc) {
   if (loc.cx) {
     // Each iteration of a rep instruction is one instruction count.
     for (int guard = 0; guard < 1 << 24; guard++) {
-      X86Registers r = replay_->registers();
-      if (r.rip != loc.eip) break;
-      if (r.gpr[2] == *loc.cx) return {replay_->icount(), want};  // gdb order: rax rbx rcx ...
+      Registers r = replay_->registers();
+      if (r.rip() != loc.eip) break;
+      if (r.at(Reg::rcx) == *loc.cx) return {replay_->icount(), want};
       replay_->run_to_icount(replay_->icount() + 1);
     }
     throw bad_input(fmt::format("location {}: the rep instruction at eip never has rcx == {:#x}",
@@ -431,11 +244,17 @@ uint64_t ReplaySession::run_to_end() {
   return final_icount;
 }
 
+void ReplaySession::run_until(const StopPoint& sp) {
+  if (sp.icount) return run_until(*sp.icount);
+  if (sp.symbol && sp.location->eip == 0)
+    throw bad_input("location '" + *sp.symbol + "': the symbol was not resolved (resolve_stop_point)");
+  run_until(*sp.location);
+}
+
 void ReplaySession::resume() { replay_->resume(); }
 void ReplaySession::pause() { replay_->pause(); }
-X86Registers ReplaySession::registers() { return replay_->registers(); }
-AttachInfo ReplaySession::attach_info() const { return replay_->attach_info(); }
-fs::path ReplaySession::console_path() const { return replay_->attach_info().console_file; }
+Registers ReplaySession::registers() { return replay_->registers(); }
+fs::path ReplaySession::console_path() const { return replay_->console_file(); }
 void ReplaySession::stop() { replay_->stop(); }
 void ReplaySession::detach() { replay_->detach(); }
 

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
+#include <ctime>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -65,14 +66,16 @@ namespace {
 // Every entry xentt creates at the top of a state directory (the layout in
 // state_dir.h). destroy() removes these and nothing else.
 const std::set<std::string, std::less<>> kOurFiles = {
-    StateDir::kMarker, "config.json", "kernel",      "initrd",          "disk.qcow2",
-    "symfiles",        "console.log", "INCOMPLETE",  "recording.json",  "record.lock",
-    "record-qmp.sock", "record.mem",  "record-qemu.log", "recorder.log", "replay-supervisor.log",
-    "index.json",      "index.lock",
+    StateDir::kMarker,        StateDir::kConfig,        StateDir::kKernel,  StateDir::kInitrd,  StateDir::kDiskOverlay,
+    StateDir::kSymfiles,      StateDir::kConsole,       StateDir::kIncomplete, StateDir::kRecordingInfo,
+    StateDir::kRecordLock,    StateDir::kRecorderLog,   StateDir::kSupervisorLog, StateDir::kIndex,
+    StateDir::kIndexLock,
+    "record-qmp.sock",        "record.mem",             "record-qemu.log",  // recorders before recorder/
 };
 // Directories xentt creates there: everything inside them is xentt's (the
-// engine's recording, replays' runtime files).
-const std::set<std::string, std::less<>> kOurDirs = {"recording", "replays"};
+// engine's recording, the recorder's and replays' runtime files).
+const std::set<std::string, std::less<>> kOurDirs = {StateDir::kRecordingDir, StateDir::kRecorderDir,
+                                                     StateDir::kReplaysDir};
 
 // write_file_atomic()'s temporary "FILE.tmp.PID", left by a crash.
 bool is_our_temporary(std::string_view n) {
@@ -125,7 +128,7 @@ Ownership StateDir::ownership() const {
   if (!fs::exists(st)) return Ownership::Missing;
   if (!fs::is_directory(st)) return Ownership::NotOurs;  // a file, or a link: never followed
   if (read_marker(path_)) return Ownership::Ours;
-  if (fs::is_regular_file(fs::symlink_status(path_ / "config.json", ec))) {
+  if (fs::is_regular_file(fs::symlink_status(path_ / kConfig, ec))) {
     try {
       config();
       return Ownership::Legacy;
@@ -169,22 +172,35 @@ void StateDir::create() const {
   write_file_atomic(path_ / kMarker, m.dump(2) + "\n", 0600);
 }
 
-bool StateDir::exists() const { return fs::exists(path_ / "config.json"); }
+bool StateDir::exists() const { return fs::exists(path_ / kConfig); }
 
 VmConfig StateDir::config() const {
-  fs::path p = path_ / "config.json";
+  fs::path p = path_ / kConfig;
   return VmConfig::from_json(read_file(p), p.string());
 }
 
-void StateDir::write_config(const VmConfig& c) const { write_file_atomic(path_ / "config.json", c.to_json()); }
+void StateDir::write_config(const VmConfig& c) const { write_file_atomic(path_ / kConfig, c.to_json()); }
+
+MachineSpec StateDir::machine(const VmConfig& c) const {
+  MachineSpec m;
+  m.name = c.name;
+  m.kernel = path_ / c.kernel;  // plain names: VmConfig::from_json checked them
+  if (c.initrd) m.initrd = path_ / *c.initrd;
+  m.cmdline = c.cmdline;
+  m.memory_mb = c.memory_mb;
+  if (c.disk) m.disk = path_ / *c.disk;
+  m.net = c.net;
+  m.engine_options = c.engine_options;
+  return m;
+}
 
 RecordingState StateDir::recording_state() const {
-  if (!fs::exists(path_ / "INCOMPLETE")) return RecordingState::Complete;
-  return FileLock::held(path_ / "record.lock") ? RecordingState::Recording : RecordingState::Incomplete;
+  if (!fs::exists(path_ / kIncomplete)) return RecordingState::Complete;
+  return FileLock::held(path_ / kRecordLock) ? RecordingState::Recording : RecordingState::Incomplete;
 }
 
 std::optional<RecordingInfo> StateDir::recording_info() const {
-  fs::path p = path_ / "recording.json";
+  fs::path p = path_ / kRecordingInfo;
   if (!fs::exists(p)) return std::nullopt;
   json j = json::parse(read_file(p), nullptr, false);
   if (j.is_discarded() || !j.is_object()) throw bad_input(p.string() + ": not a JSON object (damaged?)");
@@ -202,13 +218,13 @@ void StateDir::write_recording_info(const RecordingInfo& info) const {
             {"exit_status", info.exit_status},
             {"seconds", info.seconds},
             {"engine_version", info.engine_version}};
-  write_file_atomic(path_ / "recording.json", j.dump(2) + "\n");
+  write_file_atomic(path_ / kRecordingInfo, j.dump(2) + "\n");
 }
 
 std::vector<StateDir::RuntimeDir> StateDir::runtime_dirs() const {
   std::vector<RuntimeDir> out;
   std::error_code ec;
-  fs::path replays = path_ / "replays";
+  fs::path replays = path_ / kReplaysDir;
   if (!fs::is_directory(fs::symlink_status(replays, ec))) return out;
   for (const auto& e : fs::directory_iterator(replays, ec)) {
     if (!fs::is_directory(e.symlink_status())) continue;
@@ -227,16 +243,23 @@ std::vector<StateDir::RuntimeDir> StateDir::runtime_dirs() const {
 
 fs::path StateDir::new_runtime_dir(const std::string& kind) const {
   static std::atomic<unsigned> counter{0};
-  return path_ / "replays" / fmt::format("{}{}-{}", kind, ::getpid(), counter++);
+  return path_ / kReplaysDir / fmt::format("{}{}-{}", kind, ::getpid(), counter++);
 }
 
 std::optional<int> StateDir::recorder_pid() const {
-  fs::path p = path_ / "INCOMPLETE";
+  fs::path p = path_ / kIncomplete;
   if (!fs::exists(p)) return std::nullopt;
   json j = json::parse(read_file(p), nullptr, false);
-  if (j.is_discarded() || !j.contains("pid")) return std::nullopt;
+  if (!j.is_object() || !j.contains("pid") || !j["pid"].is_number_integer()) return std::nullopt;
   return j["pid"].get<int>();
 }
+
+void StateDir::mark_incomplete(int recorder_pid) const {
+  write_file_atomic(path_ / kIncomplete,
+                    json{{"pid", recorder_pid}, {"started", std::time(nullptr)}}.dump() + "\n");
+}
+
+void StateDir::mark_complete() const { fs::remove(path_ / kIncomplete); }
 
 void StateDir::destroy() const {
   fs::path parent = path_.parent_path();

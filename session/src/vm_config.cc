@@ -1,6 +1,6 @@
 #include "xentt/session/vm_config.h"
 
-#include <nlohmann/json.hpp>
+#include <fmt/format.h>
 
 #include "xentt/base/error.h"
 
@@ -17,11 +17,8 @@ std::string VmConfig::to_json() const {
       {"memory_mb", memory_mb},
       {"net", net},
       {"symfiles", symfiles},
-      {"icount_shift", icount_shift},
-      {"icount_sleep", icount_sleep},
-      {"hpet", hpet},
       {"checkpoint_interval", checkpoint_interval},
-      {"extra_devices", extra_devices},
+      {engine, engine_options},
   };
   if (initrd) j["initrd"] = *initrd;
   if (disk) j["disk"] = *disk;
@@ -29,16 +26,33 @@ std::string VmConfig::to_json() const {
   return j.dump(2) + "\n";
 }
 
+namespace {
+
+// Engine qemu's settings as format 1 kept them at the top, and their names
+// in its section.
+constexpr std::pair<const char*, const char*> kFormat1QemuKeys[] = {
+    {"icount_shift", "icount_shift"}, {"icount_sleep", "icount_sleep"}, {"hpet", "hpet"}, {"extra_devices", "devices"}};
+
+// A file the state directory holds: a plain name, never a path out of it.
+void check_own_file(const std::string& origin, const char* field, const std::string& name) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
+      name.find('\0') != std::string::npos)
+    throw bad_input(fmt::format("{}: {} '{}' is not a file name inside the state directory (config damaged?)", origin,
+                                field, name));
+}
+
+}  // namespace
+
 VmConfig VmConfig::from_json(const std::string& text, const std::string& origin) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) throw bad_input(origin + ": not a JSON object (config damaged?)");
+  VmConfig c;
   try {
     int format = j.at("format").get<int>();
-    if (format != kFormat) {
-      throw bad_input(origin + ": config format " + std::to_string(format) + ", this xentt reads format " +
+    if (format != 1 && format != kFormat) {
+      throw bad_input(origin + ": config format " + std::to_string(format) + ", this xentt reads formats 1 and " +
                       std::to_string(kFormat) + " (recorded by another version?)");
     }
-    VmConfig c;
     c.name = j.at("name").get<std::string>();
     c.engine = j.at("engine").get<std::string>();
     c.kernel = j.at("kernel").get<std::string>();
@@ -46,18 +60,34 @@ VmConfig VmConfig::from_json(const std::string& text, const std::string& origin)
     c.memory_mb = j.at("memory_mb").get<uint64_t>();
     c.net = j.value("net", false);
     c.symfiles = j.value("symfiles", std::vector<std::string>{});
-    c.icount_shift = j.value("icount_shift", 0);
-    c.icount_sleep = j.value("icount_sleep", true);  // what QEMU did before the field existed
-    c.hpet = j.value("hpet", true);
     c.checkpoint_interval = j.value("checkpoint_interval", c.checkpoint_interval);
-    c.extra_devices = j.value("extra_devices", std::vector<std::string>{});
     if (j.contains("initrd")) c.initrd = j["initrd"].get<std::string>();
     if (j.contains("disk")) c.disk = j["disk"].get<std::string>();
     if (j.contains("disk_base")) c.disk_base = j["disk_base"].get<std::string>();
-    return c;
+    if (format == 1) {
+      if (c.engine == "qemu") {
+        for (auto [old_key, new_key] : kFormat1QemuKeys)
+          if (j.contains(old_key)) c.engine_options[new_key] = j[old_key];
+      }
+    } else if (j.contains(c.engine)) {
+      c.engine_options = j[c.engine];
+      if (!c.engine_options.is_object()) throw bad_input(origin + ": the " + c.engine + " section is not an object");
+    }
   } catch (const json::exception& e) {
     throw bad_input(origin + ": " + e.what());
   }
+  try {
+    validate_vm_name(c.name);
+  } catch (const Error& e) {
+    throw bad_input(origin + ": " + e.what());
+  }
+  if (c.engine.empty()) throw bad_input(origin + ": no engine named");
+  if (c.memory_mb < 16 || c.memory_mb > 65536)
+    throw bad_input(fmt::format("{}: memory_mb {} is out of range (16 .. 65536)", origin, c.memory_mb));
+  check_own_file(origin, "kernel", c.kernel);
+  if (c.initrd) check_own_file(origin, "initrd", *c.initrd);
+  if (c.disk) check_own_file(origin, "disk", *c.disk);
+  return c;
 }
 
 void validate_vm_name(const std::string& name) {

@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <fmt/format.h>
+#include <filesystem>
 #include <fstream>
 
 #include "xentt/base/error.h"
@@ -60,11 +61,10 @@ SymbolMapSpec parse_symmap(std::string_view spec, const std::string& base_dir, c
   return m;
 }
 
-std::vector<SymbolMapSpec> read_symfiles(const std::string& statedir) {
-  std::string path = statedir + "/symfiles";
+std::vector<SymbolMapSpec> read_symbol_map_list(const std::string& path, const std::string& what) {
+  std::string dir = std::filesystem::path(path).parent_path().string();
   std::ifstream in(path);
-  if (!in) throw xentt::bad_input(path + ": cannot read the state directory's symbol-file list (does " + statedir +
-                                  " hold a recording?)");
+  if (!in) throw xentt::bad_input(path + ": cannot read " + what);
   std::vector<SymbolMapSpec> maps;
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {
@@ -72,7 +72,7 @@ std::vector<SymbolMapSpec> read_symfiles(const std::string& statedir) {
     while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r')) v.remove_suffix(1);
     while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
     if (v.empty() || v[0] == '#') continue;
-    maps.push_back(parse_symmap(v, statedir, fmt::format("{}:{}", path, n)));
+    maps.push_back(parse_symmap(v, dir, fmt::format("{}:{}", path, n)));
   }
   if (in.bad()) throw xentt::runtime_error(path + ": read error");
   return maps;

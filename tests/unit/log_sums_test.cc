@@ -1,6 +1,6 @@
-// The recording log's checksums (recording/replay.sums): the damaged block is
-// named exactly, a cut or grown log is told apart, a damaged sums file is
-// refused with its offset; and the stuck-replay judge.
+// Engine qemu's checksums of its engine log (recording/replay.sums): the
+// damaged block is named exactly, a cut or grown log is told apart, a
+// damaged sums file is refused with its offset.
 #include <unistd.h>
 #include <zlib.h>
 
@@ -14,12 +14,12 @@
 #include "xentt/base/error.h"
 #include "xentt/base/fs_util.h"
 #include "vm/qemu/log_sums.h"
-#include "vm/qemu/stuck_watch.h"
 
 #include "unit_util.h"
 
 namespace fs = std::filesystem;
 using namespace xentt;
+using namespace xentt::qemu;
 using namespace xentt::test;
 using Catch::Matchers::ContainsSubstring;
 
@@ -153,28 +153,4 @@ TEST_CASE("log sums: a damaged sums file is refused with its offset, exit status
   s[25] ^= 1;  // a block's CRC
   CHECK_THAT(with(s), ContainsSubstring("the file's own checksum does not match"));
   CHECK(status_of([&] { read_log_sums(t.path / "replay.sums"); }) == 2);  // still the file with a damaged CRC
-}
-
-TEST_CASE("stuck watch: a frozen count is stuck only after the limit and with QEMU busy") {
-  using namespace std::chrono_literals;
-  StuckWatch w(30s);
-  auto t0 = StuckWatch::Clock::now();
-  CHECK_FALSE(w.stuck(100, t0, 1s));
-  CHECK_FALSE(w.stuck(100, t0 + 29s, 29s));  // busy, not yet long enough
-  CHECK(w.stuck(100, t0 + 30s, 20s));        // 19 s of 30 on a CPU
-  CHECK(w.frozen_for() == 30s);
-  CHECK_FALSE(w.stuck(101, t0 + 31s, 21s));  // moved: a new window
-  CHECK_FALSE(w.stuck(101, t0 + 62s, 35s));  // 14 s of 31: idle (a --realtime-idle guest's sleep)
-  CHECK(w.stuck(101, t0 + 92s, 52s));        // 31 s of 61 on a CPU
-}
-
-TEST_CASE("stuck watch: this process's CPU time is read from /proc") {
-  auto before = process_cpu_time(::getpid());
-  volatile unsigned long x = 0;
-  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
-  while (std::chrono::steady_clock::now() < until) x = x + 1;
-  auto after = process_cpu_time(::getpid());
-  CHECK(after > before);
-  CHECK(after - before >= std::chrono::milliseconds(100));
-  CHECK(process_cpu_time(-1) == std::chrono::duration<double>::zero());
 }

@@ -1,17 +1,18 @@
 // The state directory's formats and rules: VM names, config round trip and
-// version check, recording states, the replay index, a destroy that never
-// leaves half a directory.
+// version check, recording states, the replay index, ownership, a destroy
+// that never leaves half a directory and never deletes what is not ours.
 #include <unistd.h>
 
 #include <algorithm>
 #include <catch2/catch_test_macros.hpp>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "xentt/base/error.h"
 #include "xentt/base/fs_util.h"
-#include "vm/qemu/gdb_remote.h"
 #include "xentt/session/replay_index.h"
+#include "vm/qemu/qemu_options.h"
 #include "xentt/session/state_dir.h"
 #include "xentt/session/vm_config.h"
 
@@ -37,25 +38,29 @@ TEST_CASE("a config round-trips through JSON, and other format versions are refu
   c.cmdline = "ticks=5 seed=\"x\"";
   c.memory_mb = 128;
   c.symfiles = {"kernel", "/x/xen-syms@ffff82d040000000-ffff82d0bfffffff:Xen"};
-  c.extra_devices = {"isa-debug-exit,iobase=0xf4,iosize=4"};
+  c.engine_options = {{"devices", {"isa-debug-exit,iobase=0xf4,iosize=4"}}, {"icount_sleep", false}, {"hpet", false}};
   VmConfig back = VmConfig::from_json(c.to_json(), "config.json");
   CHECK(back.cmdline == c.cmdline);
   CHECK(back.initrd == c.initrd);
   CHECK_FALSE(back.disk);
   CHECK(back.memory_mb == 128);
   CHECK(back.symfiles == c.symfiles);
-  CHECK(back.extra_devices == c.extra_devices);
-  CHECK_FALSE(back.icount_sleep);
-  CHECK_FALSE(back.hpet);
-  c.icount_sleep = c.hpet = true;
-  back = VmConfig::from_json(c.to_json(), "config.json");
-  CHECK(back.icount_sleep);
-  CHECK(back.hpet);
+  CHECK(back.engine_options == c.engine_options);
+  auto q = qemu::QemuOptions::from_json(back.engine_options, "config.json");
+  CHECK(q.devices == std::vector<std::string>{"isa-debug-exit,iobase=0xf4,iosize=4"});
+  CHECK_FALSE(q.icount_sleep);
+  CHECK_FALSE(q.hpet);
+  c.engine_options["icount_sleep"] = c.engine_options["hpet"] = true;
+  q = qemu::QemuOptions::from_json(VmConfig::from_json(c.to_json(), "config.json").engine_options, "config.json");
+  CHECK(q.icount_sleep);
+  CHECK(q.hpet);
+  // The engine's settings live in its own section.
+  CHECK(nlohmann::json::parse(c.to_json())["qemu"]["hpet"] == true);
 
-  std::string v2 = c.to_json();
-  v2.replace(v2.find("\"format\": 1"), 11, "\"format\": 2");
-  CHECK(status_of([&] { VmConfig::from_json(v2, "config.json"); }) == 2);
-  CHECK(status_of([] { VmConfig::from_json("{\"format\": 1}", "config.json"); }) == 2);
+  std::string v3 = c.to_json();
+  v3.replace(v3.find("\"format\": 2"), 11, "\"format\": 3");
+  CHECK(status_of([&] { VmConfig::from_json(v3, "config.json"); }) == 2);
+  CHECK(status_of([] { VmConfig::from_json("{\"format\": 2}", "config.json"); }) == 2);
   CHECK(status_of([] { VmConfig::from_json("not json", "config.json"); }) == 2);
 }
 
@@ -64,8 +69,48 @@ TEST_CASE("a config written before icount_sleep and hpet existed replays with QE
   // HPET's state, so replaying them without it would fail to load.
   VmConfig old = VmConfig::from_json(
       R"({"format": 1, "name": "old", "engine": "qemu", "kernel": "kernel", "memory_mb": 64})", "config.json");
-  CHECK(old.icount_sleep);
-  CHECK(old.hpet);
+  auto q = qemu::QemuOptions::from_json(old.engine_options, "config.json");
+  CHECK(q.icount_sleep);
+  CHECK(q.hpet);
+}
+
+TEST_CASE("a format-1 config keeps engine qemu's settings at the top; they load into its section") {
+  VmConfig old = VmConfig::from_json(R"({"format": 1, "name": "old", "engine": "qemu", "kernel": "kernel",
+      "memory_mb": 64, "icount_shift": 2, "icount_sleep": false, "hpet": false,
+      "extra_devices": ["isa-debug-exit,iobase=0xf4,iosize=4"]})",
+                                     "config.json");
+  auto q = qemu::QemuOptions::from_json(old.engine_options, "config.json");
+  CHECK(q.icount_shift == 2);
+  CHECK_FALSE(q.icount_sleep);
+  CHECK_FALSE(q.hpet);
+  CHECK(q.devices == std::vector<std::string>{"isa-debug-exit,iobase=0xf4,iosize=4"});
+}
+
+TEST_CASE("config values are checked before anything runs: files stay inside, sizes in range") {
+  auto with = [](const std::string& field, const std::string& value) {
+    VmConfig c;
+    c.name = "vm";
+    c.kernel = "kernel";
+    nlohmann::json j = nlohmann::json::parse(c.to_json());
+    j[field] = nlohmann::json::parse(value);
+    return message_of([&] { VmConfig::from_json(j.dump(), "/s/config.json"); });
+  };
+  CHECK(with("kernel", R"("../../../../../etc/passwd")").find("kernel '../../../../../etc/passwd' is not a file name") !=
+        std::string::npos);
+  CHECK(with("kernel", R"("/etc/passwd")").find("not a file name inside the state directory") != std::string::npos);
+  CHECK(with("initrd", R"("..")").find("initrd '..'") != std::string::npos);
+  CHECK(with("disk", R"("a/b")").find("disk 'a/b'") != std::string::npos);
+  CHECK(with("memory_mb", "0").find("memory_mb 0 is out of range") != std::string::npos);
+  CHECK(with("memory_mb", "-1").starts_with("/s/config.json"));
+  CHECK(with("memory_mb", "1e20").starts_with("/s/config.json"));
+  CHECK(with("name", R"("../x")").find("VM name") != std::string::npos);
+  CHECK(with("kernel", R"("kernel")").empty());
+  auto qemu = [](const std::string& section) {
+    return message_of([&] { qemu::QemuOptions::from_json(nlohmann::json::parse(section), "config.json"); });
+  };
+  CHECK(qemu(R"({"icount_shift": 11})").find("icount_shift 11 is out of range") != std::string::npos);
+  CHECK(qemu(R"({"devices": ["-monitor stdio"]})").find("not a -device spec") != std::string::npos);
+  CHECK(qemu(R"({"hpet": "yes"})").starts_with("config.json"));
 }
 
 TEST_CASE("a state is complete, incomplete, or recording (lock held)") {
@@ -260,35 +305,4 @@ TEST_CASE("an index counted by other plugin rules, or before brctr, is stale: lo
   save_replay_index(sd, i);
   rewrite("\"format\": 2", "\"format\": 1");
   CHECK_FALSE(load_replay_index(sd));
-}
-
-TEST_CASE("x86-64 registers decode from a gdb 'g' reply, little-endian") {
-  std::string hex;
-  auto le = [](uint64_t v, int bytes) {
-    std::string s;
-    for (int i = 0; i < bytes; i++) {
-      char b[3];
-      std::snprintf(b, sizeof b, "%02x", static_cast<unsigned>((v >> (8 * i)) & 0xff));
-      s += b;
-    }
-    return s;
-  };
-  for (uint64_t r = 0; r < 16; r++) hex += le(0x1111111111111111ull * r, 8);
-  hex += le(0xffffffff81000123ull, 8);  // rip
-  hex += le(0x246, 4);                  // eflags
-  hex += le(0x10, 4);                   // cs and more: kept raw
-  X86Registers r = parse_x86_64_registers(hex);
-  CHECK(r.gpr[0] == 0);
-  CHECK(r.gpr[7] == 0x7777777777777777ull);  // rsp
-  CHECK(r.gpr[15] == 0xffffffffffffffffull);
-  CHECK(r.rip == 0xffffffff81000123ull);
-  CHECK(r.eflags == 0x246);
-  CHECK(r.raw == hex);
-  CHECK_THROWS_AS(parse_x86_64_registers(hex.substr(0, 100)), Error);
-  // A register the stub cannot read comes as "xx": one Error naming where,
-  // not a stray std::invalid_argument.
-  std::string unreadable = hex;
-  unreadable.replace(16 * 16, 2, "xx");
-  CHECK(message_of([&] { parse_x86_64_registers(unreadable); }).find("malformed at hex digit 256: 'xx'") !=
-        std::string::npos);
 }

@@ -6,7 +6,7 @@
 
 #include "xentt/base/error.h"
 
-namespace xentt {
+namespace xentt::qemu {
 using clock = std::chrono::steady_clock;
 
 // The byte spelt by hex[pos], hex[pos + 1]; nothing when those are not two
@@ -37,15 +37,49 @@ static uint64_t le_hex(const std::string& hex, size_t pos, size_t bytes) {
   return v;
 }
 
-X86Registers parse_x86_64_registers(const std::string& hex) {
-  constexpr size_t need = (16 * 8 + 8 + 4) * 2;
-  if (hex.size() < need) throw bad_input(fmt::format("gdb 'g' reply too short ({} hex digits)", hex.size()));
-  X86Registers r;
-  for (size_t i = 0; i < 16; i++) r.gpr[i] = le_hex(hex, i * 16, 8);
-  r.rip = le_hex(hex, 16 * 16, 8);
-  r.eflags = static_cast<uint32_t>(le_hex(hex, 17 * 16, 4));
-  r.raw = hex;
+namespace {
+// QEMU's x86-64 'g' payload (gdb-xml/i386-64bit.xml, read off QEMU 10.0.2's
+// gdbstub): each register's byte offset and size; its index here is its
+// gdb register number ('P' packets). x87 and SSE state follow at 236.
+struct GReg {
+  Reg reg;
+  std::size_t offset, bytes;
+};
+constexpr GReg kLayout[] = {
+    {Reg::rax, 0, 8},        {Reg::rbx, 8, 8},        {Reg::rcx, 16, 8},   {Reg::rdx, 24, 8},
+    {Reg::rsi, 32, 8},       {Reg::rdi, 40, 8},       {Reg::rbp, 48, 8},   {Reg::rsp, 56, 8},
+    {Reg::r8, 64, 8},        {Reg::r9, 72, 8},        {Reg::r10, 80, 8},   {Reg::r11, 88, 8},
+    {Reg::r12, 96, 8},       {Reg::r13, 104, 8},      {Reg::r14, 112, 8},  {Reg::r15, 120, 8},
+    {Reg::rip, 128, 8},      {Reg::rflags, 136, 4},   {Reg::cs, 140, 4},   {Reg::ss, 144, 4},
+    {Reg::ds, 148, 4},       {Reg::es, 152, 4},       {Reg::fs, 156, 4},   {Reg::gs, 160, 4},
+    {Reg::fs_base, 164, 8},  {Reg::gs_base, 172, 8},  {Reg::kernel_gs_base, 180, 8},
+    {Reg::cr0, 188, 8},      {Reg::cr2, 196, 8},      {Reg::cr3, 204, 8},  {Reg::cr4, 212, 8},
+    {Reg::cr8, 220, 8},      {Reg::efer, 228, 8},
+};
+constexpr std::size_t kExtendedOffset = 236;
+constexpr std::size_t kRequiredBytes = 140;  // through rflags: every stub has those
+}  // namespace
+
+Registers parse_x86_64_registers(const std::string& hex) {
+  if (hex.size() < 2 * kRequiredBytes)
+    throw bad_input(fmt::format("gdb 'g' reply too short ({} hex digits)", hex.size()));
+  Registers r;
+  for (const GReg& g : kLayout) {
+    if (2 * (g.offset + g.bytes) > hex.size()) break;  // an older or smaller stub: the rest is absent
+    r.set(g.reg, le_hex(hex, 2 * g.offset, g.bytes));
+  }
+  if (hex.size() > 2 * kExtendedOffset) r.extended = hex.substr(2 * kExtendedOffset);
   return r;
+}
+
+std::optional<std::string> set_register_request(Reg reg, std::uint64_t value) {
+  for (std::size_t n = 0; n < std::size(kLayout); n++) {
+    if (kLayout[n].reg != reg) continue;
+    std::string hex;
+    for (std::size_t i = 0; i < kLayout[n].bytes; i++) hex += fmt::format("{:02x}", (value >> (8 * i)) & 0xff);
+    return fmt::format("P{:x}={}", n, hex);
+  }
+  return std::nullopt;
 }
 
 GdbRemote::GdbRemote(const std::filesystem::path& socket, std::chrono::milliseconds timeout)
@@ -93,7 +127,13 @@ std::string GdbRemote::request(const std::string& payload, std::chrono::millisec
   return *reply;
 }
 
-X86Registers GdbRemote::registers() { return parse_x86_64_registers(request("g")); }
+Registers GdbRemote::registers() { return parse_x86_64_registers(request("g")); }
+
+void GdbRemote::set_register(Reg reg, std::uint64_t value) {
+  auto req = set_register_request(reg, value);
+  if (!req) throw bad_input("engine qemu cannot write register " + std::string(reg_name(reg)) + " (its gdbstub has no such register)");
+  if (request(*req) != "OK") throw runtime_error("the gdbstub refused to write " + std::string(reg_name(reg)));
+}
 
 std::optional<std::string> GdbRemote::read_memory(uint64_t addr, size_t len) {
   send_packet(fmt::format("m{:x},{:x}", addr, len));
@@ -123,4 +163,4 @@ std::optional<std::string> GdbRemote::wait_stop(std::chrono::milliseconds timeou
 
 std::string GdbRemote::step() { return request("s"); }
 
-}  // namespace xentt
+}  // namespace xentt::qemu

@@ -1,4 +1,4 @@
-// xentt/gdb_remote.h: a small client of the gdb remote serial protocol,
+// gdb_remote.h (engine qemu, private): a small client of the gdb remote serial protocol,
 // enough to drive QEMU's gdbstub: read registers, set breakpoints, continue,
 // step. QMP cannot read vCPU registers, the gdbstub can.
 //
@@ -13,19 +13,9 @@
 #include <string>
 
 #include "xentt/base/unix_socket.h"
+#include "xentt/vm/registers.h"
 
-namespace xentt {
-
-// The x86-64 registers every stop compares: the 16 general registers in
-// gdb's order (rax rbx rcx rdx rsi rdi rbp rsp r8..r15), rip, eflags, and the
-// raw 'g' reply for everything else (segment, control, x87/SSE state).
-struct X86Registers {
-  std::array<uint64_t, 16> gpr{};
-  uint64_t rip = 0;
-  uint32_t eflags = 0;
-  std::string raw;  // the whole 'g' packet payload, hex
-  bool operator==(const X86Registers&) const = default;
-};
+namespace xentt::qemu {
 
 class GdbRemote {
  public:
@@ -33,7 +23,11 @@ class GdbRemote {
 
   // One request, one reply; throws Runtime on timeout or an "E.." reply.
   std::string request(const std::string& payload, std::chrono::milliseconds timeout = std::chrono::seconds(30));
-  X86Registers registers();
+  // Every register of the 'g' packet (parse_x86_64_registers).
+  Registers registers();
+  // 'P': writes one register. Throws BadInput for a register the stub does
+  // not have (idtr, gdtr), Runtime when it refuses.
+  void set_register(Reg reg, std::uint64_t value);
   // `len` bytes of guest virtual memory at `addr` (the paused vCPU's page
   // tables), or nullopt when the gdbstub cannot read them (unmapped).
   std::optional<std::string> read_memory(uint64_t addr, size_t len);
@@ -53,7 +47,12 @@ class GdbRemote {
   std::string buffer_;
 };
 
-// Decodes a 'g' payload of QEMU's x86-64 target. Throws BadInput when short.
-X86Registers parse_x86_64_registers(const std::string& hex);
+// Decodes a 'g' payload of QEMU's x86-64 target: the named registers it
+// holds, the x87/SSE state after them kept as Registers::extended. Throws
+// BadInput when it ends before rflags, Runtime naming the hex digit where it
+// is malformed.
+Registers parse_x86_64_registers(const std::string& hex);
+// The 'P' request that writes `reg` (nullopt: not in the 'g' packet).
+std::optional<std::string> set_register_request(Reg reg, std::uint64_t value);
 
-}  // namespace xentt
+}  // namespace xentt::qemu

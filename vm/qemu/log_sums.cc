@@ -12,7 +12,7 @@
 #include "xentt/base/error.h"
 #include "xentt/base/fs_util.h"
 
-namespace xentt {
+namespace xentt::qemu {
 namespace fs = std::filesystem;
 
 namespace {
@@ -167,4 +167,4 @@ std::string describe(const LogDamage& d, const fs::path& log, const LogSums& sum
                      log.string(), what);
 }
 
-}  // namespace xentt
+}  // namespace xentt::qemu

@@ -1,4 +1,4 @@
-// xentt/log_sums.h: block checksums of a recording's engine log
+// log_sums.h (engine qemu, private): block checksums of a recording's engine log
 // (recording/replay.sums, next to recording/replay.bin).
 //
 // Why: QEMU replays a damaged replay.bin without noticing. Measured with
@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-namespace xentt {
+namespace xentt::qemu {
 
 struct LogSums {
   uint32_t block_bytes = 0;
@@ -58,4 +58,4 @@ std::optional<LogDamage> find_log_damage(const std::filesystem::path& log, const
 // One line for the user: which bytes of `log` differ and what to do.
 std::string describe(const LogDamage& d, const std::filesystem::path& log, const LogSums& sums);
 
-}  // namespace xentt
+}  // namespace xentt::qemu

@@ -2,7 +2,7 @@
 
 #include "xentt/base/error.h"
 
-namespace xentt {
+namespace xentt::qemu {
 using nlohmann::json;
 using clock = std::chrono::steady_clock;
 
@@ -100,4 +100,4 @@ json QmpClient::wait_event(const std::string& name, std::chrono::milliseconds ti
   }
 }
 
-}  // namespace xentt
+}  // namespace xentt::qemu

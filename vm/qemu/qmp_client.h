@@ -1,4 +1,4 @@
-// xentt/qmp_client.h: QEMU's machine protocol (QMP) over a unix socket:
+// qmp_client.h (engine qemu, private): QEMU's machine protocol (QMP) over a unix socket:
 // JSON commands, replies and asynchronous events. We never scrape the human
 // monitor; where QMP has no command, the caller says so.
 #pragma once
@@ -11,7 +11,7 @@
 
 #include "xentt/base/unix_socket.h"
 
-namespace xentt {
+namespace xentt::qemu {
 
 class QmpClient {
  public:
@@ -45,4 +45,4 @@ class QmpClient {
   std::deque<nlohmann::json> events_;
 };
 
-}  // namespace xentt
+}  // namespace xentt::qemu

@@ -6,7 +6,7 @@
 #include <sstream>
 #include <string>
 
-namespace xentt {
+namespace xentt::qemu {
 
 bool StuckWatch::stuck(uint64_t icount, Clock::time_point now, std::chrono::duration<double> cpu) {
   last_ = now;
@@ -37,4 +37,4 @@ std::chrono::duration<double> process_cpu_time(int pid) {
   return std::chrono::duration<double>(static_cast<double>(utime + stime) * tick);
 }
 
-}  // namespace xentt
+}  // namespace xentt::qemu

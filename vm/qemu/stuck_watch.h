@@ -1,10 +1,10 @@
-// xentt/stuck_watch.h: tells a replay that will never move again from one
+// stuck_watch.h (engine qemu, private): tells a replay that will never move again from one
 // that is only slow or idle.
 //
 // Measured, QEMU 10.0.2, the demo guest's log with 16 bytes flipped at 41
 // places: 3 replays froze the instruction count below the recorded end with
 // the vCPU thread at 100% CPU, forever. The log's checksums
-// (xentt/log_sums.h) catch damage done after recording; this catches the
+// (log_sums.h) catch damage done after recording; this catches the
 // rest (recordings older than the checksums, a log QEMU wrote wrong, a
 // different QEMU build) instead of hanging.
 //
@@ -17,7 +17,7 @@
 #include <cstdint>
 #include <optional>
 
-namespace xentt {
+namespace xentt::qemu {
 
 class StuckWatch {
  public:
@@ -42,4 +42,4 @@ class StuckWatch {
 // when it cannot be read (the process is gone: its exit is reported elsewhere).
 std::chrono::duration<double> process_cpu_time(int pid);
 
-}  // namespace xentt
+}  // namespace xentt::qemu

@@ -41,7 +41,7 @@ int main(int argc, char** argv) try {
       uint64_t plugin_icount = s->branch_status().icount;
       if (q != n || plugin_icount != n) {
         std::printf("icount %lu: QEMU says %lu, plugin says %lu (rip %#lx)\n", n, q, plugin_icount,
-                    s->registers().rip);
+                    s->registers().rip());
         bad++;
       }
     }
@@ -50,7 +50,7 @@ int main(int argc, char** argv) try {
     for (int i = 3; i < argc; i++) {
       uint64_t n = std::stoull(argv[i]);
       s->run_forward(Icount{n});
-      BranchCounterStatus st = s->branch_status();
+      BranchStatus st = s->branch_status();
       std::printf("%lu %lu events %lu faults %lu unexplained %lu\n", n, st.brctr, st.events, st.faults, st.unexplained);
     }
   } else if (mode == "stops" && (argc == 6 || argc == 7)) {
@@ -69,10 +69,10 @@ int main(int argc, char** argv) try {
     for (int i = 0; i < k; i++) {
       const bts::Record& r = recs[rng() % recs.size()];
       Arrival got = a->run_until(Location{r.to, r.format, {}});
-      X86Registers ra = a->registers();
+      Registers ra = a->registers();
       uint64_t br = a->brctr();
-      if (ra.rip != r.to || br != r.format) {
-        std::printf("record brctr %lu -> %#lx: stopped at rip %#lx brctr %lu\n", r.format, r.to, ra.rip, br);
+      if (ra.rip() != r.to || br != r.format) {
+        std::printf("record brctr %lu -> %#lx: stopped at rip %#lx brctr %lu\n", r.format, r.to, ra.rip(), br);
         bad++;
         continue;
       }
@@ -92,17 +92,18 @@ int main(int argc, char** argv) try {
     s->run_until(Location{eip, {}, {}});
     uint64_t br = s->brctr();
     s->step(static_cast<uint64_t>(k));  // one iteration per instruction count
-    X86Registers want = s->registers();
+    Registers want = s->registers();
+    const uint64_t want_rcx = want.at(Reg::rcx);
     uint64_t want_icount = s->position().icount;
-    if (want.rip != eip) throw bad_input("the rep instruction ends within " + std::to_string(k) + " iterations");
+    if (want.rip() != eip) throw bad_input("the rep instruction ends within " + std::to_string(k) + " iterations");
     s->run_until(Icount{0});
-    Arrival got = s->run_until(Location{eip, br, want.gpr[2]});  // gdb order: rax rbx rcx
+    Arrival got = s->run_until(Location{eip, br, want_rcx});
     if (got.icount != want_icount || !(s->registers() == want)) {
-      std::printf("rep stop {%#lx, %lu, rcx %#lx}: icount %lu, want %lu\n", eip, br, want.gpr[2], got.icount,
+      std::printf("rep stop {%#lx, %lu, rcx %#lx}: icount %lu, want %lu\n", eip, br, want_rcx, got.icount,
                   want_icount);
       bad++;
     }
-    std::printf("rep stop {%#lx, %lu, rcx %#lx} at icount %lu: %s\n", eip, br, want.gpr[2], want_icount,
+    std::printf("rep stop {%#lx, %lu, rcx %#lx} at icount %lu: %s\n", eip, br, want_rcx, want_icount,
                 bad ? "wrong" : "exact");
   } else {
     std::fprintf(stderr, "bt_check: bad arguments\n");

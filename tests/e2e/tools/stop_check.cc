@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < count; i++) targets.push_back(pick(rng));
     std::sort(targets.begin(), targets.end());
 
-    std::map<uint64_t, X86Registers> seen;
+    std::map<uint64_t, Registers> seen;
     for (uint64_t t : targets) {
       forward->run_until(Icount{t});
       Position p = forward->position();
@@ -59,10 +59,10 @@ int main(int argc, char** argv) {
     for (auto it = targets.rbegin(); it != targets.rend(); ++it) {
       backward->run_until(Icount{*it});
       Position p = backward->position();
-      X86Registers r = backward->registers();
+      Registers r = backward->registers();
       bool same = p.icount == *it && r == seen[*it];
-      fmt::print("{} icount {} rip {:#x} (forward rip {:#x})\n", same ? "ok:" : "FAIL:", p.icount, r.rip,
-                 seen[*it].rip);
+      fmt::print("{} icount {} rip {:#x} (forward rip {:#x})\n", same ? "ok:" : "FAIL:", p.icount, r.rip(),
+                 seen[*it].rip());
       failures += !same;
     }
     forward->stop();

@@ -1,19 +1,6 @@
-// control_server.cc: how libxentt talks to the plugin inside QEMU: a unix
-// socket, one command per line, one JSON reply per line. Commands arrive
-// only while the replay is paused (libxentt stops the VM first), so the
-// vCPU threads are not running and the counters can be read and set
-// directly.
-//
-//   settle PC RSP STACK      vCPU 0 is paused at PC, with RSP and the 48
-//                            bytes at RSP (hex, or '-' when unreadable):
-//                            judge what landed there now (settle_at_pause)
-//   status                   counters per vCPU
-//   set VCPU ICOUNT BRCTR    after a checkpoint load: where the guest is now
-//   arm PATH HEADER-JSON     open the trace log (first time) and record the
-//                            branches after this point
-//   disarm                   stop recording; returns once written
-//   close                    write the log's index and trailer
-//   watch VCPU BRCTR         note the first block start with brctr >= BRCTR (0: off)
+// control_server.cc: the plugin's side of its control protocol
+// (protocol.h): a thread that accepts the engine's connection, reads one
+// request per line and answers each with one JSON object.
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -25,10 +12,12 @@
 #include <thread>
 
 #include "plugin_state.h"
+#include "protocol.h"
 #include "trace_sink.h"
 
 namespace xentt::bt {
 namespace {
+namespace proto = xentt::qemu::plugin_protocol;
 
 std::string quote(const std::string& s) {
   std::string o = "\"";
@@ -40,7 +29,12 @@ std::string quote(const std::string& s) {
   return o + "\"";
 }
 
-std::string fail(const std::string& why) { return "{\"ok\":false,\"error\":" + quote(why) + "}"; }
+// `"name":` for the replies below.
+std::string key(const char* name) { return std::string("\"") + name + "\":"; }
+
+std::string fail(const std::string& why) { return "{" + key(proto::kOk) + "false," + key(proto::kError) + quote(why) + "}"; }
+std::string ok() { return "{" + key(proto::kOk) + "true}"; }
+std::string ok_records(std::uint64_t n) { return "{" + key(proto::kOk) + "true," + key(proto::kRecords) + std::to_string(n) + "}"; }
 
 unsigned live_vcpus() {
   int n = qemu_plugin_num_vcpus();
@@ -70,44 +64,41 @@ std::string command(const std::string& line) {
   std::istringstream in(line);
   std::string cmd;
   in >> cmd;
-  if (cmd == "settle") {
+  if (cmd == proto::kSettle) {
     PausedCpu at;
     std::string stack;
     if (!(in >> std::hex >> at.pc >> at.rsp >> stack)) return fail("usage: settle PC RSP STACK-HEX|-");
     if (stack != "-") {
-      if (stack.size() != 96 || stack.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+      if (stack.size() != 2 * proto::kSettleStackBytes || stack.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
         return fail("settle: STACK must be 48 bytes in hex");
       auto* bytes = reinterpret_cast<std::uint8_t*>(at.stack);  // little-endian words, as the vCPU's stack
       for (std::size_t i = 0; i < sizeof at.stack; ++i) bytes[i] = std::uint8_t(std::stoul(stack.substr(2 * i, 2), nullptr, 16));
       at.stack_read = true;
     }
     if (live_vcpus() > 0) settle_at_pause(0, at);
-    return "{\"ok\":true}";
+    return ok();
   }
-  if (cmd == "status") {
-    std::string out = "{\"ok\":true,\"armed\":" + std::string(pl.armed ? "true" : "false");
-    out += ",\"records\":" + std::to_string(pl.sink ? pl.sink->records() : 0);
-    if (!pl.error.empty()) out += ",\"error\":" + quote(pl.error);
-    out += ",\"vcpus\":[";
+  if (cmd == proto::kStatus) {
+    auto num = [](const char* name, std::uint64_t v) { return key(name) + std::to_string(v); };
+    std::string out = "{" + key(proto::kOk) + "true," + key(proto::kArmed) + (pl.armed ? "true" : "false");
+    out += "," + num(proto::kRecords, pl.sink ? pl.sink->records() : 0);
+    if (!pl.error.empty()) out += "," + key(proto::kError) + quote(pl.error);
+    out += "," + key(proto::kVcpus) + "[";
     for (unsigned v = 0; v < live_vcpus(); ++v) {
       Counters& c = pl.counters(v);
       const VcpuExtra& x = pl.vcpu[v];
-      char b[320];
-      std::snprintf(b, sizeof b,
-                    "%s{\"icount\":%" PRIu64 ",\"brctr\":%" PRIu64 ",\"events\":%" PRIu64 ",\"faults\":%" PRIu64
-                    ",\"unexplained\":%" PRIu64 ",\"hit\":%s",
-                    v ? "," : "", c.icount, c.brctr, x.events, x.faults, x.unexplained, x.hit.hit ? "true" : "false");
-      out += b;
+      out += (v ? ",{" : "{") + num(proto::kIcount, c.icount) + "," + num(proto::kBrctr, c.brctr) + "," +
+             num(proto::kEvents, x.events) + "," + num(proto::kFaults, x.faults) + "," +
+             num(proto::kUnexplained, x.unexplained) + "," + key(proto::kHit) + (x.hit.hit ? "true" : "false");
       if (x.hit.hit) {
-        std::snprintf(b, sizeof b, ",\"hit_icount\":%" PRIu64 ",\"hit_pc\":%" PRIu64 ",\"hit_brctr\":%" PRIu64,
-                      x.hit.icount, x.hit.pc, x.hit.brctr);
-        out += b;
+        out += "," + num(proto::kHitIcount, x.hit.icount) + "," + num(proto::kHitPc, x.hit.pc) + "," +
+               num(proto::kHitBrctr, x.hit.brctr);
       }
       out += "}";
     }
     return out + "]}";
   }
-  if (cmd == "set") {
+  if (cmd == proto::kSet) {
     unsigned v;
     std::uint64_t icount, brctr;
     if (!(in >> v >> icount >> brctr) || v >= live_vcpus()) return fail("usage: set VCPU ICOUNT BRCTR");
@@ -117,18 +108,18 @@ std::string command(const std::string& line) {
     c.prev = 0;
     c.expect = kNoExpectation;
     pl.vcpu[v].hit = {};
-    return "{\"ok\":true}";
+    return ok();
   }
-  if (cmd == "watch") {
+  if (cmd == proto::kWatch) {
     unsigned v;
     std::uint64_t b;
     if (!(in >> v >> b) || v >= live_vcpus()) return fail("usage: watch VCPU BRCTR");
     pl.vcpu[v].watch_brctr = b;
     pl.vcpu[v].hit = {};
     set_slow(pl);
-    return "{\"ok\":true}";
+    return ok();
   }
-  if (cmd == "arm") {
+  if (cmd == proto::kArm) {
     std::string path, header;
     in >> path;
     std::getline(in, header);
@@ -146,9 +137,9 @@ std::string command(const std::string& line) {
     pl.vcpu[0].floor = pl.counters(0).brctr;
     pl.armed = true;
     set_slow(pl);
-    return "{\"ok\":true}";
+    return ok();
   }
-  if (cmd == "disarm" || cmd == "close") {
+  if (cmd == proto::kDisarm || cmd == proto::kClose) {
     if (pl.armed) {
       // Settled at this pause: the branch that landed here is in the batch.
       pl.armed = false;
@@ -158,9 +149,9 @@ std::string command(const std::string& line) {
     }
     std::string err = pl.sink ? pl.sink->flush() : "";
     std::uint64_t records = pl.sink ? pl.sink->records() : 0;
-    if (cmd == "close") pl.sink.reset();
+    if (cmd == proto::kClose) pl.sink.reset();
     if (!err.empty()) return fail(err);
-    return "{\"ok\":true,\"records\":" + std::to_string(records) + "}";
+    return ok_records(records);
   }
   return fail("unknown command: " + cmd);
 }

@@ -1,4 +1,4 @@
-// xentt/daemon.h: running a supervisor in the background. tt_record and
+// xentt/base/daemon.h: running a supervisor in the background. tt_record and
 // tt_replay -p leave a process behind that owns QEMU (and so keeps it alive,
 // since QEMU dies with its supervisor); the foreground tool waits until the
 // supervisor reports that it is ready, or why it failed, then returns.

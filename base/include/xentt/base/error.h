@@ -1,4 +1,4 @@
-// xentt/error.h: the one error type the libraries throw and the tools catch.
+// xentt/base/error.h: the one error type the libraries throw and the tools catch.
 //
 // Libraries never exit: they throw xentt::Error, which carries what went
 // wrong with its coordinates already in the message (file, byte offset,

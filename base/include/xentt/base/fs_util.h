@@ -1,4 +1,4 @@
-// xentt/fs_util.h: small file-system helpers the state directory and the
+// xentt/base/fs_util.h: small file-system helpers the state directory and the
 // engines share. All throw xentt::Error naming the path.
 #pragma once
 

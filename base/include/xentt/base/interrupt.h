@@ -1,4 +1,4 @@
-// xentt/interrupt.h: Ctrl-C and kill for foreground tools that own a QEMU.
+// xentt/base/interrupt.h: Ctrl-C and kill for foreground tools that own a QEMU.
 //
 // A tool that runs a replay in the foreground (trace_task, tt_replay
 // --verify) must not die on SIGINT/SIGTERM/SIGHUP with QEMU's private
@@ -38,5 +38,9 @@ void stop_on_signals();
 // Throws Interrupted if a signal arrived since the last call; otherwise
 // returns. Cost: one atomic exchange.
 void throw_if_interrupted();
+
+// The signal that arrived since the last call (and forgets it), or 0: for
+// loops that stop cleanly instead of unwinding. Cost: one atomic exchange.
+int take_interrupt() noexcept;
 
 }  // namespace xentt

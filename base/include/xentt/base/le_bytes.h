@@ -1,4 +1,4 @@
-// le_bytes.h (internal): little-endian loads and stores and zlib's CRC-32,
+// xentt/base/le_bytes.h: little-endian loads and stores and zlib's CRC-32,
 // for the on-disk formats libxentt writes (the trace log, the recording
 // log's checksums).
 #pragma once

@@ -1,4 +1,4 @@
-// xentt/process.h: child processes that never outlive their supervisor.
+// xentt/base/process.h: child processes that never outlive their supervisor.
 //
 // Every QEMU the toolkit starts is a Child: it runs in its own process group
 // (so a signal reaches QEMU and anything it forks), gets SIGKILL when the
@@ -17,6 +17,7 @@ namespace xentt {
 struct SpawnOptions {
   std::vector<std::string> argv;
   std::optional<std::filesystem::path> stdout_file;  // default: inherit
+  int stdout_fd = -1;                                // >= 0: the child's stdout (a pipe's end)
   std::optional<std::filesystem::path> stderr_file;  // default: inherit
   bool stdin_null = true;
   // Sockets and files the child creates get this umask (0077: mode 0600).
@@ -53,5 +54,14 @@ class Child {
   int pid_ = -1;
   std::optional<int> status_;
 };
+
+// What a program prints: runs argv (no shell), collects its stdout (at most
+// `max_bytes`, the rest is discarded; stderr is discarded) and its exit status. Throws Runtime
+// when it cannot be started. Cost: one process.
+struct CapturedOutput {
+  std::string out;
+  int status = 0;
+};
+CapturedOutput run_and_capture(const std::vector<std::string>& argv, std::size_t max_bytes = 1 << 20);
 
 }  // namespace xentt

@@ -1,4 +1,4 @@
-// xentt/unix_socket.h: a connected AF_UNIX stream socket with deadlines,
+// xentt/base/unix_socket.h: a connected AF_UNIX stream socket with deadlines,
 // the transport under QMP and the gdb remote protocol.
 #pragma once
 

@@ -1,4 +1,4 @@
-// bts/version.h: the library's version, for tools' --version and the trace log header.
+// xentt/base/version.h: the library's version, for tools' --version and the trace log header.
 #pragma once
 
 namespace xentt {

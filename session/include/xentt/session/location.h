@@ -1,4 +1,4 @@
-// xentt/location.h: the time coordinate of a replay (DESIGN.md, "The time
+// xentt/session/location.h: the time coordinate of a replay (DESIGN.md, "The time
 // coordinate").
 //
 // A Location names a point in a replay the way a user does: the instruction

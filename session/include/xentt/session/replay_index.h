@@ -1,8 +1,8 @@
-// xentt/replay_index.h: what the first full replay of a recording learns
-// and later replays rely on (index.json, format 1): where the recording
+// xentt/session/replay_index.h: what the first full replay of a recording learns
+// and later replays rely on (index.json, format 2): where the recording
 // ends, and at which instruction counts checkpoints were saved into the
 // recording's snapshot image. Reader and writer live here; building it
-// (which needs a replay) is build_replay_index() in replay_session.h.
+// (which needs a replay) is build_replay_index() in index_builder.h.
 #pragma once
 
 #include <cstdint>

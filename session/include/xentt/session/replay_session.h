@@ -1,17 +1,18 @@
-// xentt/replay_session.h: the replay-control library. A ReplaySession is
-// one replay of one recorded VM; a process may hold many (no globals). It
-// speaks in the time coordinate (xentt/location.h) and leaves the engine
-// behind the Engine/Replay interfaces.
+// xentt/session/replay_session.h: the replay-control library. A
+// ReplaySession is one replay of one recorded VM; a process may hold many
+// (no globals). It speaks in the time coordinate (location.h) and leaves the
+// engine behind the Engine and ReplayTarget interfaces (xentt/vm/).
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <string>
 
-#include "xentt/vm/engine.h"
 #include "xentt/session/location.h"
 #include "xentt/session/replay_index.h"
 #include "xentt/session/state_dir.h"
+#include "xentt/vm/engine.h"
+#include "xentt/vm/replay_target.h"
 
 namespace xentt {
 
@@ -42,30 +43,6 @@ struct Arrival {
   uint64_t brctr = 0;
 };
 
-// Checks that `dir` holds a finished recording whose log still matches the
-// sums taken when it was recorded (xentt/log_sums.h); throws BadInput saying
-// why not ("recording terminated abnormally: tt_record -D cleans it", "still
-// recording", "replay.bin is damaged: bytes A-B ..."). Cost: one read of the
-// log: 0.5 s per GB from the page cache (measured on this project's 2-core
-// CI machine), milliseconds for a Linux boot.
-void require_complete_recording(const StateDir& dir);
-
-// Replays the whole recording once, saving a checkpoint every
-// config.checkpoint_interval instructions into the recording's snapshot
-// image, and writes index.json. Cost: one full replay plus the checkpoints.
-// Holds index.lock; a concurrent builder waits for it.
-ReplayIndex build_replay_index(const StateDir& dir, const SessionOptions& opts = {});
-
-// The index if it exists, else builds it. When another process is building
-// it, waits for that one and uses its result.
-ReplayIndex ensure_replay_index(const StateDir& dir, const SessionOptions& opts = {});
-
-// Ends every paused replay of `dir` left in the background (tt_replay -p,
-// --until): asks each supervisor to stop (SIGTERM), then kills what is left
-// (supervisor, QEMU's process group) and removes its runtime directory.
-// Returns how many it ended. Cost: up to 5 s per supervisor that ignores us.
-int end_background_replays(const StateDir& dir);
-
 class ReplaySession {
  public:
   // Starts a replay of `dir`, paused at instruction 0. Its runtime files go
@@ -90,10 +67,11 @@ class ReplaySession {
   Arrival run_until(const Location& loc);
   // The branch counter here (needs the plugin).
   uint64_t brctr();
-  // All the plugin knows here: its icount and brctr, records, events.
-  BranchCounterStatus branch_status();
+  // All the branch counter knows here: its icount and brctr, records, events.
+  BranchStatus branch_status();
   // Tracing: records every taken branch into the trace log at `path` from
-  // now until disarm(); returns the number of records written.
+  // now until disarm(); returns the number of records written. The header
+  // is a JSON object (TraceWindow writes one naming the window).
   void arm(const std::filesystem::path& path, const std::string& header_json);
   uint64_t disarm();
   void close_log();
@@ -104,8 +82,13 @@ class ReplaySession {
   void step(uint64_t n = 1);
   // Runs to the end; returns the final instruction count.
   uint64_t run_to_end();
-  X86Registers registers();
-  AttachInfo attach_info() const;
+  // A StopPoint (an icount or a location; resolve_stop_point() in
+  // vm_symbols.h gives eip by name): run_until() of the one it holds.
+  void run_until(const StopPoint& sp);
+  Registers registers();
+  // The running replay itself: endpoints, its runtime directory, the
+  // engine's process; VMI tools read it through this.
+  ReplayTarget& target() { return *replay_; }
   const std::optional<ReplayIndex>& index() const { return index_; }
   const StateDir& dir() const { return dir_; }
   std::filesystem::path console_path() const;
@@ -120,15 +103,14 @@ class ReplaySession {
   StateDir dir_;
   SessionOptions opts_;
   std::unique_ptr<Engine> engine_;
-  std::unique_ptr<Replay> replay_;
+  std::unique_ptr<ReplayTarget> replay_;
   std::optional<ReplayIndex> index_;
   bool armed_ = false;  // tracing: only forward runs (a seek would cut the trace)
 
-  BranchCounter& counter();
-  // The plugin told where the vCPU is paused (registers and the 48 bytes at
-  // rsp, through the gdbstub) so its counts are exact here. Cost: two
-  // gdbstub round trips and one to the plugin.
-  BranchCounter& settle_counter();
+  BranchCounting& counter();
+  // The counter, settled: its counts are exact at this pause. Cost (engine
+  // qemu): two gdbstub round trips and one to the plugin.
+  BranchCounting& settle_counter();
   struct Checkpoint { uint64_t icount, brctr; };
   // The last checkpoint whose brctr is known and that `fits`; "init"
   // (0, 0) when none does.

@@ -1,27 +1,33 @@
-// xentt/state_dir.h: one directory per recorded VM (DESIGN.md, "What lives
-// on disk").
+// xentt/session/state_dir.h: one directory per recorded VM (DESIGN.md,
+// "What lives on disk"). Every name below is a StateDir::k* constant; no
+// other file spells them.
 //
 //   xentt-state.json the marker: this directory is xentt's (magic, format
 //                    version, whether xentt created the directory itself).
 //                    Only directories that carry it are ever modified or
 //                    deleted, and only the entries listed here inside them.
-//   config.json      VmConfig (format 1)
+//   config.json      VmConfig (vm_config.h)
 //   kernel, initrd   copies of what was booted, so a rebuilt kernel cannot
 //                    silently break replays
 //   disk.qcow2       copy-on-write overlay of the base disk (-L)
-//   symfiles         symbol maps, one FILE[@lo-hi][:prefix] per line (libbts reads it)
-//   recording/       the engine's recording (QEMU: replay.bin, snapshots.qcow2),
-//                    and replay.sums, the log's checksums (xentt/log_sums.h)
+//   symfiles         symbol maps, one FILE[@lo-hi][:prefix] per line
+//                    (xentt/symbolize/symbolizer.h reads such lists)
+//   recording/       the engine's recording: its log, checkpoint store and
+//                    their checksums, named by the engine
 //   console.log      the guest's serial output during recording
 //   INCOMPLETE       present from the start of a recording until it ends
 //                    cleanly; holds the recorder's pid
 //   recording.json   how the recording ended (written when it ends)
 //   record.lock      flock()ed by the recorder: one recorder per VM
-//   record-qmp.sock  the recorder's QMP socket (mode 0600)
+//   recorder/        the recorder's runtime files (the engine's sockets,
+//                    RAM file and log), mode 0700
 //   index.json       the replay index: final instruction count, checkpoints
-//   replays/ID/      one running replay: sockets, memory file, its own console
+//   index.lock       flock()ed by the index builder
+//   replays/ID/      one running replay: sockets, memory file, its own
+//                    console, replay.json (replay_state.h) when in the background
 //   recorder.log, replay-supervisor.log   what background supervisors said
-//   record-qemu.log, record.mem           the recording engine's log and RAM file
+//   record-qmp.sock, record.mem, record-qemu.log   what recorders before
+//                    recorder/ existed left at the top (removed with the rest)
 #pragma once
 
 #include <cstdint>
@@ -31,6 +37,7 @@
 #include <vector>
 
 #include "xentt/session/vm_config.h"
+#include "xentt/vm/engine.h"
 
 namespace xentt {
 
@@ -64,6 +71,24 @@ class StateDir {
   // The marker's file name, and its format version.
   static constexpr const char* kMarker = "xentt-state.json";
   static constexpr int kMarkerFormat = 1;
+  // The layout above.
+  static constexpr const char* kConfig = "config.json";
+  static constexpr const char* kSymfiles = "symfiles";
+  static constexpr const char* kKernel = "kernel";
+  static constexpr const char* kInitrd = "initrd";
+  static constexpr const char* kDiskOverlay = "disk.qcow2";
+  static constexpr const char* kRecordingDir = "recording";
+  static constexpr const char* kConsole = "console.log";
+  static constexpr const char* kIncomplete = "INCOMPLETE";
+  static constexpr const char* kRecordingInfo = "recording.json";
+  static constexpr const char* kRecordLock = "record.lock";
+  static constexpr const char* kRecorderDir = "recorder";
+  static constexpr const char* kIndex = "index.json";
+  static constexpr const char* kIndexLock = "index.lock";
+  static constexpr const char* kReplaysDir = "replays";
+  static constexpr const char* kRecorderLog = "recorder.log";
+  static constexpr const char* kSupervisorLog = "replay-supervisor.log";
+  static constexpr const char* kReplayState = "replay.json";  // inside a replay's runtime directory
 
   // $XENTT_STATE when set; else /var/lib/xentt for root, else
   // $XDG_STATE_HOME/xentt or ~/.local/state/xentt.
@@ -102,6 +127,9 @@ class StateDir {
 
   VmConfig config() const;  // throws BadInput on a damaged config
   void write_config(const VmConfig& c) const;
+  // The machine to boot, engine-neutral, with the files of `c` resolved in
+  // this directory.
+  MachineSpec machine(const VmConfig& c) const;
 
   RecordingState recording_state() const;
   std::optional<RecordingInfo> recording_info() const;
@@ -120,6 +148,12 @@ class StateDir {
 
   // The pid written into INCOMPLETE by the recorder, if any.
   std::optional<int> recorder_pid() const;
+  // INCOMPLETE, holding the recorder's pid (0 before the recorder runs):
+  // from the first moment of a recording until it ends cleanly, so a crash
+  // reads as "terminated abnormally", never as a finished recording.
+  void mark_incomplete(int recorder_pid) const;
+  // The one place a recording becomes complete.
+  void mark_complete() const;
 
   // Removes the state directory: only when it is ours (require_ours), only
   // when it holds nothing but entries xentt creates (a file of the user's

@@ -1,4 +1,4 @@
-// bts/printer.h: formatting resolved addresses and branch records, as text
+// xentt/symbolize/printer.h: formatting resolved addresses and branch records, as text
 // (like the old XenTT tools) or as one JSON object per line. Printers only
 // format: resolution is the Symbolizer's job. Output is appended to a
 // std::string that the caller writes in large blocks (hex is formatted by

@@ -1,4 +1,4 @@
-// bts/symbols.h: one symbol file (ELF with optional DWARF, or a
+// xentt/symbolize/symbol_file.h: one symbol file (ELF with optional DWARF, or a
 // System.map/kallsyms text file) and the lookups it answers.
 //
 // Layers, as in LLVM's symbolizer and libdwfl: SymbolFile is the per-file

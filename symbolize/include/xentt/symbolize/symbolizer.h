@@ -1,4 +1,4 @@
-// bts/symbolizer.h: guest addresses -> symbol files -> symbol+offset,
+// xentt/symbolize/symbolizer.h: guest addresses -> symbol files -> symbol+offset,
 // file:line, inline frames.
 //
 // A guest address space is covered by symbol maps (user space, kernel,
@@ -42,9 +42,11 @@ struct SymbolMapSpec {
 SymbolMapSpec parse_symmap(std::string_view spec, const std::string& base_dir = {},
                            const std::string& where = "--symmap");
 
-// Reads STATEDIR/symfiles: one spec per line, '#' comments and blank lines
-// ignored, relative paths relative to STATEDIR.
-std::vector<SymbolMapSpec> read_symfiles(const std::string& statedir);
+// Reads a list of symbol maps (a state directory's `symfiles`): one spec
+// per line, '#' comments and blank lines ignored, relative paths relative to
+// the list's directory. `what` says what the list is in the error when it
+// cannot be read. Throws bad_input naming the file and line of a bad spec.
+std::vector<SymbolMapSpec> read_symbol_map_list(const std::string& path, const std::string& what = "the symbol-map list");
 
 // Loads each symbol file once and remembers failures, so that a missing or
 // broken file is reported once (through `warn`), not once per address.

@@ -1,4 +1,4 @@
-// bts/file.h: reading and writing .bts files (docs/bts-format.md).
+// xentt/tracefmt/bts_file.h: reading and writing .bts files (docs/bts-format.md).
 //
 // Reader and writer live together (one format, one place). What to do with
 // the records (print, symbolize, filter) lives elsewhere.

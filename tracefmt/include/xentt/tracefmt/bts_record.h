@@ -1,4 +1,4 @@
-// bts/record.h: one branch record, exactly as the hardware's BTS buffer holds it.
+// xentt/tracefmt/bts_record.h: one branch record, exactly as the hardware's BTS buffer holds it.
 //
 // Intel's Branch Trace Store writes 24-byte entries {from, to, flags} on
 // x86-64; XenTT's .bts files are arrays of them. In the "extended" variant the

@@ -1,0 +1,142 @@
+#include "xentt/session/index_builder.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "xentt/base/error.h"
+#include "xentt/base/fs_util.h"
+#include "xentt/session/background_replay.h"
+#include "xentt/session/recording_check.h"
+
+namespace xentt {
+namespace fs = std::filesystem;
+
+// Where the recording really ends. Measured with QEMU 10.0.2: when a replay
+// runs out of log, the vCPU can run a few instructions past the recorded end
+// before the main loop pauses it (304385768 or 304385775 on the demo guest,
+// from run to run), and a replay-break beyond the end can even succeed, so
+// neither the count seen at the end-of-log SHUTDOWN nor the reachability of a
+// break tells the end. What does: the log closes with a shutdown event after
+// its last instruction, which QEMU turns into a SHUTDOWN request once the
+// vCPU has used up the log's instructions. A stop at n < T is never followed
+// by SHUTDOWN, a stop past T always is, and a stop at T itself either way
+// (whether the vCPU asks for more work before it parks is a race). So we
+// return the last count a replay can provably stop at inside the recording:
+// T-1 or T, the same for every later replay since they break there exactly.
+// Gallop down from what we observed, then bisect. Cost: about
+// 2*log2(overshoot) seeks, each from the nearest checkpoint, plus a short
+// settle wait per probe.
+static uint64_t find_last_inside(ReplayTarget& replay, uint64_t known_good, uint64_t observed) {
+  constexpr auto settle = std::chrono::milliseconds(300);
+  auto within_log = [&](uint64_t n) {
+    try {
+      replay.run_to_icount(n);
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::BadInput) return false;  // the end of the log came first
+      throw;
+    }
+    return !replay.log_exhausted(settle);
+  };
+  uint64_t lo = known_good, hi = observed;  // lo is within the log; observed may be past it
+  replay.set_reached(lo);
+  if (within_log(hi)) return hi;
+  // A log that ends without SHUTDOWN stalls where it runs out (engine qemu:
+  // wait_stop in qemu_replay.cc), which can be far below what the first pass observed
+  // (a guest runs on after the log ends until something stops it).
+  if (uint64_t stalled = replay.icount(); stalled > lo && stalled < hi) hi = stalled + 1;
+  // The overshoot is usually a handful of instructions: gallop down first.
+  for (uint64_t step = 1; hi - lo > step; step *= 2) {
+    if (within_log(hi - step)) {
+      lo = hi - step;
+      break;
+    }
+    hi -= step;
+  }
+  while (hi - lo > 1) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    (within_log(mid) ? lo : hi) = mid;
+  }
+  return lo;
+}
+
+static ReplayIndex build_locked(const StateDir& dir, const SessionOptions& opts);
+
+// The branch counter at checkpoint `icount`, where the replay is paused,
+// with whatever landed there judged: the plugin decides a transfer when the
+// next block starts, and an interrupt delivered right at the checkpoint
+// (the demo guest's timer fires every 1M instructions under icount) is only
+// seen then. So: watch for the next block start and run one instruction.
+// ReplayIndex::kUnknown when that fails.
+static uint64_t counted_brctr(ReplayTarget& replay, uint64_t icount) {
+  BranchCounting* bc = replay.branch_counting();
+  if (!bc) return ReplayIndex::kUnknown;
+  bc->watch(1);
+  replay.run_to_icount(icount + 1);
+  auto st = bc->status();
+  bc->watch(0);
+  return st.hit_icount && *st.hit_icount == icount ? *st.hit_brctr : ReplayIndex::kUnknown;
+}
+
+ReplayIndex build_replay_index(const StateDir& dir, const SessionOptions& opts) {
+  require_complete_recording(dir);
+  FileLock lock(dir.file(StateDir::kIndexLock), FileLock::Wait{});
+  return build_locked(dir, opts);
+}
+
+ReplayIndex ensure_replay_index(const StateDir& dir, const SessionOptions& opts) {
+  if (auto idx = load_replay_index(dir)) return *idx;
+  require_complete_recording(dir);
+  FileLock lock(dir.file(StateDir::kIndexLock), FileLock::Wait{});
+  if (auto idx = load_replay_index(dir)) return *idx;  // built while we waited
+  return build_locked(dir, opts);
+}
+
+static ReplayIndex build_locked(const StateDir& dir, const SessionOptions& opts) {
+  VmConfig cfg = dir.config();
+  auto engine = make_engine(cfg.engine);
+  auto started = std::chrono::steady_clock::now();
+  // Checkpoints from an earlier, interrupted build stay in the image; they
+  // are correct snapshots of this recording, so they only help.
+  ReplayOptions ro;
+  ro.branch_counter = true;
+  ro.use_master_snapshots = true;
+  auto replay = engine->start_replay(dir.machine(cfg), dir.file(StateDir::kRecordingDir), new_runtime_dir(dir, "index-"), ro);
+  ReplayIndex index;
+  index.interval = cfg.checkpoint_interval;
+  index.checkpoints.push_back(0);
+  index.checkpoint_brctr.push_back(0);
+  for (uint64_t target = cfg.checkpoint_interval; cfg.checkpoint_interval > 0; target += cfg.checkpoint_interval) {
+    try {
+      replay->run_to_icount(target);
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::BadInput) break;  // the recording ended before target
+      throw;
+    }
+    replay->checkpoint(checkpoint_tag(target));
+    index.checkpoints.push_back(target);
+    index.checkpoint_brctr.push_back(counted_brctr(*replay, target));
+    if (opts.progress) opts.progress(target, 0);
+  }
+  uint64_t observed_end = replay->run_to_end([&](uint64_t ic) {
+    if (opts.progress) opts.progress(ic, 0);
+  });
+  // Read the console before the search below: seeking back re-runs the
+  // guest, and its serial output is appended again.
+  std::string replayed = read_file(replay->console_file());
+  index.final_icount = find_last_inside(*replay, index.checkpoints.back(), observed_end);
+  std::string recorded = read_file(dir.file(StateDir::kConsole));
+  replay->stop();
+  if (replayed != recorded) {
+    size_t at = 0;
+    while (at < replayed.size() && at < recorded.size() && replayed[at] == recorded[at]) at++;
+    throw runtime_error(fmt::format(
+        "the recording of '{}' does not replay: console output differs at byte {} (recording damaged?)", dir.name(), at));
+  }
+  index.console_bytes = recorded.size();
+  index.build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  save_replay_index(dir, index);
+  return index;
+}
+
+}  // namespace xentt

@@ -1,0 +1,80 @@
+// xentt/vm/target.h: anything paused that one can look inside. A replay of
+// engine qemu is one (xentt/vm/replay_target.h adds what only replays
+// have); a live Xen domU will be another. VMI, debuggers and tracing tools
+// talk to this interface only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "xentt/vm/registers.h"
+
+namespace xentt {
+
+// A way in from outside: a debugger's socket, guest RAM as a file, ...
+struct Endpoint {
+  std::string name;      // "gdb", "qmp", "memory", "console": what tools and users call it
+  std::string protocol;  // "gdb-remote", "qmp", "guest-ram", "serial-log": what speaks there
+  std::filesystem::path path;          // a unix socket or a file
+  std::optional<std::uint64_t> bytes;  // the file's size, where it matters (guest RAM)
+};
+
+// Guest-physical RAM laid out in a file: each range of guest-physical
+// addresses at its file offset (RAM is split around the PCI hole).
+struct PhysicalRange {
+  std::uint64_t guest = 0;
+  std::uint64_t size = 0;
+  std::uint64_t file_offset = 0;
+};
+struct PhysicalMemory {
+  std::filesystem::path file;
+  std::vector<PhysicalRange> ranges;  // ascending guest addresses
+};
+
+class Target {
+ public:
+  virtual ~Target() = default;
+
+  // The engine that runs it ("qemu", "xen").
+  virtual std::string engine() const = 0;
+  // The guest's architecture as trace logs record it.
+  virtual std::string arch() const { return "x86_64"; }
+  virtual unsigned vcpus() const = 0;
+
+  // Stops the guest where it is and waits until it is paused / lets it run
+  // on without waiting. Cost: a control round trip each.
+  virtual void pause() = 0;
+  virtual void resume() = 0;
+
+  // Every register the engine can read of a paused vCPU. Cost (engine qemu):
+  // a gdbstub round trip.
+  virtual Registers registers(unsigned vcpu = 0) = 0;
+  virtual void set_register(unsigned vcpu, Reg r, std::uint64_t value) = 0;
+
+  // `len` bytes of guest-virtual memory at `vaddr` as the paused vCPU sees
+  // it, translated by the engine; nullopt when unmapped.
+  virtual std::optional<std::string> read_virtual(std::uint64_t vaddr, std::size_t len, unsigned vcpu = 0) = 0;
+
+  // Guest RAM as a file, where the engine keeps it in one (engine qemu's
+  // memory backend); nullopt otherwise.
+  virtual std::optional<PhysicalMemory> physical_memory() const { return std::nullopt; }
+  // Guest-physical bytes at `paddr`. Throws BadInput naming the address
+  // when any byte of it is outside RAM. This default reads
+  // physical_memory()'s file (one pread per range touched).
+  virtual void read_physical(std::uint64_t paddr, std::span<std::byte> out);
+
+  // Where debuggers and VMI tools attach.
+  virtual std::vector<Endpoint> endpoints() const = 0;
+};
+
+// Reads guest-physical bytes from a RAM file laid out as `mem` says. Throws
+// BadInput naming the first address outside RAM, Runtime when the file
+// cannot be read.
+void read_physical_from(const PhysicalMemory& mem, std::uint64_t paddr, std::span<std::byte> out);
+
+}  // namespace xentt
