@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 
 #include "xentt/base/error.h"
@@ -28,7 +29,7 @@ int tool_main(int argc, char** argv, const char* name, const char* description,
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << name << ": " << e.what() << " (try '" << name << " --help')\n";
+    std::cerr << name << ": " << printable(e.what()) << " (try '" << name << " --help')\n";
     return 2;
   }
   try {
@@ -42,9 +43,16 @@ int tool_main(int argc, char** argv, const char* name, const char* description,
   } catch (const std::bad_alloc&) {
     std::cerr << name << ": out of memory\n";
     return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // The file system refused (read-only, not a directory, no space): the
+    // environment, not a bug. "cannot create directories: Read-only file system [/x]".
+    std::string what = e.what();
+    if (what.starts_with("filesystem error: ")) what.erase(0, 18);
+    std::cerr << name << ": " << printable(what) << "\n";
+    return 1;
   } catch (const std::exception& e) {
     // Not a user error: a bug or an unexpected library failure. Still one line.
-    std::cerr << name << ": internal error: " << e.what() << "\n";
+    std::cerr << name << ": internal error: " << printable(e.what()) << "\n";
     return 1;
   }
 }
