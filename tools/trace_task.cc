@@ -63,8 +63,20 @@ int run(const Options& o) {
   std::string text;
   uint64_t index = 0;
   xtl::LogReader reader(log.string());
-  bts::BtsWriter out(o.output, bts::Format::Extended);
+  // The .bts goes to a temporary name first: cut short (Ctrl-C, a full
+  // disk), it would read as a whole trace, since .bts files have no trailer.
+  fs::path tmp = fs::path(o.output).concat(".tmp." + std::to_string(::getpid()));
+  struct RemoveUnlessKept {
+    fs::path path;
+    bool keep = false;
+    ~RemoveUnlessKept() {
+      std::error_code ec;
+      if (!keep) fs::remove(path, ec);
+    }
+  } tmp_guard{tmp};
+  bts::BtsWriter out(tmp.string(), bts::Format::Extended);
   uint64_t n = reader.for_each_branch(0, 0, ~0ull, [&](const xtl::Branch& br) {
+    if ((br.brctr & 0xffff) == 0) throw_if_interrupted();  // Ctrl-C within a second on any log
     out.write(bts::Record{br.from, br.to, br.brctr});
     if (seen_targets.insert(br.to).second) {
       symbolizer.resolve(br.to, {}, r);
@@ -79,9 +91,12 @@ int run(const Options& o) {
     }
   });
   out.close();
-  fmt::print("{}", text);
   if (n != w.records)
     throw runtime_error(fmt::format("{}: {} records read back, {} written", log.string(), n, w.records));
+  throw_if_interrupted();
+  fs::rename(tmp, o.output);
+  tmp_guard.keep = true;
+  fmt::print("{}", text);
   json summary = {{"records", n},
                   {"start_icount", w.start.icount},
                   {"start_brctr", w.start.brctr},

@@ -85,11 +85,19 @@ int paused_replay(const StateDir& sd, const Options& o) {
 }
 
 int kill_replays(const StateDir& sd, const Options& o) {
-  int n = end_background_replays(sd);
+  ReapReport r = end_background_replays(sd);
   if (o.json) {
-    fmt::print("{}\n", json{{"vm", sd.name()}, {"killed", n}}.dump());
+    fmt::print("{}\n", json{{"vm", sd.name()},
+                            {"killed", r.ended},
+                            {"orphans_removed", r.orphans_removed},
+                            {"processes_killed", r.processes_killed}}
+                           .dump());
   } else {
-    fmt::print("{} replay(s) of '{}' ended\n", n, sd.name());
+    fmt::print("{} replay(s) of '{}' ended", r.ended, sd.name());
+    if (r.orphans_removed)
+      fmt::print("; {} left by killed programs removed ({} engine process(es) killed)", r.orphans_removed,
+                 r.processes_killed);
+    fmt::print("\n");
   }
   return 0;
 }
@@ -109,6 +117,7 @@ int full_replay(const StateDir& sd, const Options& o) {
   std::unique_ptr<ReplaySession> s;
   uint64_t final_icount = 0;
   std::string failure;
+  bool refused = false;  // the recording was refused before it replayed: bad input, as in every mode
   try {
     ensure_replay_index(sd, session_options(o, "building the replay index of " + sd.name()));
     s = ReplaySession::start(sd, so);
@@ -116,6 +125,7 @@ int full_replay(const StateDir& sd, const Options& o) {
   } catch (const Error& e) {
     if (!o.verify) throw;
     failure = e.what();
+    refused = !s && e.kind() == ErrorKind::BadInput;
   }
   end_progress(o);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -155,7 +165,7 @@ int full_replay(const StateDir& sd, const Options& o) {
     fmt::print(stderr, "tt_replay: '{}' {}: {}\n", sd.name(), s ? "diverged" : "cannot be replayed",
                fmt::join(problems, "; "));
   }
-  return problems.empty() ? 0 : 1;
+  return problems.empty() ? 0 : refused ? 2 : 1;
 }
 
 int run(const Options& o) {

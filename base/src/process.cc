@@ -9,6 +9,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <thread>
 
 #include "xentt/base/error.h"
@@ -137,6 +141,15 @@ void Child::signal(int sig) {
   if (pid_ > 0 && !status_) ::kill(-pid_, sig);
 }
 
+int Child::kill() {
+  if (pid_ <= 0) return 0;
+  if (!try_wait()) {
+    signal(SIGKILL);
+    wait();
+  }
+  return *status_;
+}
+
 int Child::terminate(std::chrono::milliseconds grace) {
   if (pid_ <= 0) return 0;
   if (!try_wait()) {
@@ -147,6 +160,30 @@ int Child::terminate(std::chrono::milliseconds grace) {
     }
   }
   return *status_;
+}
+
+std::vector<std::uint64_t> process_stat(int pid) {
+  std::vector<std::uint64_t> out;
+  if (pid <= 0) return out;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return out;
+  // "pid (comm) state ..." : comm may hold spaces and parentheses, so count
+  // from the last ')'; state is a letter, the rest are numbers.
+  auto close = line.rfind(')');
+  if (close == std::string::npos) return out;
+  std::istringstream fields(line.substr(close + 1));
+  std::string state;
+  fields >> state;
+  out = {0, 0, 0};  // pid, comm, state: not numbers
+  for (std::uint64_t v; fields >> v;) out.push_back(v);
+  return out;
+}
+
+std::optional<std::uint64_t> process_start_time(int pid) {
+  auto f = process_stat(pid);
+  if (f.size() < 22) return std::nullopt;
+  return f[21];  // field 22: starttime
 }
 
 CapturedOutput run_and_capture(const std::vector<std::string>& argv, std::size_t max_bytes) {

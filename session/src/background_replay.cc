@@ -4,34 +4,80 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "xentt/base/error.h"
 #include "xentt/base/daemon.h"
 #include "xentt/base/fs_util.h"
 #include "xentt/base/interrupt.h"
+#include "xentt/base/process.h"
 #include "xentt/session/replay_state.h"
 
 namespace xentt {
 namespace fs = std::filesystem;
 
-// A runtime directory whose owner is gone was left by a tool killed with
-// SIGKILL (its QEMU died with it through PDEATHSIG, xentt/base/process.h); it
-// holds a private snapshot copy of 10+ MB, so each new replay removes those
-// first. A recycled pid only delays this.
-static void remove_orphaned_runtime_dirs(const StateDir& dir) {
-  for (const auto& r : dir.runtime_dirs()) {
-    if (r.owner_pid == ::getpid() || process_alive(r.owner_pid)) continue;
-    try {
-      remove_tree(r.path);
-    } catch (const Error&) {  // another replay reaping it at the same time
-    }
+namespace {
+
+// The engine recorded in runtime directory `dir` (engine.json), if any.
+std::optional<ProcessId> engine_of(const fs::path& dir) {
+  std::error_code ec;
+  fs::path f = dir / StateDir::kEngineId;
+  if (!fs::is_regular_file(fs::symlink_status(f, ec))) return std::nullopt;
+  try {
+    auto j = nlohmann::json::parse(read_file(f), nullptr, false);
+    if (!j.is_object() || !j["pid"].is_number_integer() || !j["start"].is_number_unsigned()) return std::nullopt;
+    return ProcessId{j["pid"].get<int>(), j["start"].get<std::uint64_t>()};
+  } catch (const Error&) {
+    return std::nullopt;
   }
 }
 
+// Kills the engine still running from runtime directory `r`, if it is the
+// one recorded there (never a process that reused its pid), and removes
+// the directory. Returns how many processes it killed.
+int reap(const StateDir::RuntimeDir& r) {
+  int killed = 0;
+  if (auto engine = engine_of(r.path); engine && engine->alive()) {
+    ::kill(-engine->pid, SIGKILL);  // its process group: the engine and what it started
+    for (int i = 0; i < 250 && engine->alive(); i++) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    killed++;
+  }
+  remove_tree(r.path);
+  return killed;
+}
+
+bool still(int pid, std::uint64_t start) { return ProcessId{pid, start}.alive(); }
+
+}  // namespace
+
+ReapReport reap_orphaned_runtime_dirs(const StateDir& dir) {
+  ReapReport rep;
+  for (const auto& r : dir.runtime_dirs()) {
+    if (r.owner_pid == ::getpid() || process_alive(r.owner_pid)) continue;
+    if (ReplayState::read(r.path / StateDir::kReplayState)) continue;  // a background replay: -K ends those
+    try {
+      rep.processes_killed += reap(r);
+      rep.orphans_removed++;
+    } catch (const Error&) {  // another program reaping it at the same time
+    }
+  }
+  return rep;
+}
+
 fs::path new_runtime_dir(const StateDir& dir, const std::string& kind) {
-  remove_orphaned_runtime_dirs(dir);
+  reap_orphaned_runtime_dirs(dir);
   return dir.new_runtime_dir(kind);
+}
+
+std::unique_ptr<ReplayTarget> start_engine_replay(Engine& engine, const StateDir& dir, const VmConfig& cfg,
+                                                 const std::string& kind, const ReplayOptions& opts) {
+  auto replay = engine.start_replay(dir.machine(cfg), dir.file(StateDir::kRecordingDir), new_runtime_dir(dir, kind), opts);
+  ProcessId id = ProcessId::of(replay->engine_pid());
+  write_file_atomic(replay->runtime_dir() / StateDir::kEngineId,
+                    nlohmann::json{{"pid", id.pid}, {"start", id.start}}.dump() + "\n", 0600);
+  return replay;
 }
 
 ReplayState start_background_replay(const StateDir& dir, const std::function<void(ReplaySession&)>& position) {
@@ -50,6 +96,8 @@ ReplayState start_background_replay(const StateDir& dir, const std::function<voi
     st.endpoints = t.endpoints();
     st.engine_pid = t.engine_pid();
     st.supervisor_pid = ::getpid();
+    st.engine_start = process_start_time(st.engine_pid).value_or(0);
+    st.supervisor_start = process_start_time(st.supervisor_pid).value_or(0);
     st.write(t.runtime_dir() / StateDir::kReplayState);
     ready(st.to_json().dump());
     try {
@@ -65,20 +113,28 @@ ReplayState start_background_replay(const StateDir& dir, const std::function<voi
   return ReplayState::from_json(nlohmann::json::parse(out, nullptr, false), "the background replay's state");
 }
 
-int end_background_replays(const StateDir& dir) {
-  int n = 0;
+ReapReport end_background_replays(const StateDir& dir) {
+  ReapReport rep;
   for (const auto& r : dir.runtime_dirs()) {
-    auto state = ReplayState::read(r.path / StateDir::kReplayState);
-    if (!state) continue;  // an index build or a foreground replay: its owner cleans up
-    int sup = state->supervisor_pid, engine = state->engine_pid;
-    if (process_alive(sup)) ::kill(sup, SIGTERM);
-    for (int i = 0; i < 100 && process_alive(sup); i++) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (process_alive(sup)) ::kill(sup, SIGKILL);
-    if (process_alive(engine)) ::kill(-engine, SIGKILL);  // its process group
-    remove_tree(r.path);
-    n++;
+    if (auto state = ReplayState::read(r.path / StateDir::kReplayState)) {
+      // Its supervisor stops the replay and removes its files on SIGTERM.
+      const int sup = state->supervisor_pid;
+      if (still(sup, state->supervisor_start)) ::kill(sup, SIGTERM);
+      for (int i = 0; i < 100 && still(sup, state->supervisor_start); i++)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (still(sup, state->supervisor_start)) ::kill(sup, SIGKILL);
+      rep.ended++;
+    } else if (r.owner_pid == ::getpid() || process_alive(r.owner_pid)) {
+      continue;  // a foreground replay or an index build: its owner cleans up
+    } else {
+      rep.orphans_removed++;  // its owner was killed
+    }
+    try {
+      rep.processes_killed += reap(r);  // an engine its supervisor left, or the supervisor's own cleanup raced
+    } catch (const Error&) {
+    }
   }
-  return n;
+  return rep;
 }
 
 }  // namespace xentt

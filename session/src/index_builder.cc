@@ -101,7 +101,7 @@ static ReplayIndex build_locked(const StateDir& dir, const SessionOptions& opts)
   ReplayOptions ro;
   ro.branch_counter = true;
   ro.use_master_snapshots = true;
-  auto replay = engine->start_replay(dir.machine(cfg), dir.file(StateDir::kRecordingDir), new_runtime_dir(dir, "index-"), ro);
+  auto replay = start_engine_replay(*engine, dir, cfg, "index-", ro);
   ReplayIndex index;
   index.interval = cfg.checkpoint_interval;
   index.checkpoints.push_back(0);

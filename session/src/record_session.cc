@@ -178,9 +178,9 @@ int RecordSession::destroy() {
     if (auto pid = dir_.recorder_pid(); pid && process_alive(*pid)) ::kill(*pid, SIGKILL);
     if (!wait_recorder_gone(30s)) throw runtime_error("the recorder of '" + dir_.name() + "' does not die");
   }
-  int replays = end_background_replays(dir_);
+  ReapReport r = end_background_replays(dir_);
   dir_.destroy();
-  return replays;
+  return r.ended + r.orphans_removed;
 }
 
 bool RecordSession::follow(const std::function<void(std::string_view)>& out, const std::function<bool()>& detach) {

@@ -21,7 +21,7 @@ std::unique_ptr<ReplaySession> ReplaySession::start(const StateDir& dir, const S
   ReplayOptions ro;
   ro.branch_counter = opts.branch_counter;
   ro.one_insn_per_tb = opts.one_insn_per_tb;
-  s->replay_ = s->engine_->start_replay(dir.machine(cfg), dir.file(StateDir::kRecordingDir), new_runtime_dir(dir, ""), ro);
+  s->replay_ = start_engine_replay(*s->engine_, dir, cfg, "", ro);
   if (s->index_) s->replay_->set_reached(s->index_->final_icount);
   return s;
 }

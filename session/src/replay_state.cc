@@ -22,7 +22,9 @@ json ReplayState::to_json() const {
             {"rip", fmt::format("{:#x}", rip)},
             {"kernel", kernel.string()},
             {"engine_pid", engine_pid},
-            {"supervisor_pid", supervisor_pid}};
+            {"supervisor_pid", supervisor_pid},
+            {"engine_start", engine_start},
+            {"supervisor_start", supervisor_start}};
   for (const auto& e : endpoints) {
     json o = {{"name", e.name}, {"protocol", e.protocol}, {"path", e.path.string()}};
     if (e.bytes) o["bytes"] = *e.bytes;
@@ -52,6 +54,8 @@ ReplayState ReplayState::from_json(const json& j, const std::string& origin) {
     s.kernel = j.value("kernel", "");
     s.engine_pid = j.at("engine_pid").get<int>();
     s.supervisor_pid = j.at("supervisor_pid").get<int>();
+    s.engine_start = j.at("engine_start").get<std::uint64_t>();
+    s.supervisor_start = j.at("supervisor_start").get<std::uint64_t>();
     for (const auto& e : j.at("endpoints")) {
       Endpoint ep{e.at("name").get<std::string>(), e.at("protocol").get<std::string>(), e.at("path").get<std::string>(),
                   std::nullopt};

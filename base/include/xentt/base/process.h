@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -44,6 +45,8 @@ class Child {
   int wait();
   // Sends `sig` to the whole process group.
   void signal(int sig);
+  // SIGKILL to the whole process group, then reaps; returns the status.
+  int kill();
   // Polite then firm: SIGTERM, wait up to `grace`, SIGKILL; returns the status.
   int terminate(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
   // Forget the child without killing it (it keeps PDEATHSIG).
@@ -53,6 +56,27 @@ class Child {
   explicit Child(int pid) : pid_(pid) {}
   int pid_ = -1;
   std::optional<int> status_;
+};
+
+// The numeric fields of /proc/PID/stat, indexed as proc(5) numbers them
+// from 1 (index 0 is field 1; fields 1-3, pid, comm and state, read 0);
+// empty when there is no such process. Cost: one small read.
+std::vector<std::uint64_t> process_stat(int pid);
+
+// The start time of process `pid` in clock ticks after boot
+// (/proc/PID/stat), nullopt when there is no such process. A pid can be
+// reused; the pair (pid, start time) names one process for good, so a pid
+// written down earlier is signalled only while it still names that process.
+std::optional<std::uint64_t> process_start_time(int pid);
+
+// A process named for good: its pid and its start time.
+struct ProcessId {
+  int pid = 0;
+  std::uint64_t start = 0;
+  // Process `pid` as it is now (start 0 when there is none).
+  static ProcessId of(int pid) { return {pid, process_start_time(pid).value_or(0)}; }
+  // True while `pid` is still the process that started at `start`.
+  bool alive() const { return pid > 0 && start != 0 && process_start_time(pid) == start; }
 };
 
 // What a program prints: runs argv (no shell), collects its stdout (at most

@@ -10,15 +10,34 @@
 #include "xentt/session/replay_session.h"
 #include "xentt/session/replay_state.h"
 #include "xentt/session/state_dir.h"
+#include "xentt/vm/engine.h"
 
 namespace xentt {
 
+// What cleaning up replays did.
+struct ReapReport {
+  int ended = 0;            // background replays ended (their supervisors asked to stop)
+  int orphans_removed = 0;  // runtime directories of programs that were killed
+  int processes_killed = 0; // engines still running from those
+};
+
+// Removes the runtime directories whose owner is gone (a program killed
+// with SIGKILL) and kills the engines still running from them (engine.json
+// says which): each holds a private copy of the checkpoint store (10+ MB).
+// Background replays are left to end_background_replays().
+ReapReport reap_orphaned_runtime_dirs(const StateDir& dir);
+
 // The runtime directory for a new replay of `dir` by this process
-// (replays/KIND<pid>-<n>, not created). Removes first the runtime
-// directories whose owner is gone: left by a program killed with SIGKILL
-// (its QEMU died with it, base/process.h), each holding a private copy of
-// the checkpoint store (10+ MB). A recycled pid only delays this.
+// (replays/KIND<pid>-<n>, not created). Reaps orphaned runtime
+// directories first (reap_orphaned_runtime_dirs).
 std::filesystem::path new_runtime_dir(const StateDir& dir, const std::string& kind);
+
+// Starts a replay of the recording in `dir` with `engine`, its runtime
+// directory a new one of `kind` (new_runtime_dir), and notes there which
+// process the engine is (engine.json), so that a reaper can end it if this
+// program is killed. Every replay starts here.
+std::unique_ptr<ReplayTarget> start_engine_replay(Engine& engine, const StateDir& dir, const VmConfig& cfg,
+                                                 const std::string& kind, const ReplayOptions& opts);
 
 // Starts a replay of `dir` in a background supervisor (a session leader
 // that owns the engine), lets `position` move it (e.g. to a location), and
@@ -30,10 +49,13 @@ std::filesystem::path new_runtime_dir(const StateDir& dir, const std::string& ki
 // before it was ready.
 ReplayState start_background_replay(const StateDir& dir, const std::function<void(ReplaySession&)>& position);
 
-// Ends every paused replay of `dir` left in the background: asks each
-// supervisor to stop (SIGTERM), then kills what is left (supervisor, the
-// engine's process group) and removes its runtime directory. Returns how
-// many it ended. Cost: up to 5 s per supervisor that ignores us.
-int end_background_replays(const StateDir& dir);
+// Ends every replay of `dir` that no running program of ours owns: asks
+// each background supervisor to stop (SIGTERM; SIGKILL after 5 s), and
+// removes the runtime directories of killed programs; kills every engine
+// still running from any of those directories (a supervisor killed with
+// SIGKILL may leave its engine). Replays of running foreground programs are
+// left to them. Pids are signalled only while they name the recorded
+// process (start times). Cost: up to 5 s per supervisor that ignores us.
+ReapReport end_background_replays(const StateDir& dir);
 
 }  // namespace xentt

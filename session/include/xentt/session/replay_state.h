@@ -6,7 +6,7 @@
 //
 // Format 1: {"format": 1, "vm", "engine", "icount", "rip" ("0x.." hex),
 //   "kernel", "endpoints": [{"name", "protocol", "path"[, "bytes"]}],
-//   "engine_pid", "supervisor_pid"} plus, for each endpoint, its path under
+//   "engine_pid", "supervisor_pid", "engine_start", "supervisor_start"} plus, for each endpoint, its path under
 //   "<name>_socket" (sockets) or "<name>_file" (files, with "<name>_bytes"):
 //   gdb_socket, qmp_socket, memory_file, memory_bytes, console_file.
 #pragma once
@@ -32,6 +32,9 @@ struct ReplayState {
   std::vector<Endpoint> endpoints;
   int engine_pid = 0;      // the engine's process (its process group is the replay's)
   int supervisor_pid = 0;  // the background process that owns it
+  // Their start times (process_start_time): a pid is signalled only while
+  // it still names the process written down here, never a reused one.
+  std::uint64_t engine_start = 0, supervisor_start = 0;
 
   nlohmann::json to_json() const;
   // Throws BadInput naming `origin` for a malformed state.

@@ -24,7 +24,8 @@
 //   index.json       the replay index: final instruction count, checkpoints
 //   index.lock       flock()ed by the index builder
 //   replays/ID/      one running replay: sockets, memory file, its own
-//                    console, replay.json (replay_state.h) when in the background
+//                    console, engine.json (the engine's pid and start time),
+//                    replay.json (replay_state.h) when in the background
 //   recorder.log, replay-supervisor.log   what background supervisors said
 //   record-qmp.sock, record.mem, record-qemu.log   what recorders before
 //                    recorder/ existed left at the top (removed with the rest)
@@ -89,6 +90,7 @@ class StateDir {
   static constexpr const char* kRecorderLog = "recorder.log";
   static constexpr const char* kSupervisorLog = "replay-supervisor.log";
   static constexpr const char* kReplayState = "replay.json";  // inside a replay's runtime directory
+  static constexpr const char* kEngineId = "engine.json";     // likewise: the engine's pid and start time
 
   // $XENTT_STATE when set; else /var/lib/xentt for root, else
   // $XDG_STATE_HOME/xentt or ~/.local/state/xentt.
