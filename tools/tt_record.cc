@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
             ->check(CLI::Range(0, 10));
         app.add_flag("--realtime-idle", o.realtime_idle,
                      "an idle guest's time follows the host clock (QEMU's icount sleep=on); by default it jumps to "
-                     "the next timer: smaller logs, and replays that do not crawl through idle stretches (--net implies it)");
+                     "the next timer: smaller logs, and replays that do not crawl through idle stretches (--net and -L imply it)");
         app.add_flag("--hpet", o.hpet,
                      "give the guest an HPET (off by default: QEMU 10.0 replays of Linux using it can hang after "
                      "a checkpoint load)");

@@ -15,6 +15,7 @@
 #include "xentt/base/interrupt.h"
 #include "xentt/session/background_replay.h"
 #include "xentt/session/index_builder.h"
+#include "xentt/session/recording_check.h"
 #include "xentt/session/replay_session.h"
 #include "xentt/session/vm_symbols.h"
 
@@ -119,6 +120,9 @@ int full_replay(const StateDir& sd, const Options& o) {
   std::string failure;
   bool refused = false;  // the recording was refused before it replayed: bad input, as in every mode
   try {
+    // Every file, the user's disk base image's contents too, before anything
+    // is believed (an index is rebuilt when it does not match).
+    if (o.verify) require_complete_recording(sd, CheckDepth::Verify);
     ensure_replay_index(sd, session_options(o, "building the replay index of " + sd.name()));
     s = ReplaySession::start(sd, so);
     final_icount = s->run_to_end();
@@ -131,7 +135,8 @@ int full_replay(const StateDir& sd, const Options& o) {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::string recorded = read_file(sd.file(StateDir::kConsole));
   std::string replayed = s && fs::exists(s->console_path()) ? read_file(s->console_path()) : "";
-  auto index = load_replay_index(sd);
+  std::optional<ReplayIndex> index;
+  if (s) index = s->index();
   if (s) s->stop();
 
   json r = {{"vm", sd.name()}, {"final_icount", final_icount}, {"seconds", secs},

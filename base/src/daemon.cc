@@ -4,8 +4,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <poll.h>
+#include <signal.h>
+
 #include <cerrno>
 #include <exception>
+#include <thread>
 
 #include "xentt/base/error.h"
 
@@ -22,6 +26,51 @@ static void write_all(int fd, const std::string& s) {
     done += static_cast<size_t>(n);
   }
 }
+
+namespace {
+
+// While the supervisor is not ready, a thread watches the pipe to the
+// program that waits for it. When that program is gone (killed), nobody
+// would ever learn where the supervisor's work can be reached (the paused
+// replay no one attaches to, the recording no one was told of): the
+// supervisor is asked to stop with the SIGTERM its body handles as a stop
+// request. Measured: tt_replay --until killed with -9 while its supervisor
+// started left a QEMU that tt_replay -K, run at once, could not see.
+class OrphanWatch {
+ public:
+  explicit OrphanWatch(int fd) {
+    if (::pipe2(wake_, O_CLOEXEC) != 0) return;
+    thread_ = std::thread([fd, wake = wake_[0]] {
+      pollfd p[2] = {{fd, 0, 0}, {wake, POLLIN, 0}};  // a pipe's write end reports POLLERR once its reader is gone
+      for (;;) {
+        if (::poll(p, 2, -1) < 0) {
+          if (errno == EINTR) continue;
+          return;
+        }
+        if (p[1].revents) return;
+        if (p[0].revents & (POLLERR | POLLHUP)) {
+          ::kill(::getpid(), SIGTERM);
+          return;
+        }
+      }
+    });
+  }
+  ~OrphanWatch() { stop(); }
+  void stop() {
+    if (!thread_.joinable()) return;
+    ssize_t ignored = ::write(wake_[1], "x", 1);
+    (void)ignored;
+    thread_.join();
+    ::close(wake_[0]);
+    ::close(wake_[1]);
+  }
+
+ private:
+  int wake_[2] = {-1, -1};
+  std::thread thread_;
+};
+
+}  // namespace
 
 std::string run_in_background(const std::string& log,
                               const std::function<int(const std::function<void(const std::string&)>&)>& body) {
@@ -43,8 +92,10 @@ std::string run_in_background(const std::string& log,
     if (err >= 0) ::dup2(err, 2);
     int fd = p[1];
     bool told = false;
+    OrphanWatch watch(fd);
     auto ready = [&](const std::string& msg) {
       if (told) return;
+      watch.stop();
       write_all(fd, "R" + msg);
       ::close(fd);
       told = true;

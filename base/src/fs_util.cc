@@ -88,6 +88,30 @@ void clone_file(const fs::path& from, const fs::path& to) {
   if (!ok) throw system_error("cannot copy " + from.string() + " to " + to.string(), err);
 }
 
+std::uint64_t stream_file(const fs::path& path,
+                          const std::function<void(const unsigned char* data, std::size_t n)>& each) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw system_error("cannot read " + path.string(), errno);
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  std::vector<unsigned char> buf(1 << 20);
+  std::uint64_t total = 0;
+  try {
+    for (;;) {
+      ssize_t n = ::read(fd, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw system_error("cannot read " + path.string() + " at byte " + std::to_string(total), errno);
+      if (n == 0) break;
+      each(buf.data(), static_cast<std::size_t>(n));
+      total += static_cast<std::uint64_t>(n);
+    }
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  return total;
+}
+
 // Empties the directory open at `dir` (which lies on device `dev`), then
 // closes it. `where` names it in errors.
 static void empty_dir_at(int dir, dev_t dev, const fs::path& where) {

@@ -60,7 +60,7 @@ static uint64_t find_last_inside(ReplayTarget& replay, uint64_t known_good, uint
   return lo;
 }
 
-static ReplayIndex build_locked(const StateDir& dir, const SessionOptions& opts);
+static ReplayIndex build_locked(const StateDir& dir, Engine& engine, const SessionOptions& opts);
 
 // The branch counter at checkpoint `icount`, where the replay is paused,
 // with whatever landed there judged: the plugin decides a transfer when the
@@ -79,30 +79,36 @@ static uint64_t counted_brctr(ReplayTarget& replay, uint64_t icount) {
 }
 
 ReplayIndex build_replay_index(const StateDir& dir, const SessionOptions& opts) {
-  require_complete_recording(dir);
+  auto engine = make_engine(dir.config().engine);
+  require_complete_recording(dir, *engine);
   FileLock lock(dir.file(StateDir::kIndexLock), FileLock::Wait{});
-  return build_locked(dir, opts);
+  return build_locked(dir, *engine, opts);
 }
 
 ReplayIndex ensure_replay_index(const StateDir& dir, const SessionOptions& opts) {
-  if (auto idx = load_replay_index(dir)) return *idx;
-  require_complete_recording(dir);
-  FileLock lock(dir.file(StateDir::kIndexLock), FileLock::Wait{});
-  if (auto idx = load_replay_index(dir)) return *idx;  // built while we waited
-  return build_locked(dir, opts);
+  return ensure_replay_index(dir, *make_engine(dir.config().engine), opts);
 }
 
-static ReplayIndex build_locked(const StateDir& dir, const SessionOptions& opts) {
+ReplayIndex ensure_replay_index(const StateDir& dir, Engine& engine, const SessionOptions& opts) {
+  const std::string id = engine.recording_id(dir.file(StateDir::kRecordingDir));
+  if (auto idx = load_replay_index(dir, id)) return *idx;
+  require_complete_recording(dir, engine);
+  FileLock lock(dir.file(StateDir::kIndexLock), FileLock::Wait{});
+  if (auto idx = load_replay_index(dir, id)) return *idx;  // built while we waited
+  return build_locked(dir, engine, opts);
+}
+
+static ReplayIndex build_locked(const StateDir& dir, Engine& engine, const SessionOptions& opts) {
   VmConfig cfg = dir.config();
-  auto engine = make_engine(cfg.engine);
   auto started = std::chrono::steady_clock::now();
   // Checkpoints from an earlier, interrupted build stay in the image; they
   // are correct snapshots of this recording, so they only help.
   ReplayOptions ro;
   ro.branch_counter = true;
   ro.use_master_snapshots = true;
-  auto replay = start_engine_replay(*engine, dir, cfg, "index-", ro);
+  auto replay = start_engine_replay(engine, dir, cfg, "index-", ro);
   ReplayIndex index;
+  index.recording = engine.recording_id(dir.file(StateDir::kRecordingDir));
   index.interval = cfg.checkpoint_interval;
   index.checkpoints.push_back(0);
   index.checkpoint_brctr.push_back(0);
@@ -134,6 +140,9 @@ static ReplayIndex build_locked(const StateDir& dir, const SessionOptions& opts)
         "the recording of '{}' does not replay: console output differs at byte {} (recording damaged?)", dir.name(), at));
   }
   index.console_bytes = recorded.size();
+  // The checkpoint store now holds this build's checkpoints: its checksums
+  // are taken anew, after the replay proved the recording sound.
+  engine.seal_recording(dir.machine(cfg), dir.file(StateDir::kRecordingDir));
   index.build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   save_replay_index(dir, index);
   return index;

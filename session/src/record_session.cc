@@ -125,6 +125,12 @@ int RecordSession::record(bool verbose, const std::function<void(const std::stri
   opts.started = [&] { ready(fmt::format("{}", ::getpid())); };
   RecordResult r = engine->record(dir_.machine(c), dir_.file(StateDir::kRecordingDir), opts);
   for (const auto& w : r.warnings) ::dprintf(2, "warning: %s\n", w.c_str());
+  try {
+    dir_.seal();  // before the recording becomes complete: a complete one always has its sums
+  } catch (const Error& e) {
+    ::dprintf(2, "warning: no checksums for %s's files (%s); replays will not check them\n", dir_.name().c_str(),
+              e.what());
+  }
   dir_.write_recording_info({r.ended_by, r.exit_status, r.seconds, r.engine_version});
   dir_.mark_complete();
   ::dprintf(2, "recording complete: ended by %s, status %d, %.2f s\n", r.ended_by.c_str(), r.exit_status, r.seconds);

@@ -4,7 +4,7 @@
 
 namespace xentt {
 
-void require_complete_recording(const StateDir& dir, const Engine& engine) {
+void require_complete_recording(const StateDir& dir, const Engine& engine, CheckDepth depth) {
   switch (dir.recording_state()) {
     case RecordingState::Complete: break;
     case RecordingState::Recording:
@@ -13,11 +13,12 @@ void require_complete_recording(const StateDir& dir, const Engine& engine) {
       throw bad_input("the recording of '" + dir.name() + "' at " + dir.path().string() +
                       " terminated abnormally and cannot be replayed (tt_record -D " + dir.name() + " cleans it)");
   }
-  engine.check_recording(dir.file(StateDir::kRecordingDir));
+  dir.check_sums(depth == CheckDepth::Verify);
+  engine.check_recording(dir.machine(dir.config()), dir.file(StateDir::kRecordingDir));
 }
 
-void require_complete_recording(const StateDir& dir) {
-  require_complete_recording(dir, *make_engine(dir.config().engine));
+void require_complete_recording(const StateDir& dir, CheckDepth depth) {
+  require_complete_recording(dir, *make_engine(dir.config().engine), depth);
 }
 
 }  // namespace xentt

@@ -1,16 +1,35 @@
 #include "xentt/session/replay_index.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "xentt/base/error.h"
 #include "xentt/base/fs_util.h"
+#include "xentt/base/le_bytes.h"
 
 namespace xentt {
 using nlohmann::json;
 
+namespace {
+// The CRC-32 of an index object without its "crc32" member (compact dump).
+std::uint32_t crc_of(json j) {
+  j.erase("crc32");
+  std::string s = j.dump();
+  return le::crc32_of(0, s.data(), s.size());
+}
+}  // namespace
+
 std::string ReplayIndex::to_json() const {
-  json j = {{"format", kFormat},       {"brctr_rules", kBrctrRules},     {"final_icount", final_icount},   {"interval", interval},
-            {"checkpoints", checkpoints}, {"checkpoint_brctr", checkpoint_brctr}, {"console_bytes", console_bytes}, {"build_seconds", build_seconds}};
+  json j = {{"format", kFormat},
+            {"brctr_rules", kBrctrRules},
+            {"recording", recording},
+            {"final_icount", final_icount},
+            {"interval", interval},
+            {"checkpoints", checkpoints},
+            {"checkpoint_brctr", checkpoint_brctr},
+            {"console_bytes", console_bytes},
+            {"build_seconds", build_seconds}};
+  j["crc32"] = crc_of(j);
   return j.dump(2) + "\n";
 }
 
@@ -21,13 +40,18 @@ ReplayIndex ReplayIndex::from_json(const std::string& text, const std::string& o
     if (j.at("format").get<int>() != kFormat) {
       throw bad_input(origin + ": index format " + j["format"].dump() + " unknown (delete it to rebuild)");
     }
+    if (j.at("crc32").get<std::uint32_t>() != crc_of(j))
+      throw bad_input(origin + ": its checksum does not match its contents (damaged; delete it to rebuild)");
     ReplayIndex r;
+    r.recording = j.at("recording").get<std::string>();
     r.final_icount = j.at("final_icount").get<uint64_t>();
     r.interval = j.at("interval").get<uint64_t>();
     r.checkpoints = j.at("checkpoints").get<std::vector<uint64_t>>();
     r.checkpoint_brctr = j.at("checkpoint_brctr").get<std::vector<uint64_t>>();
     if (r.checkpoint_brctr.size() != r.checkpoints.size())
       throw bad_input(origin + ": checkpoint_brctr and checkpoints differ in length (delete it to rebuild)");
+    if (r.checkpoints.empty() || r.checkpoints.front() != 0 || !std::is_sorted(r.checkpoints.begin(), r.checkpoints.end()))
+      throw bad_input(origin + ": checkpoints do not start at 0 in ascending order (delete it to rebuild)");
     r.console_bytes = j.value("console_bytes", uint64_t{0});
     r.build_seconds = j.value("build_seconds", 0.0);
     return r;
@@ -36,15 +60,26 @@ ReplayIndex ReplayIndex::from_json(const std::string& text, const std::string& o
   }
 }
 
-std::optional<ReplayIndex> load_replay_index(const StateDir& dir) {
+std::optional<ReplayIndex> load_replay_index(const StateDir& dir, const std::string& recording, std::string* why_not) {
   auto p = dir.file(StateDir::kIndex);
-  if (!std::filesystem::exists(p)) return std::nullopt;
+  auto say = [&](const std::string& why) {
+    if (why_not) *why_not = why;
+    return std::nullopt;
+  };
+  if (!std::filesystem::exists(p)) return say("");
   std::string text = read_file(p);
   auto j = json::parse(text, nullptr, false);
-  // Before brctr (format 1), or brctrs counted by other rules: rebuild.
-  if (j.is_object() && (j.value("format", 0) == 1 || j.value("brctr_rules", 1) != ReplayIndex::kBrctrRules))
-    return std::nullopt;
-  return ReplayIndex::from_json(text, p.string());
+  // From an older format, or brctrs counted by other rules: rebuilt.
+  if (j.is_object() && (j.value("format", 0) < ReplayIndex::kFormat || j.value("brctr_rules", 1) != ReplayIndex::kBrctrRules))
+    return say(p.string() + " is from an older xentt");
+  ReplayIndex r;
+  try {
+    r = ReplayIndex::from_json(text, p.string());
+  } catch (const Error& e) {
+    return say(e.what());  // derived data: never believed when damaged, rebuilt from the log
+  }
+  if (r.recording != recording) return say(p.string() + " was built for another recording (" + r.recording + ")");
+  return r;
 }
 
 std::string checkpoint_tag(uint64_t icount) { return icount == 0 ? "init" : "xentt-" + std::to_string(icount); }

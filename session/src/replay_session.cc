@@ -17,7 +17,9 @@ std::unique_ptr<ReplaySession> ReplaySession::start(const StateDir& dir, const S
   std::unique_ptr<ReplaySession> s(new ReplaySession(dir, opts));
   s->engine_ = make_engine(cfg.engine);
   require_complete_recording(dir, *s->engine_);
-  s->index_ = opts.ensure_index ? std::optional(ensure_replay_index(dir, opts)) : load_replay_index(dir);
+  s->index_ = opts.ensure_index
+                  ? std::optional(ensure_replay_index(dir, *s->engine_, opts))
+                  : load_replay_index(dir, s->engine_->recording_id(dir.file(StateDir::kRecordingDir)));
   ReplayOptions ro;
   ro.branch_counter = opts.branch_counter;
   ro.one_insn_per_tb = opts.one_insn_per_tb;

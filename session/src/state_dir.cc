@@ -15,6 +15,7 @@
 #include <set>
 
 #include "xentt/base/error.h"
+#include "xentt/base/file_digest.h"
 #include "xentt/base/fs_util.h"
 
 namespace xentt {
@@ -66,7 +67,7 @@ namespace {
 // Every entry xentt creates at the top of a state directory (the layout in
 // state_dir.h). destroy() removes these and nothing else.
 const std::set<std::string, std::less<>> kOurFiles = {
-    StateDir::kMarker,        StateDir::kConfig,        StateDir::kKernel,  StateDir::kInitrd,  StateDir::kDiskOverlay,
+    StateDir::kMarker,        StateDir::kConfig,        StateDir::kSums,        StateDir::kKernel,  StateDir::kInitrd,  StateDir::kDiskOverlay,
     StateDir::kSymfiles,      StateDir::kConsole,       StateDir::kIncomplete, StateDir::kRecordingInfo,
     StateDir::kRecordLock,    StateDir::kRecorderLog,   StateDir::kSupervisorLog, StateDir::kIndex,
     StateDir::kIndexLock,
@@ -252,6 +253,25 @@ std::optional<int> StateDir::recorder_pid() const {
   json j = json::parse(read_file(p), nullptr, false);
   if (!j.is_object() || !j.contains("pid") || !j["pid"].is_number_integer()) return std::nullopt;
   return j["pid"].get<int>();
+}
+
+void StateDir::seal() const {
+  VmConfig c = config();
+  std::vector<std::string> files{kConfig, c.kernel, kSymfiles};
+  if (c.initrd) files.push_back(*c.initrd);
+  if (c.disk_base) files.push_back(*c.disk_base);  // absolute: the user's image
+  DigestManifest::of(path_, files).write(path_ / kSums);
+}
+
+void StateDir::check_sums(bool full) const {
+  if (!fs::exists(path_ / kSums)) return;
+  DigestManifest sums = DigestManifest::read(path_ / kSums);
+  std::set<std::string> size_only;
+  if (!full) {
+    VmConfig c = config();
+    if (c.disk_base) size_only.insert(*c.disk_base);
+  }
+  if (auto damage = sums.damage(path_, size_only)) throw bad_input(*damage);
 }
 
 void StateDir::mark_incomplete(int recorder_pid) const {

@@ -17,9 +17,16 @@ echo "seed $seed, $points moments of each kind"
 moment() { printf '%d.%d' $((RANDOM % $1 / 10)) $((RANDOM % 10)); }
 
 # nothing_left VM WHAT: after tt_replay -K, no QEMU of this test and no
-# runtime directory of VM.
+# runtime directory of VM. First the killed program's background supervisor,
+# if it was not ready yet, ends itself (nobody would learn where its replay
+# is): up to 10 s for that, or for it to be ready (replay.json).
 nothing_left() {
   local vm=$1 what=$2
+  for _ in $(seq 100); do
+    pgrep -f "tt_replay .*$vm\$" >/dev/null || break
+    ls "$XENTT_STATE/$vm"/replays/*/replay.json >/dev/null 2>&1 && break
+    sleep 0.1
+  done
   tt_replay -K "$vm" >"$TMP/k.out" 2>&1 || fail "$what: tt_replay -K: $(cat "$TMP/k.out")"
   no_qemu_left || fail "$what: a QEMU survived tt_replay -K ($(cat "$TMP/k.out"))"
   local left
@@ -30,7 +37,6 @@ nothing_left() {
 record_demo base
 tt_replay -q --index base >/dev/null
 cp -a "$XENTT_STATE/base" "$XENTT_STATE/idx"
-sed -i 's/"name": "base"/"name": "idx"/' "$XENTT_STATE/idx/config.json"
 end=$(python3 -c "import json;print(json.load(open('$XENTT_STATE/base/index.json'))['final_icount'])")
 
 # 1. The recorder.

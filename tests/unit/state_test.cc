@@ -265,6 +265,7 @@ TEST_CASE("opening a VM that was never recorded names the path") {
 
 TEST_CASE("the replay index round-trips and damage is reported with the file") {
   ReplayIndex i;
+  i.recording = "replay.bin 13000";
   i.final_icount = 304385767;
   i.interval = 50000000;
   i.checkpoints = {0, 50000000, 100000000};
@@ -273,10 +274,11 @@ TEST_CASE("the replay index round-trips and damage is reported with the file") {
   CHECK(back.final_icount == i.final_icount);
   CHECK(back.checkpoints == i.checkpoints);
   CHECK(back.checkpoint_brctr == i.checkpoint_brctr);
+  CHECK(back.recording == i.recording);
   i.checkpoint_brctr.pop_back();
   CHECK(status_of([&] { ReplayIndex::from_json(i.to_json(), "index.json"); }) == 2);
   try {
-    ReplayIndex::from_json("{\"format\": 2, \"final_icount\": \"x\"}", "/s/index.json");
+    ReplayIndex::from_json("{\"format\": 3, \"final_icount\": \"x\"}", "/s/index.json");
     FAIL("accepted");
   } catch (const Error& e) {
     CHECK(std::string(e.what()).starts_with("/s/index.json"));
@@ -288,21 +290,51 @@ TEST_CASE("an index counted by other plugin rules, or before brctr, is stale: lo
   fs::create_directories(t.path / "vm");
   StateDir sd = StateDir::locate("vm", t.path / "vm");
   ReplayIndex i;
+  i.recording = "rec-1";
   i.final_icount = 1000;
   i.checkpoints = {0};
   i.checkpoint_brctr = {0};
   save_replay_index(sd, i);
-  REQUIRE(load_replay_index(sd));
+  REQUIRE(load_replay_index(sd, "rec-1"));
   auto rewrite = [&](const std::string& from, const std::string& to) {
     std::string text = read_file(sd.file("index.json"));
     REQUIRE(text.find(from) != std::string::npos);
     write_file_atomic(sd.file("index.json"), text.replace(text.find(from), from.size(), to));
   };
   rewrite("\"brctr_rules\": " + std::to_string(ReplayIndex::kBrctrRules), "\"brctr_rules\": 1");
-  CHECK_FALSE(load_replay_index(sd));
+  CHECK_FALSE(load_replay_index(sd, "rec-1"));
   rewrite("\"brctr_rules\": 1,", "");  // indexes from before the field
-  CHECK_FALSE(load_replay_index(sd));
+  CHECK_FALSE(load_replay_index(sd, "rec-1"));
   save_replay_index(sd, i);
-  rewrite("\"format\": 2", "\"format\": 1");
-  CHECK_FALSE(load_replay_index(sd));
+  rewrite("\"format\": 3", "\"format\": 2");
+  CHECK_FALSE(load_replay_index(sd, "rec-1"));
+}
+
+// Issue 11: --verify believed index.json's final_icount (set to 1, it said
+// "replayed to the end: icount 1"). The index is derived from the log: a
+// damaged one, or one built for another recording, is rebuilt, not trusted.
+TEST_CASE("a damaged index, or one of another recording, is never believed: loading it asks for a rebuild") {
+  TempDir t;
+  fs::create_directories(t.path / "vm");
+  StateDir sd = StateDir::locate("vm", t.path / "vm");
+  ReplayIndex i;
+  i.recording = "replay.bin 13000 sums 0x12345678";
+  i.final_icount = 304385767;
+  i.checkpoints = {0, 50000000};
+  i.checkpoint_brctr = {0, 6758968};
+  save_replay_index(sd, i);
+  REQUIRE(load_replay_index(sd, i.recording));
+  std::string why;
+  CHECK_FALSE(load_replay_index(sd, "replay.bin 14000 sums 0x9abcdef0", &why));
+  CHECK(why.find("another recording") != std::string::npos);
+  std::string text = read_file(sd.file("index.json"));
+  std::string tampered = text;
+  tampered.replace(tampered.find("304385767"), 9, "1");
+  write_file_atomic(sd.file("index.json"), tampered);
+  CHECK_FALSE(load_replay_index(sd, i.recording, &why));
+  CHECK(why.find("checksum does not match") != std::string::npos);
+  CHECK(status_of([&] { ReplayIndex::from_json(tampered, "index.json"); }) == 2);
+  write_file_atomic(sd.file("index.json"), "{ not json");
+  CHECK_FALSE(load_replay_index(sd, i.recording, &why));
+  CHECK(why.find("not a JSON object") != std::string::npos);
 }

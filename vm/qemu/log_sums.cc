@@ -33,25 +33,13 @@ uint32_t block_size_for(uint64_t log_bytes) {
 // one shorter) with its CRC to `each`. Returns the bytes read.
 uint64_t for_each_block(const fs::path& path, uint32_t block_bytes,
                         const std::function<void(uint64_t index, uint32_t crc)>& each) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw system_error("cannot read " + path.string(), errno);
-  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  std::vector<unsigned char> buf(std::max<size_t>(block_bytes, 1 << 20) / block_bytes * block_bytes);
-  uint64_t total = 0, index = 0;
+  uint64_t index = 0;
   uint32_t crc = 0;
   uint32_t filled = 0;  // bytes of the current block summed so far
-  for (;;) {
-    ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      throw system_error(fmt::format("cannot read {} at byte {}", path.string(), total), err);
-    }
-    if (n == 0) break;
-    for (size_t at = 0; at < static_cast<size_t>(n);) {
+  uint64_t total = stream_file(path, [&](const unsigned char* data, size_t n) {
+    for (size_t at = 0; at < n;) {
       size_t take = std::min<size_t>(block_bytes - filled, n - at);
-      crc = le::crc32_of(crc, buf.data() + at, take);
+      crc = le::crc32_of(crc, data + at, take);
       at += take;
       filled += static_cast<uint32_t>(take);
       if (filled == block_bytes) {
@@ -60,9 +48,7 @@ uint64_t for_each_block(const fs::path& path, uint32_t block_bytes,
         filled = 0;
       }
     }
-    total += n;
-  }
-  ::close(fd);
+  });
   if (filled) each(index, crc);
   return total;
 }

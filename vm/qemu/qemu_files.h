@@ -9,6 +9,7 @@ namespace xentt::qemu {
 inline constexpr const char* kEngineLog = "replay.bin";        // QEMU's record/replay event log
 inline constexpr const char* kSnapshots = "snapshots.qcow2";  // checkpoint store (rrsnapshot "init", then ours)
 inline constexpr const char* kLogSums = "replay.sums";        // checksums of replay.bin (log_sums.h)
+inline constexpr const char* kStoreSums = "store.sums.json";  // digests of the store and disk overlay (recording_sums.h)
 
 // In a runtime directory.
 inline constexpr const char* kQmpSocket = "qmp.sock";

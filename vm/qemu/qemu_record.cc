@@ -7,11 +7,11 @@
 #include <optional>
 #include <thread>
 
-#include "vm/qemu/log_sums.h"
 #include "vm/qemu/qemu_command.h"
 #include "vm/qemu/qemu_files.h"
 #include "vm/qemu/qemu_replay.h"
 #include "vm/qemu/qmp_client.h"
+#include "vm/qemu/recording_sums.h"
 #include "xentt/base/error.h"
 #include "xentt/base/process.h"
 
@@ -105,14 +105,15 @@ RecordResult record_qemu(const MachineSpec& m, const QemuOptions& qo, const Qemu
   if (!qmp_came_up && info.exit_status != 0) {
     throw runtime_error("QEMU could not start the recording: " + last_log_line(log) + " (log: " + log.string() + ")");
   }
-  // Sums of the log as recorded: every replay checks them first
-  // (log_sums.h). Without them the recording still replays, unchecked, so
-  // failing to take them must not cost the recording.
+  // Checksums of the files as recorded: every replay checks them first
+  // (recording_sums.h). Without them the recording still replays,
+  // unchecked, so failing to take them must not cost the recording.
   try {
-    write_log_sums(recording / kLogSums, compute_log_sums(recording / kEngineLog), 0600);
+    seal_log(recording);
+    seal_store(m, recording);
   } catch (const Error& e) {
-    info.warnings.push_back(std::string("no checksums for the engine log (") + e.what() +
-                            "); replays will not check it");
+    info.warnings.push_back(std::string("no checksums for the recording's files (") + e.what() +
+                            "); replays will not check them");
   }
   return info;
 }

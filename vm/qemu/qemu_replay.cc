@@ -122,7 +122,8 @@ class QemuReplay final : public ReplayTarget, public BranchCounting {
     }
     uint64_t now = icount();
     if (now != target) {
-      throw runtime_error(fmt::format("replay stopped at icount {} instead of {} ({})", now, target, log_.string()));
+      throw runtime_error(fmt::format("replay stopped at icount {} instead of {} (QEMU said: {})", now, target,
+                                      last_log_line(log_)));
     }
   }
 
@@ -306,8 +307,10 @@ class QemuReplay final : public ReplayTarget, public BranchCounting {
   // QEMU gone in the middle of a replay: its status and its last words.
   void throw_if_exited() {
     if (child_.running()) return;
-    throw runtime_error(fmt::format("QEMU exited during the replay (status {}): {} (log: {})",
-                                    child_.try_wait().value_or(-1), last_log_line(log_), log_.string()));
+    // QEMU's last words, not its log's path: the log lives in the runtime
+    // directory, which is gone by the time the user reads this.
+    throw runtime_error(fmt::format("QEMU exited during the replay after icount {} (status {}): {}", last_icount_,
+                                    child_.try_wait().value_or(-1), last_log_line(log_)));
   }
 
   // Waits for the guest to pause (STOP) or reach the end of the recording

@@ -14,7 +14,9 @@ namespace xentt {
 // it is up; the message (e.g. attach information) is returned to the
 // caller. If the supervisor ends or fails before calling ready(), this
 // throws Runtime with its error (the exception text it threw). The body's
-// exit status is the supervisor's.
+// exit status is the supervisor's. When the caller dies before the
+// supervisor is ready, the supervisor gets SIGTERM (its body treats it as a
+// request to stop): nobody would learn where to reach it.
 std::string run_in_background(const std::string& log,
                               const std::function<int(const std::function<void(const std::string&)>& ready)>& body);
 

@@ -18,5 +18,7 @@ ReplayIndex build_replay_index(const StateDir& dir, const SessionOptions& opts =
 // The index if it exists, else builds it. When another process is building
 // it, waits for that one and uses its result.
 ReplayIndex ensure_replay_index(const StateDir& dir, const SessionOptions& opts = {});
+// The same with the VM's engine at hand (saves making another).
+ReplayIndex ensure_replay_index(const StateDir& dir, Engine& engine, const SessionOptions& opts = {});
 
 }  // namespace xentt

@@ -12,6 +12,9 @@
 //   disk.qcow2       copy-on-write overlay of the base disk (-L)
 //   symfiles         symbol maps, one FILE[@lo-hi][:prefix] per line
 //                    (xentt/symbolize/symbolizer.h reads such lists)
+//   sums.json        checksums of config.json, kernel, initrd, symfiles and
+//                    the disk base image (xentt/base/file_digest.h), taken
+//                    when the recording ends, checked before every replay
 //   recording/       the engine's recording: its log, checkpoint store and
 //                    their checksums, named by the engine
 //   console.log      the guest's serial output during recording
@@ -89,6 +92,7 @@ class StateDir {
   static constexpr const char* kReplaysDir = "replays";
   static constexpr const char* kRecorderLog = "recorder.log";
   static constexpr const char* kSupervisorLog = "replay-supervisor.log";
+  static constexpr const char* kSums = "sums.json";
   static constexpr const char* kReplayState = "replay.json";  // inside a replay's runtime directory
   static constexpr const char* kEngineId = "engine.json";     // likewise: the engine's pid and start time
 
@@ -147,6 +151,16 @@ class StateDir {
   std::vector<RuntimeDir> runtime_dirs() const;
   // The name of a new runtime directory for this process (not created).
   std::filesystem::path new_runtime_dir(const std::string& kind) const;
+
+  // Takes the checksums of the files of ours a replay depends on (kSums):
+  // config, kernel, initrd, symbol-file list, and the user's disk base
+  // image. Cost: one read of each.
+  void seal() const;
+  // Checks them; throws BadInput naming the first damaged or missing file.
+  // The disk base image (the user's, possibly large) is checked by its size
+  // unless `full`. A state without kSums (recorded before it existed) is
+  // not checked. Cost: one read of each file checked.
+  void check_sums(bool full) const;
 
   // The pid written into INCOMPLETE by the recorder, if any.
   std::optional<int> recorder_pid() const;
