@@ -1,6 +1,7 @@
 // tt_record: record a VM into its state directory, or stop (-S) or destroy
 // (-D) a recording. Thin: options, a RecordSession, messages.
 #include <fmt/format.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -27,7 +28,50 @@ struct Options {
   std::vector<std::string> symfiles, devices;
   int icount_shift = 0;
   uint64_t checkpoint_every = 50'000'000;
+  std::optional<uint64_t> max_instructions, max_seconds;
+  uint64_t max_size = RecordLimits{}.log_bytes;
 };
+
+RecordLimits limits_of(const Options& o) {
+  RecordLimits l;
+  l.instructions = o.max_instructions;
+  if (o.max_seconds) l.time = std::chrono::seconds(*o.max_seconds);
+  l.log_bytes = o.max_size;
+  return l;
+}
+
+// The terminal's keys, read without waiting, while the console streams:
+// stdin in non-canonical mode without echo (signal keys keep their meaning),
+// restored on every way out.
+class Keys {
+ public:
+  Keys() {
+    if (!::isatty(0) || ::tcgetattr(0, &saved_) != 0) return;
+    termios raw = saved_;
+    raw.c_lflag &= ~tcflag_t(ICANON | ECHO);
+    raw.c_cc[VMIN] = 0;
+    raw.c_cc[VTIME] = 0;
+    active_ = ::tcsetattr(0, TCSANOW, &raw) == 0;
+  }
+  ~Keys() {
+    if (active_) ::tcsetattr(0, TCSANOW, &saved_);
+  }
+  bool active() const { return active_; }
+  // True when `key` was typed since the last call.
+  bool pressed(char key) {
+    if (!active_) return false;
+    char buf[64];
+    bool seen = false;
+    for (ssize_t n; (n = ::read(0, buf, sizeof buf)) > 0;)
+      for (ssize_t i = 0; i < n; i++) seen |= buf[i] == key;
+    return seen;
+  }
+
+ private:
+  termios saved_{};
+  bool active_ = false;
+};
+constexpr char kDetachKey = 0x1d;  // Ctrl-], as telnet and virsh console
 
 RecordSpec spec_of(const Options& o) {
   RecordSpec s;
@@ -48,20 +92,32 @@ RecordSpec spec_of(const Options& o) {
   return s;
 }
 
-// -c: follow the console until the recording ends (or, at a terminal,
-// until Ctrl-C, which detaches and leaves the recording running).
+// -c: follow the console until the recording ends. SIGINT (Ctrl-C),
+// SIGTERM or SIGHUP stop the recording cleanly, which then ends complete;
+// only the escape key (Ctrl-] at a terminal) detaches and leaves it
+// recording in the background.
 int follow_console(RecordSession& rs) {
-  bool tty = ::isatty(1);
-  if (tty) {
-    stop_on_signals();
-    fmt::print(stderr, "[console of '{}'; Ctrl-C detaches, the recording goes on]\n", rs.dir().name());
-  }
+  Keys keys;
+  if (keys.active())
+    fmt::print(stderr, "[console of '{}'; Ctrl-C stops the recording, Ctrl-] detaches and leaves it recording]\n",
+               rs.dir().name());
+  bool stopping = false;
   bool ended = rs.follow(
       [](std::string_view text) {
         std::fwrite(text.data(), 1, text.size(), stdout);
         std::fflush(stdout);
       },
-      [&] { return tty && take_interrupt() != 0; });
+      [&] {
+        if (int sig = take_interrupt(); sig && !stopping) {
+          stopping = true;
+          fmt::print(stderr, "\n[{}: stopping the recording of '{}']\n", Interrupted(sig).signal_name(), rs.dir().name());
+          try {
+            rs.request_stop();
+          } catch (const Error&) {  // it ended meanwhile
+          }
+        }
+        return !stopping && keys.pressed(kDetachKey);
+      });
   if (!ended) {
     fmt::print(stderr, "\n[detached; '{}' is still recording (tt_record -S {} stops it)]\n", rs.dir().name(),
                rs.dir().name());
@@ -74,6 +130,9 @@ int follow_console(RecordSession& rs) {
 }
 
 int run(const Options& o) {
+  // Following the console, a signal stops the recording (follow_console);
+  // handled from the start, so one that comes early is not lost.
+  if (o.console && !o.stop && !o.destroy) stop_on_signals();
   RecordSession rs(StateDir::locate(o.name, o.dir.empty() ? std::nullopt : std::optional<fs::path>(o.dir)));
   if (o.stop) {
     RecordingState st = rs.stop(60s);
@@ -87,7 +146,7 @@ int run(const Options& o) {
     return 0;
   }
   rs.create(spec_of(o), o.force);
-  int pid = rs.start(o.debug);
+  int pid = rs.start(o.debug, limits_of(o));
   if (o.console) return follow_console(rs);
   fmt::print("recording '{}' in the background (recorder pid {}, state {})\n", o.name, pid, rs.dir().path().string());
   fmt::print("  stop it:  tt_record -S {}{}\n", o.name, o.dir.empty() ? "" : " -s " + o.dir);
@@ -127,6 +186,11 @@ int main(int argc, char** argv) {
                      "a checkpoint load)");
         app.add_option("--checkpoint-every", o.checkpoint_every,
                        "instructions between replay checkpoints (default 50000000; 0: none)");
+        app.add_option("--max-instructions", o.max_instructions, "end the recording after about N guest instructions");
+        app.add_option("--max-time", o.max_seconds, "end the recording after about N seconds");
+        app.add_option("--max-size", o.max_size,
+                       "end the recording when the engine's log reaches SIZE (suffixes K, M, G; default 4G; 0: no limit)")
+            ->transform(CLI::AsSizeValue(false));
       },
       [&] { return run(o); });
 }

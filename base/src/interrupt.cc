@@ -26,9 +26,12 @@ void stop_on_signals() {
 }
 
 Interrupted::Interrupted(int sig) : sig_(sig) {
-  const char* abbrev = ::sigabbrev_np(sig);
-  std::string name = abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
-  what_ = "interrupted by " + name + " (the replay is stopped and its temporary files removed)";
+  what_ = "interrupted by " + signal_name() + " (the replay is stopped and its temporary files removed)";
+}
+
+std::string Interrupted::signal_name() const {
+  const char* abbrev = ::sigabbrev_np(sig_);
+  return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig_);
 }
 
 void throw_if_interrupted() {

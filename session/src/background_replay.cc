@@ -101,7 +101,7 @@ ReplayState start_background_replay(const StateDir& dir, const std::function<voi
     st.write(t.runtime_dir() / StateDir::kReplayState);
     ready(st.to_json().dump());
     try {
-      while (process_alive(t.engine_pid())) {
+      while (t.engine_running()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
         throw_if_interrupted();
       }

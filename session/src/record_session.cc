@@ -106,7 +106,8 @@ void RecordSession::create(const RecordSpec& spec, bool replace) {
   dir_.write_config(c);
 }
 
-int RecordSession::record(bool verbose, const std::function<void(const std::string&)>& ready) {
+int RecordSession::record(bool verbose, const RecordLimits& limits,
+                          const std::function<void(const std::string&)>& ready) {
   FileLock lock(dir_.file(StateDir::kRecordLock), "'" + dir_.name() + "' is already being recorded");
   dir_.mark_incomplete(::getpid());
   struct sigaction sa {};
@@ -121,6 +122,7 @@ int RecordSession::record(bool verbose, const std::function<void(const std::stri
   opts.console = dir_.file(StateDir::kConsole);
   opts.runtime_dir = runtime;
   opts.verbose = verbose;
+  opts.limits = limits;
   opts.stop_requested = [] { return g_recorder_stop.load(); };
   opts.started = [&] { ready(fmt::format("{}", ::getpid())); };
   RecordResult r = engine->record(dir_.machine(c), dir_.file(StateDir::kRecordingDir), opts);
@@ -137,10 +139,10 @@ int RecordSession::record(bool verbose, const std::function<void(const std::stri
   return 0;
 }
 
-int RecordSession::start(bool verbose) {
+int RecordSession::start(bool verbose, const RecordLimits& limits) {
   try {
     std::string pid = run_in_background(dir_.file(StateDir::kRecorderLog).string(),
-                                        [&](const auto& ready) { return record(verbose, ready); });
+                                        [&](const auto& ready) { return record(verbose, limits, ready); });
     return std::stoi(pid);
   } catch (const Error&) {
     // The recorder failed before the engine ran: nothing was recorded, so do
@@ -163,7 +165,7 @@ bool RecordSession::wait_recorder_gone(std::chrono::seconds timeout) const {
   return true;
 }
 
-RecordingState RecordSession::stop(std::chrono::seconds timeout) {
+void RecordSession::request_stop() {
   if (!dir_.exists()) throw bad_input("no recorded VM '" + dir_.name() + "' at " + dir_.path().string());
   if (dir_.recording_state() != RecordingState::Recording) {
     throw bad_input("'" + dir_.name() + "' is not recording (" + to_string(dir_.recording_state()) + ")");
@@ -171,6 +173,10 @@ RecordingState RecordSession::stop(std::chrono::seconds timeout) {
   auto pid = dir_.recorder_pid();
   if (!pid || !process_alive(*pid)) throw runtime_error("the recorder of '" + dir_.name() + "' cannot be found");
   ::kill(*pid, SIGTERM);
+}
+
+RecordingState RecordSession::stop(std::chrono::seconds timeout) {
+  request_stop();
   if (!wait_recorder_gone(timeout))
     throw runtime_error(fmt::format("the recorder of '{}' did not stop within {} s", dir_.name(), timeout.count()));
   return dir_.recording_state();

@@ -1,7 +1,9 @@
 #include "vm/qemu/qemu_record.h"
 
 #include <fmt/format.h>
+#include <sys/statvfs.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -19,6 +21,83 @@ namespace xentt::qemu {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace std::chrono_literals;
+
+namespace {
+
+// What ended the guest, from QEMU's SHUTDOWN event (-no-reboot turns a
+// reset, a triple fault included, into one).
+std::string ended_by(const json& shutdown) {
+  std::string reason = shutdown.value("data", json::object()).value("reason", "");
+  if (reason == "guest-reset") return "guest-reset";
+  if (reason == "guest-panic") return "guest-panic";
+  return "guest-poweroff";
+}
+
+// The limits of RecordLimits, checked twice a second while recording.
+class LimitWatch {
+ public:
+  LimitWatch(const RecordLimits& limits, const QemuOptions& qo, fs::path log, fs::path dir,
+             std::chrono::steady_clock::time_point started)
+      : limits_(limits), log_(std::move(log)), dir_(std::move(dir)), started_(started),
+        // A guest that runs no instruction for this long has no timer left
+        // to wake it. With icount sleep=off an idle guest's virtual time
+        // jumps to its next timer at once, so a count frozen for seconds is
+        // final (measured, QEMU 10.0.2: the demo guest after its last line,
+        // hlt with interrupts off, icount frozen while the log grew 500 KB/s,
+        // 600 MB in 12 minutes). With sleep=on an idle guest waits for its
+        // timers in real time, so the wait is longer.
+        halted_after_(qo.icount_sleep ? std::chrono::seconds(60) : std::chrono::seconds(5)) {}
+
+  // How long the record loop may sleep before the next look.
+  std::chrono::steady_clock::duration sleep() const {
+    return std::clamp(next_ - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration(1ms),
+                      std::chrono::steady_clock::duration(100ms));
+  }
+
+  // The ended_by of the limit reached, or "". Cost (every half second; every
+  // 10 ms with an instruction limit): a QMP round trip, a stat and a statvfs.
+  std::string check(QmpClient& qmp, std::vector<std::string>& warnings) {
+    auto now = std::chrono::steady_clock::now();
+    if (now < next_) return "";
+    next_ = now + 500ms;
+    if (limits_.time && now - started_ >= *limits_.time) return "max-time";
+    std::error_code ec;
+    std::uint64_t bytes = fs::file_size(log_, ec);
+    if (!ec && limits_.log_bytes && bytes >= limits_.log_bytes) return "max-size";
+    struct statvfs fsinfo {};
+    if (::statvfs(dir_.c_str(), &fsinfo) == 0) {
+      std::uint64_t free_bytes = std::uint64_t(fsinfo.f_bavail) * fsinfo.f_frsize;
+      if (free_bytes < limits_.min_free_bytes) {
+        warnings.push_back(fmt::format("the file system of {} has {} MiB left: the recording was ended before the disk "
+                                       "filled (make room, then record again for a longer one)",
+                                       dir_.string(), free_bytes >> 20));
+        return "disk-full";
+      }
+    }
+    std::uint64_t icount = qmp.execute("query-replay", json::object(), 10s).value("icount", std::uint64_t{0});
+    if (limits_.instructions && icount >= *limits_.instructions) return "max-instructions";
+    // An instruction limit is looked at every 10 ms (a QMP round trip of
+    // ~0.1 ms): QEMU records 400-600M instructions/s here, and half-second
+    // looks ended a 30M limit at 240M.
+    if (limits_.instructions) next_ = now + 10ms;
+    if (icount != icount_) {
+      icount_ = icount;
+      moved_ = now;
+    } else if (now - moved_ >= halted_after_) {
+      return "guest-halted";
+    }
+    return "";
+  }
+
+ private:
+  RecordLimits limits_;
+  fs::path log_, dir_;
+  std::chrono::steady_clock::time_point started_, next_{}, moved_ = std::chrono::steady_clock::now();
+  std::chrono::seconds halted_after_;
+  std::uint64_t icount_ = ~0ull;
+};
+
+}  // namespace
 
 static void create_snapshot_image(const fs::path& path) {
   SpawnOptions o;
@@ -63,25 +142,34 @@ RecordResult record_qemu(const MachineSpec& m, const QemuOptions& qo, const Qemu
   }
   bool qmp_came_up = qmp.has_value();
   if (qmp_came_up && opts.started) opts.started();
+  LimitWatch limits(opts.limits, qo, recording / kEngineLog, recording, started);
   for (;;) {
     if (auto st = qemu.try_wait()) {
       info.exit_status = *st;
       info.ended_by = "guest-exit";
       break;
     }
-    bool shutdown = false;
+    std::optional<json> shutdown;
+    std::string limit;
     if (qmp) {
       try {
         qmp->pump();
-        shutdown = qmp->take_event("SHUTDOWN").has_value();
+        shutdown = qmp->take_event("SHUTDOWN");
+        if (!shutdown) limit = limits.check(*qmp, info.warnings);
       } catch (const Error&) {
         qmp.reset();  // QEMU is going away; its exit status comes next
       }
     }
     bool stop = opts.stop_requested && opts.stop_requested();
-    if ((shutdown || stop) && qmp) {
-      info.ended_by = shutdown ? "guest-poweroff" : "stopped";
+    if ((shutdown || stop || !limit.empty()) && qmp) {
+      info.ended_by = shutdown ? ended_by(*shutdown) : stop ? "stopped" : limit;
       try {
+        // Paused first: "quit" alone let the guest run on while QEMU shut
+        // down (measured: a 30M-instruction limit ended at 240M).
+        if (!shutdown) {
+          qmp->execute("stop", json::object(), 10s);
+          qmp->wait_event("STOP", 10s, {"SHUTDOWN"});
+        }
         qmp->execute("quit", json::object(), 10s);
       } catch (const Error&) {
       }
@@ -92,7 +180,7 @@ RecordResult record_qemu(const MachineSpec& m, const QemuOptions& qo, const Qemu
       if (info.exit_status != 0 && info.exit_status < 128) info.ended_by = "guest-exit";
       break;
     }
-    std::this_thread::sleep_for(stop ? 10ms : 100ms);
+    std::this_thread::sleep_for(stop ? 10ms : limits.sleep());
   }
   info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::error_code ec;

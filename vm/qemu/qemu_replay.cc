@@ -257,6 +257,7 @@ class QemuReplay final : public ReplayTarget, public BranchCounting {
   fs::path runtime_dir() const override { return runtime_; }
   fs::path console_file() const override { return paths_.console; }
   int engine_pid() const override { return child_.pid(); }
+  bool engine_running() override { return child_.running(); }
 
   void stop() override {
     if (master_ && qmp_ && child_.running()) {

@@ -26,6 +26,8 @@ class Interrupted : public std::exception {
   explicit Interrupted(int sig);
   const char* what() const noexcept override { return what_.c_str(); }
   int signal() const noexcept { return sig_; }
+  // "SIGINT", "SIGTERM", ...
+  std::string signal_name() const;
 
  private:
   int sig_;

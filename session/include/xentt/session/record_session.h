@@ -52,10 +52,14 @@ class RecordSession {
   // start fails before anything was recorded, removes the state directory
   // and throws the reason. The recorder's stderr goes to
   // StateDir::kRecorderLog.
-  int start(bool verbose);
+  int start(bool verbose, const RecordLimits& limits = {});
 
-  // Asks the recorder to stop cleanly and waits up to `timeout` for it.
-  // Returns the state it left. Throws BadInput when nothing records.
+  // Asks the recorder to stop cleanly (as tt_record -S) without waiting.
+  // Throws BadInput when nothing records, Runtime when the recorder cannot
+  // be found.
+  void request_stop();
+  // request_stop(), then waits up to `timeout` for the recorder to end.
+  // Returns the state it left.
   RecordingState stop(std::chrono::seconds timeout);
 
   // Kills a running recorder, ends the VM's background replays, destroys
@@ -71,7 +75,7 @@ class RecordSession {
 
  private:
   // The recorder's body, in the background process.
-  int record(bool verbose, const std::function<void(const std::string&)>& ready);
+  int record(bool verbose, const RecordLimits& limits, const std::function<void(const std::string&)>& ready);
   bool wait_recorder_gone(std::chrono::seconds timeout) const;
   StateDir dir_;
 };

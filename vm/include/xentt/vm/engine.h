@@ -37,7 +37,22 @@ struct MachineSpec {
   nlohmann::json engine_options = nlohmann::json::object();
 };
 
+// Where a recording ends on its own, besides the guest's end. An engine
+// checks them about twice a second, so a recording ends soon after a limit,
+// not exactly at it; what was recorded up to then replays.
+struct RecordLimits {
+  std::optional<std::uint64_t> instructions;  // guest instructions
+  std::optional<std::chrono::seconds> time;   // wall-clock time
+  // Bytes of the engine log; 0: no limit. A runaway guest filled the disk
+  // (600 MB of log in 12 minutes) before there was one.
+  std::uint64_t log_bytes = 4ull << 30;
+  // Stop while the file system still has this much room: a recording cut by
+  // a full disk may not replay.
+  std::uint64_t min_free_bytes = 256ull << 20;
+};
+
 struct RecordOptions {
+  RecordLimits limits;
   // The guest's serial output goes here.
   std::filesystem::path console;
   // The recorder's runtime files (control sockets, RAM file, the engine's
@@ -53,7 +68,12 @@ struct RecordOptions {
 
 // How a recording ended.
 struct RecordResult {
-  std::string ended_by;  // "guest-exit", "guest-poweroff", "stopped"
+  // "guest-exit" (the guest's own exit device), "guest-poweroff",
+  // "guest-reset" (a reboot or a triple fault; recordings do not reboot),
+  // "guest-panic", "guest-halted" (no instruction ran for a while with no
+  // timer left to wake it: hlt with interrupts off), "stopped" (asked to),
+  // "max-instructions", "max-time", "max-size", "disk-full".
+  std::string ended_by;
   int exit_status = 0;   // the engine's exit status (QEMU's, e.g. 33 from isa-debug-exit)
   double seconds = 0;    // wall-clock time recording took
   std::string engine_version;

@@ -91,6 +91,10 @@ class ReplayTarget : public Target {
   virtual std::filesystem::path runtime_dir() const = 0;
   virtual std::filesystem::path console_file() const = 0;
   virtual int engine_pid() const = 0;
+  // False once the engine's process has ended (reaped: a process that died
+  // but was not waited for still answers kill(pid, 0), so a supervisor
+  // polling that way never saw its QEMU killed by tt_replay -K).
+  virtual bool engine_running() = 0;
 
   // Ends the replay's process and removes its runtime directory; the
   // recording stays.
