@@ -47,7 +47,8 @@ struct SymbolOptions {
     if (maps.empty()) throw xentt::bad_input("no symbol files: give -e FILE, --symmap SPEC or -s STATEDIR");
     std::string name = tool;
     return std::make_unique<sym::Symbolizer>(
-        std::move(maps), [name](const std::string& w) { std::cerr << name << ": warning: " << w << "\n"; }, strict);
+        std::move(maps), [name](const std::string& w) { std::cerr << name << ": warning: " << printable(w) << "\n"; },
+        strict);
   }
 };
 

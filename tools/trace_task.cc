@@ -51,7 +51,7 @@ int run(const Options& o) {
   // One pass over the log: the .bts file, the distinct functions entered or
   // returned to (each target address resolved once), the symbolized print.
   auto maps = symbol_maps(sd);
-  sym::Symbolizer symbolizer(maps, [](const std::string& w) { fmt::print(stderr, "trace_task: {}\n", w); });
+  sym::Symbolizer symbolizer(maps, [](const std::string& w) { fmt::print(stderr, "trace_task: warning: {}\n", printable(w)); });
   sym::PrintOptions po;
   po.symbols = true;
   po.lines = o.lines;

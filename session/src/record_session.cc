@@ -92,7 +92,6 @@ void RecordSession::create(const RecordSpec& spec, bool replace) {
     }
   }
 
-  fs::create_directories(dir_.path().parent_path());
   dir_.create();
   // Incomplete from the first moment: a crash from here on reads as
   // "terminated abnormally", never as a finished recording.

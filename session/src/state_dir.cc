@@ -158,11 +158,20 @@ void StateDir::require_ours(const std::string& doing) const {
 }
 
 void StateDir::create() const {
+  // The parents first; a path through a file is the user's mistake (exit 2),
+  // a file system that refuses is not (exit 1).
+  std::error_code ec;
+  fs::create_directories(path_.parent_path(), ec);
+  if (ec == std::errc::not_a_directory || ec == std::errc::file_exists)
+    throw bad_input("cannot create the state directory " + path_.string() + ": a part of its path is a file, not a "
+                    "directory (choose another -s DIR)");
+  if (ec) throw runtime_error("cannot create the state directory " + path_.string() + ": " + ec.message());
   bool made = ::mkdir(path_.c_str(), 0700) == 0;
   if (!made) {
     int err = errno;
-    std::error_code ec;
-    if (err != EEXIST) throw system_error("cannot create " + path_.string(), err);
+    if (err == ENOTDIR)
+      throw bad_input("cannot create the state directory " + path_.string() + ": a part of its path is a file");
+    if (err != EEXIST) throw system_error("cannot create the state directory " + path_.string(), err);
     if (!fs::is_directory(fs::symlink_status(path_, ec)) || !fs::is_empty(path_, ec)) {
       require_ours("refusing to record into");  // throws for anything of the user's
       throw bad_input(path_.string() + " already holds a recording");

@@ -126,9 +126,11 @@ class StateDir {
   // directory ...; nothing was changed". `doing` says what was refused.
   void require_ours(const std::string& doing) const;
   // Makes the directory a new state directory: creates it (mode 0700) and
-  // writes the marker first. An existing empty directory is taken as it is
-  // (the marker notes that xentt did not create it, so destroy() leaves the
-  // empty directory). Throws BadInput when the path exists otherwise.
+  // writes the marker first, its parents as needed. An existing empty
+  // directory is taken as it is (the marker notes that xentt did not create
+  // it, so destroy() leaves the empty directory). Throws BadInput when the
+  // path exists otherwise or leads through a file, Runtime when the file
+  // system refuses (read-only, no room).
   void create() const;
 
   VmConfig config() const;  // throws BadInput on a damaged config
