@@ -168,6 +168,5 @@ void remove_tree(const fs::path& path) {
   }
 }
 
-bool process_alive(int pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
 
 }  // namespace xentt

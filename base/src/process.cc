@@ -162,22 +162,34 @@ int Child::terminate(std::chrono::milliseconds grace) {
   return *status_;
 }
 
-std::vector<std::uint64_t> process_stat(int pid) {
-  std::vector<std::uint64_t> out;
-  if (pid <= 0) return out;
+namespace {
+// /proc/PID/stat after "pid (comm) ": comm may hold spaces and parentheses,
+// so it starts after the last ')'. Empty when there is no such process.
+std::string stat_after_comm(int pid) {
+  if (pid <= 0) return "";
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string line;
-  if (!std::getline(in, line)) return out;
-  // "pid (comm) state ..." : comm may hold spaces and parentheses, so count
-  // from the last ')'; state is a letter, the rest are numbers.
+  if (!std::getline(in, line)) return "";
   auto close = line.rfind(')');
-  if (close == std::string::npos) return out;
-  std::istringstream fields(line.substr(close + 1));
+  return close == std::string::npos ? "" : line.substr(close + 1);
+}
+}  // namespace
+
+std::vector<std::uint64_t> process_stat(int pid) {
+  std::vector<std::uint64_t> out;
+  std::istringstream fields(stat_after_comm(pid));
   std::string state;
-  fields >> state;
+  if (!(fields >> state)) return out;
   out = {0, 0, 0};  // pid, comm, state: not numbers
   for (std::uint64_t v; fields >> v;) out.push_back(v);
   return out;
+}
+
+bool process_alive(int pid) {
+  if (pid <= 0 || (::kill(pid, 0) != 0 && errno != EPERM)) return false;
+  std::istringstream fields(stat_after_comm(pid));
+  std::string state;
+  return !(fields >> state) || (state != "Z" && state != "X");  // unreadable /proc: trust the signal
 }
 
 std::optional<std::uint64_t> process_start_time(int pid) {

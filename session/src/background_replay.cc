@@ -48,8 +48,6 @@ int reap(const StateDir::RuntimeDir& r) {
   return killed;
 }
 
-bool still(int pid, std::uint64_t start) { return ProcessId{pid, start}.alive(); }
-
 }  // namespace
 
 ReapReport reap_orphaned_runtime_dirs(const StateDir& dir) {
@@ -118,11 +116,10 @@ ReapReport end_background_replays(const StateDir& dir) {
   for (const auto& r : dir.runtime_dirs()) {
     if (auto state = ReplayState::read(r.path / StateDir::kReplayState)) {
       // Its supervisor stops the replay and removes its files on SIGTERM.
-      const int sup = state->supervisor_pid;
-      if (still(sup, state->supervisor_start)) ::kill(sup, SIGTERM);
-      for (int i = 0; i < 100 && still(sup, state->supervisor_start); i++)
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      if (still(sup, state->supervisor_start)) ::kill(sup, SIGKILL);
+      const ProcessId sup{state->supervisor_pid, state->supervisor_start};
+      if (sup.alive()) ::kill(sup.pid, SIGTERM);
+      for (int i = 0; i < 100 && sup.alive(); i++) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (sup.alive()) ::kill(sup.pid, SIGKILL);
       rep.ended++;
     } else if (r.owner_pid == ::getpid() || process_alive(r.owner_pid)) {
       continue;  // a foreground replay or an index build: its owner cleans up

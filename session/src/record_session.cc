@@ -11,6 +11,7 @@
 #include "xentt/base/daemon.h"
 #include "xentt/base/error.h"
 #include "xentt/base/fs_util.h"
+#include "xentt/base/process.h"
 #include "xentt/session/background_replay.h"
 #include "xentt/vm/engine.h"
 

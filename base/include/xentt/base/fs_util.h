@@ -36,7 +36,5 @@ std::uint64_t stream_file(const std::filesystem::path& path,
 // entry.
 void remove_tree(const std::filesystem::path& path);
 
-// True when `pid` names a live process (signal 0).
-bool process_alive(int pid);
 
 }  // namespace xentt

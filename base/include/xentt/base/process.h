@@ -58,6 +58,12 @@ class Child {
   std::optional<int> status_;
 };
 
+// True when `pid` names a live process: it exists (signal 0) and is not a
+// zombie waiting to be reaped (a zombie answers signal 0, and where init
+// does not reap, as in some containers, it never goes away). Cost: a
+// system call and a small read of /proc.
+bool process_alive(int pid);
+
 // The numeric fields of /proc/PID/stat, indexed as proc(5) numbers them
 // from 1 (index 0 is field 1; fields 1-3, pid, comm and state, read 0);
 // empty when there is no such process. Cost: one small read.
@@ -76,7 +82,7 @@ struct ProcessId {
   // Process `pid` as it is now (start 0 when there is none).
   static ProcessId of(int pid) { return {pid, process_start_time(pid).value_or(0)}; }
   // True while `pid` is still the process that started at `start`.
-  bool alive() const { return pid > 0 && start != 0 && process_start_time(pid) == start; }
+  bool alive() const { return start != 0 && process_start_time(pid) == start && process_alive(pid); }
 };
 
 // What a program prints: runs argv (no shell), collects its stdout (at most
