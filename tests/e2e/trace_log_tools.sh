@@ -113,3 +113,15 @@ bts_extract --vcpu 9 "$TMP/t.log" > /dev/null 2> "$TMP/err2"; rc2=$?
 set -e
 [ $rc -eq 2 ] && [ $rc2 -eq 2 ] && grep -q "vcpu 9" "$TMP/err2" || fail "bad range/vcpu: $rc $rc2"
 echo "ok: bad input exits 2 with file and offset"
+
+# A FIFO given as the log is refused at once (a log is mapped, so it must
+# be a regular file), never waited on for a writer.
+mkfifo "$TMP/fifo.log"
+for prog in xentt_dumplog bts_extract; do
+  set +e
+  timeout 10 "$prog" "$TMP/fifo.log" > /dev/null 2> "$TMP/err"; rc=$?
+  set -e
+  [ $rc -eq 2 ] && [ "$(wc -l < "$TMP/err")" -eq 1 ] && grep -q "fifo.log: .*FIFO" "$TMP/err" ||
+    fail "$prog on a FIFO: rc=$rc $(cat "$TMP/err")"
+  echo "ok: $(cat "$TMP/err")"
+done

@@ -3,10 +3,7 @@
 // the index when the trailer is there, else by walking frame headers), and
 // payloads are checked (CRC, stream lengths) when a frame is decoded. Every
 // problem is a bad_input error naming the file, the offset and the reason.
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -15,6 +12,7 @@
 
 #include "trace_log_format.h"
 #include "xentt/base/error.h"
+#include "xentt/base/input_file.h"
 #include "xentt/tracefmt/trace_log.h"
 
 namespace xentt::xtl {
@@ -292,28 +290,16 @@ void LogReader::Impl::decode(std::size_t frame, std::vector<Branch>& out) const 
 LogReader::LogReader(const std::string& path) : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.path = path;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    int e = errno;
-    if (e == ENOENT) throw bad_input(path + ": no such file");
-    throw system_error(path + ": cannot open the trace log", e);
-  }
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw bad_input(path + ": not a regular file");
-  }
-  m.size = static_cast<std::uint64_t>(st.st_size);
+  // Never waits on the open (a FIFO opens at once) and refuses what cannot
+  // be mapped, naming what it is.
+  InputFile f = InputFile::open_regular(path, "a trace log");
+  m.size = f.size();
   if (m.size > 0) {
-    void* p = ::mmap(nullptr, m.size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      int e = errno;
-      ::close(fd);
-      throw system_error(path + ": cannot map the trace log", e);
-    }
+    void* p = ::mmap(nullptr, m.size, PROT_READ, MAP_PRIVATE, f.fd(), 0);
+    if (p == MAP_FAILED) throw system_error(path + ": cannot map the trace log", errno);
     m.map = static_cast<const unsigned char*>(p);
   }
-  ::close(fd);
+  f.close();
   try {
     m.check_prefix();
     m.read_header_frame();
