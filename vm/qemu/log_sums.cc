@@ -120,7 +120,8 @@ LogSums parse_log_sums(std::string_view in, const std::string& origin) {
   s.log_bytes = le::get_u64(p + 16);
   if (s.block_bytes < kMinBlock || (s.block_bytes & (s.block_bytes - 1)))
     throw bad(12, fmt::format("block size {} is not a power of two >= {}", s.block_bytes, kMinBlock));
-  uint64_t blocks = (s.log_bytes + s.block_bytes - 1) / s.block_bytes;
+  // Rounded up without s.log_bytes + block_bytes - 1, which wraps near 2^64.
+  uint64_t blocks = s.log_bytes / s.block_bytes + (s.log_bytes % s.block_bytes != 0);
   uint64_t want = kHeaderBytes + 4 * blocks + 4;
   if (blocks > (1u << 30) || in.size() != want)
     throw bad(std::min<uint64_t>(in.size(), want), fmt::format("{} bytes where {} log bytes in blocks of {} need {}",
