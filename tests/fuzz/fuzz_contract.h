@@ -6,9 +6,13 @@
 // contract aborts, so libFuzzer saves the input as a crash.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "xentt/base/error.h"
@@ -49,6 +53,23 @@ void only_errors(F&& f) {
     broken("an exception that is not an xentt::Error escaped", e.what());
   } catch (...) {
     broken("something that is not an exception was thrown", "");
+  }
+}
+
+// The round trip of a reader and its writer: what `read` accepts from the
+// input's bytes (or refuses with an xentt::Error), `write` writes in a
+// form that `read` accepts again and that writes back the same.
+template <class Read, class Write>
+void check_round_trip(const std::uint8_t* data, std::size_t size, Read&& read, Write&& write) {
+  std::string text(reinterpret_cast<const char*>(data), size);
+  std::optional<decltype(read(text))> first;
+  only_errors([&] { first.emplace(read(text)); });
+  if (!first) return;
+  std::string written = write(*first);
+  try {
+    require(write(read(written)) == written, "what the reader accepted changes when written and read back");
+  } catch (const std::exception& e) {
+    broken("what the reader accepted does not read back", e.what());
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -249,21 +250,29 @@ struct Patched {
 
 std::uint64_t count_branches(const LogReader& r) { return r.for_each_branch(0, 0, ~0ull, [](const Branch&) {}); }
 
+// The verdict both readers must reach on damage to frame `frame`: a strict
+// reader refuses the log on open, a dump's reader opens it and check()
+// names the same damage. Returns the dump's reader.
+std::unique_ptr<LogReader> same_verdict(const Patched& l, std::size_t frame, const std::string& why) {
+  CHECK_THROWS_WITH(LogReader(l.path), ContainsSubstring(l.offset(frame) + why));
+  auto d = std::make_unique<LogReader>(l.path, OnDamage::Continue);
+  CHECK_THROWS_WITH(d->check(frame), ContainsSubstring(l.offset(frame) + why));
+  return d;
+}
+
 }  // namespace
 
 TEST_CASE("trace log: a damaged marker frame header is damage to every reader, not only to one that reads markers") {
   Patched l("markhdr");
   l.bytes[l.at(kMark2) + 2] ^= 1;  // its vcpu: the header CRC no longer matches
   l.save();
-  CHECK_THROWS_WITH(LogReader(l.path), ContainsSubstring(l.offset(kMark2) + "damaged frame header"));
-  LogReader d(l.path, OnDamage::Continue);
-  CHECK(d.complete());
-  REQUIRE(d.frames().size() == 9);
-  CHECK_THROWS_WITH(d.check(kMark2), ContainsSubstring(l.offset(kMark2) + "damaged frame header"));
-  CHECK_THROWS_WITH(d.json(kMark2), ContainsSubstring(l.offset(kMark2) + "damaged frame header"));
-  for (std::size_t f : {kBr1, kBr3, kMark4, kBr5}) CHECK_NOTHROW(d.check(f));
-  CHECK(count_branches(d) == 3000);
-  CHECK(d.damage_between_frames().empty());
+  auto d = same_verdict(l, kMark2, "damaged frame header");
+  CHECK(d->complete());
+  REQUIRE(d->frames().size() == 9);
+  CHECK_THROWS_WITH(d->json(kMark2), ContainsSubstring(l.offset(kMark2) + "damaged frame header"));
+  for (std::size_t f : {kBr1, kBr3, kMark4, kBr5}) CHECK_NOTHROW(d->check(f));
+  CHECK(count_branches(*d) == 3000);
+  CHECK(d->damage_between_frames().empty());
 }
 
 TEST_CASE("trace log: a marker that is not a JSON object is refused on open, even with its CRCs right") {
@@ -273,10 +282,8 @@ TEST_CASE("trace log: a marker that is not a JSON object is refused on open, eve
   l.bytes.replace(pay, 15, R"(["what","tick"])");
   reseal(l.bytes, l.at(kMark2));
   l.save();
-  CHECK_THROWS_WITH(LogReader(l.path), ContainsSubstring(l.offset(kMark2) + "marker frame is not a JSON object"));
-  LogReader d(l.path, OnDamage::Continue);
-  CHECK_THROWS_WITH(d.check(kMark2), ContainsSubstring(l.offset(kMark2) + "marker frame is not a JSON object"));
-  CHECK_NOTHROW(d.check(kMark4));
+  auto d = same_verdict(l, kMark2, "marker frame is not a JSON object");
+  CHECK_NOTHROW(d->check(kMark4));
 }
 
 TEST_CASE("trace log: a damaged branch payload is found by check() as by decoding, in both modes") {
@@ -363,9 +370,7 @@ TEST_CASE("trace log: a batch that breaks its vCPU's brctr order is a damaged fr
   put_le(l.bytes, l.at(kBr3) + 16, 500, 8);  // first_brctr 500: inside frame 1's 1..1000
   reseal(l.bytes, l.at(kBr3));
   l.save();
-  CHECK_THROWS_WITH(LogReader(l.path), ContainsSubstring(l.offset(kBr3) + "vcpu 0 batch at brctr 500 overlaps"));
-  LogReader d(l.path, OnDamage::Continue);
-  CHECK_THROWS_WITH(d.check(kBr3), ContainsSubstring(l.offset(kBr3) + "vcpu 0 batch at brctr 500 overlaps"));
-  CHECK_NOTHROW(d.check(kBr5));
-  CHECK(count_branches(d) == 2000);
+  auto d = same_verdict(l, kBr3, "vcpu 0 batch at brctr 500 overlaps");
+  CHECK_NOTHROW(d->check(kBr5));
+  CHECK(count_branches(*d) == 2000);
 }
