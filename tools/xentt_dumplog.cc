@@ -44,6 +44,7 @@ struct Dumper {
   bool json;
   xentt::tools::Output out;
   std::uint64_t damaged = 0;
+  std::vector<bool> reported;  // frames already reported damaged (--frames with --records reads each twice)
 
   // Reads frame f as every mode does (LogReader::check: header, CRC,
   // records or JSON; a Branches frame decoded into *buf when given), so
@@ -57,7 +58,9 @@ struct Dumper {
         log.check(f);
       return true;
     } catch (const xentt::Error& e) {
-      report(std::string(e.what()) + " (frame " + std::to_string(f) + ")");
+      if (reported.size() <= f) reported.resize(log.frames().size());
+      if (!reported[f]) report(std::string(e.what()) + " (frame " + std::to_string(f) + ")");
+      reported[f] = true;
       return false;
     }
   }
@@ -215,7 +218,7 @@ int main(int argc, char** argv) {
         // A dump goes on past damaged frames to show the rest; each is one
         // line on stderr, and the exit status 2.
         LogReader log(path, OnDamage::Continue);
-        Dumper d{log, json, xentt::tools::Output(1), 0};
+        Dumper d{log, json, xentt::tools::Output(1), 0, {}};
         d.report_between();
         if (frames) d.frames();
         if (records) d.records();
