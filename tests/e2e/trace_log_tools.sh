@@ -212,6 +212,13 @@ assert s['complete'] is True and s['damaged_frames'] == 1 and s['branches'] == $
   one_line "bts_extract ($kind)" $rc 2 "$f" "$off" "$why"
   echo "ok: $kind: every mode and bts_extract exit 2: $(cat "$TMP/err")"
 done
+# Two modes at once read each frame twice; a damaged one is still one line.
+set +e
+xentt_dumplog --frames --records "$TMP/brpay.log" > /dev/null 2> "$TMP/err"; rc=$?
+set -e
+read -r off why < <(damage brpay "$TMP/brpay.log")
+one_line "xentt_dumplog --frames --records (brpay)" $rc 2 "$TMP/brpay.log" "$off" "$why"
+
 # bts_extract checks what it reads: a range that does not reach the
 # damaged batch extracts as from the intact log.
 first0=$(awk '$1 == 0 {print $2; exit}' "$TMP/recs.txt")
