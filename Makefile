@@ -4,6 +4,7 @@
 #   make            libraries, programs (build/bin/) and the demo guest (build/guest/demo.elf)
 #   make demo       install what is missing, build, run the main job end to end
 #   make test       everything CI runs: sanitizer unit tests, fuzz smoke, the full suite
+#   make fuzz       the fuzzing campaign: each target FUZZ_SECONDS (600) on its corpus, FUZZ_TARGETS to pick
 #   make check      only the full suite in build/ (quicker while developing)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make bench      the benchmarks (figures and ratios, never pass/fail)
@@ -16,7 +17,11 @@ JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 # SANITIZE=1 builds build/ itself with ASan+UBSan (every test, slower).
 SANITIZE   ?=
-FUZZ_SECONDS ?= 20
+# Seconds per fuzz target: 20 for the smoke runs of `make test`, 600 for
+# `make fuzz`; FUZZ_TARGETS picks targets (default all), FUZZ_RUNS caps the
+# executions of each.
+FUZZ_SECONDS ?=
+FUZZ_TARGETS ?=
 
 ifeq ($(SANITIZE),1)
 CMAKE_ARGS += -DXENTT_SANITIZE=ON
@@ -24,7 +29,7 @@ endif
 
 CTEST = ctest --output-on-failure -j$(JOBS)
 
-.PHONY: all demo test check test-san test-fuzz install bench deps clean help
+.PHONY: all demo test check test-san test-fuzz fuzz install bench deps clean help
 
 all: $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j$(JOBS)
@@ -59,7 +64,13 @@ build-san/build.ninja:
 
 test-fuzz: build-fuzz/build.ninja
 	cmake --build build-fuzz -j$(JOBS)
-	cd build-fuzz && XENTT_FUZZ_SECONDS=$(FUZZ_SECONDS) $(CTEST) -L fuzz --no-tests=ignore
+	cd build-fuzz && XENTT_FUZZ_SECONDS=$(or $(FUZZ_SECONDS),20) $(CTEST) -L fuzz --no-tests=ignore
+
+# Findings are saved in build-fuzz/fuzz/findings_NAME/, new corpus inputs in
+# build-fuzz/fuzz/corpus_NAME/ (never in the repository's seeds).
+fuzz: build-fuzz/build.ninja
+	cmake --build build-fuzz -j$(JOBS)
+	@scripts/fuzz build-fuzz $(or $(FUZZ_SECONDS),600) $(FUZZ_TARGETS)
 
 build-fuzz/build.ninja:
 	CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXENTT_FUZZ=ON -DXENTT_GUEST=OFF
@@ -78,4 +89,4 @@ clean:
 	rm -rf build build-san build-fuzz
 
 help:
-	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,11p' Makefile | sed 's/^# \{0,1\}//'

@@ -1,7 +1,9 @@
 // xentt_dumplog: what a trace log holds: a summary by frame and record
 // type (default), one line per frame (--frames) or per branch (--records),
-// as text or one JSON object per line (--json). A damaged frame is
-// reported with its offset and skipped; the exit status is then 2.
+// as text or one JSON object per line (--json). Every mode reads every
+// frame whole (LogReader::check) and reaches the same verdict: a damaged
+// frame is reported, one line with its offset and what is wrong, and
+// skipped; the exit status is then 2.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -42,18 +44,34 @@ struct Dumper {
   bool json;
   xentt::tools::Output out;
   std::uint64_t damaged = 0;
+  std::vector<bool> reported;  // frames already reported damaged (--frames with --records reads each twice)
 
-  // Decodes frame f into buf; a damaged frame is reported and skipped.
-  bool decode(std::size_t f, std::vector<Branch>& buf) {
+  // Reads frame f as every mode does (LogReader::check: header, CRC,
+  // records or JSON; a Branches frame decoded into *buf when given), so
+  // that every mode reaches the same verdict. A damaged frame is reported,
+  // one line, and skipped.
+  bool read(std::size_t f, std::vector<Branch>* buf) {
     try {
-      log.branches(f, buf);
+      if (buf && log.frames()[f].type == FrameType::Branches)
+        log.branches(f, *buf);
+      else
+        log.check(f);
       return true;
     } catch (const xentt::Error& e) {
-      out.flush();
-      std::cerr << "xentt_dumplog: " << e.what() << " (frame " << f << " skipped)\n";
-      ++damaged;
+      if (reported.size() <= f) reported.resize(log.frames().size());
+      if (!reported[f]) report(std::string(e.what()) + " (frame " + std::to_string(f) + ")");
+      reported[f] = true;
       return false;
     }
+  }
+  void report(const std::string& what) {
+    out.flush();
+    std::cerr << "xentt_dumplog: " << what << "\n";
+    ++damaged;
+  }
+  // Damage the reader skipped between frames (a log without an index).
+  void report_between() {
+    for (const std::string& d : log.damage_between_frames()) report(d);
   }
 
   void frames() {
@@ -62,14 +80,7 @@ struct Dumper {
       const FrameInfo& f = fr[i];
       bool br = f.type == FrameType::Branches;
       std::string payload;
-      if (f.type == FrameType::Marker || f.type == FrameType::Header) {
-        try {
-          payload = log.json(i);
-        } catch (const xentt::Error& e) {
-          std::cerr << "xentt_dumplog: " << e.what() << "\n";
-          ++damaged;
-        }
-      }
+      if (read(i, nullptr) && (f.type == FrameType::Marker || f.type == FrameType::Header)) payload = log.json(i);
       if (json) {
         nlohmann::json j{{"frame", i}, {"offset", f.offset}, {"type", type_name(f.type)}, {"vcpu", f.vcpu},
                          {"stored_bytes", f.stored_bytes}};
@@ -100,7 +111,7 @@ struct Dumper {
     bool multi = log.vcpus().size() > 1;
     std::vector<Branch> buf;
     for (std::size_t i = 0; i < fr.size(); ++i) {
-      if (fr[i].type != FrameType::Branches || !decode(i, buf)) continue;
+      if (!read(i, &buf) || fr[i].type != FrameType::Branches) continue;
       for (const Branch& b : buf) {
         if (json)
           fmt::format_to(std::back_inserter(out.buf),
@@ -126,7 +137,7 @@ struct Dumper {
     std::vector<Branch> buf;
     for (std::size_t i = 0; i < fr.size(); ++i) {
       by_type[type_name(fr[i].type)]++;
-      if (fr[i].type != FrameType::Branches) continue;
+      if (!read(i, &buf) || fr[i].type != FrameType::Branches) continue;
       VcpuStats& v = vs[fr[i].vcpu];
       if (v.frames && fr[i].first_brctr != v.last_brctr + 1) ++v.gaps;
       if (!v.frames) v.first_brctr = fr[i].first_brctr, v.first_icount = fr[i].first_icount;
@@ -134,7 +145,6 @@ struct Dumper {
       v.stored += fr[i].stored_bytes + 16;
       v.last_brctr = fr[i].first_brctr + fr[i].count - 1;
       stored += fr[i].stored_bytes + 16;
-      if (!decode(i, buf)) continue;
       v.branches += buf.size();
       total += buf.size();
       v.last_icount = buf.back().icount;
@@ -205,8 +215,11 @@ int main(int argc, char** argv) {
         app.add_option("LOG", path, "trace log")->required();
       },
       [&]() -> int {
-        LogReader log(path);
-        Dumper d{log, json, xentt::tools::Output(1), 0};
+        // A dump goes on past damaged frames to show the rest; each is one
+        // line on stderr, and the exit status 2.
+        LogReader log(path, OnDamage::Continue);
+        Dumper d{log, json, xentt::tools::Output(1), 0, {}};
+        d.report_between();
         if (frames) d.frames();
         if (records) d.records();
         if (!frames && !records) d.summary();

@@ -6,6 +6,7 @@
 
 #include "xentt/base/error.h"
 #include "xentt/base/fs_util.h"
+#include "xentt/base/json_int.h"
 #include "xentt/base/le_bytes.h"
 
 namespace xentt {
@@ -50,14 +51,14 @@ DigestManifest DigestManifest::read(const fs::path& file) {
   json j = json::parse(read_file(file), nullptr, false);
   if (!j.is_object()) throw bad_input(where + ": not a checksum manifest (damaged?)");
   try {
-    if (j.at("format").get<int>() != kFormat)
-      throw bad_input(where + ": checksum manifest format " + j["format"].dump() + " unknown");
+    if (json_int<int>(j.at("format"), where + ": format") != kFormat)
+      throw bad_input(where + ": checksum manifest format " + excerpt(j["format"].dump()) + " unknown");
     std::uint32_t want = static_cast<std::uint32_t>(std::stoul(j.at("crc32").get<std::string>(), nullptr, 16));
     j.erase("crc32");
     if (crc_of(j) != want) throw bad_input(where + ": the manifest's own checksum does not match (it is damaged)");
     DigestManifest m;
     for (const auto& [name, d] : j.at("files").items()) {
-      m.files[name] = {d.at("bytes").get<std::uint64_t>(),
+      m.files[name] = {json_int<std::uint64_t>(d.at("bytes"), where + ": " + printable(name) + ": bytes"),
                        static_cast<std::uint32_t>(std::stoul(d.at("crc32").get<std::string>(), nullptr, 16))};
     }
     return m;

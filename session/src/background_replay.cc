@@ -11,6 +11,7 @@
 #include "xentt/base/error.h"
 #include "xentt/base/daemon.h"
 #include "xentt/base/fs_util.h"
+#include "xentt/base/json_int.h"
 #include "xentt/base/interrupt.h"
 #include "xentt/base/process.h"
 #include "xentt/session/replay_state.h"
@@ -27,8 +28,8 @@ std::optional<ProcessId> engine_of(const fs::path& dir) {
   if (!fs::is_regular_file(fs::symlink_status(f, ec))) return std::nullopt;
   try {
     auto j = nlohmann::json::parse(read_file(f), nullptr, false);
-    if (!j.is_object() || !j["pid"].is_number_integer() || !j["start"].is_number_unsigned()) return std::nullopt;
-    return ProcessId{j["pid"].get<int>(), j["start"].get<std::uint64_t>()};
+    if (!j.is_object() || !j.contains("pid") || !j.contains("start")) return std::nullopt;
+    return ProcessId{json_int<int>(j["pid"], f.string()), json_int<std::uint64_t>(j["start"], f.string())};
   } catch (const Error&) {
     return std::nullopt;
   }

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "xentt/base/error.h"
+#include "xentt/base/json_int.h"
 #include "xentt/base/fs_util.h"
 #include "xentt/base/le_bytes.h"
 
@@ -37,22 +38,24 @@ ReplayIndex ReplayIndex::from_json(const std::string& text, const std::string& o
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) throw bad_input(origin + ": not a JSON object (damaged? delete it to rebuild)");
   try {
-    if (j.at("format").get<int>() != kFormat) {
-      throw bad_input(origin + ": index format " + j["format"].dump() + " unknown (delete it to rebuild)");
+    if (json_int<int>(j.at("format"), origin + ": format") != kFormat) {
+      throw bad_input(origin + ": index format " + excerpt(j["format"].dump()) + " unknown (delete it to rebuild)");
     }
-    if (j.at("crc32").get<std::uint32_t>() != crc_of(j))
-      throw bad_input(origin + ": its checksum does not match its contents (damaged; delete it to rebuild)");
     ReplayIndex r;
     r.recording = j.at("recording").get<std::string>();
-    r.final_icount = j.at("final_icount").get<uint64_t>();
-    r.interval = j.at("interval").get<uint64_t>();
-    r.checkpoints = j.at("checkpoints").get<std::vector<uint64_t>>();
-    r.checkpoint_brctr = j.at("checkpoint_brctr").get<std::vector<uint64_t>>();
+    r.final_icount = json_int<uint64_t>(j.at("final_icount"), origin + ": final_icount");
+    r.interval = json_int<uint64_t>(j.at("interval"), origin + ": interval");
+    r.checkpoints = json_ints<uint64_t>(j.at("checkpoints"), origin + ": checkpoints");
+    r.checkpoint_brctr = json_ints<uint64_t>(j.at("checkpoint_brctr"), origin + ": checkpoint_brctr");
     if (r.checkpoint_brctr.size() != r.checkpoints.size())
       throw bad_input(origin + ": checkpoint_brctr and checkpoints differ in length (delete it to rebuild)");
     if (r.checkpoints.empty() || r.checkpoints.front() != 0 || !std::is_sorted(r.checkpoints.begin(), r.checkpoints.end()))
       throw bad_input(origin + ": checkpoints do not start at 0 in ascending order (delete it to rebuild)");
-    r.console_bytes = j.value("console_bytes", uint64_t{0});
+    if (j.contains("console_bytes")) r.console_bytes = json_int<uint64_t>(j["console_bytes"], origin + ": console_bytes");
+    // Checked after the fields so that a value of the wrong type is named
+    // (and so that a fuzzer reaches the field readers without forging CRCs).
+    if (json_int<std::uint32_t>(j.at("crc32"), origin + ": crc32") != crc_of(j))
+      throw bad_input(origin + ": its checksum does not match its contents (damaged; delete it to rebuild)");
     r.build_seconds = j.value("build_seconds", 0.0);
     return r;
   } catch (const json::exception& e) {
@@ -70,7 +73,12 @@ std::optional<ReplayIndex> load_replay_index(const StateDir& dir, const std::str
   std::string text = read_file(p);
   auto j = json::parse(text, nullptr, false);
   // From an older format, or brctrs counted by other rules: rebuilt.
-  if (j.is_object() && (j.value("format", 0) < ReplayIndex::kFormat || j.value("brctr_rules", 1) != ReplayIndex::kBrctrRules))
+  // (Other values, floats included, are left to from_json to refuse.)
+  auto int_or = [&](const char* key, std::int64_t absent) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_number_integer() ? it->get<std::int64_t>() : absent;
+  };
+  if (j.is_object() && (int_or("format", 0) < ReplayIndex::kFormat || int_or("brctr_rules", 1) != ReplayIndex::kBrctrRules))
     return say(p.string() + " is from an older xentt");
   ReplayIndex r;
   try {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "xentt/base/error.h"
+#include "xentt/base/json_int.h"
 #include "xentt/base/fs_util.h"
 
 namespace xentt {
@@ -44,22 +45,22 @@ json ReplayState::to_json() const {
 ReplayState ReplayState::from_json(const json& j, const std::string& origin) {
   if (!j.is_object()) throw bad_input(origin + ": not a JSON object");
   try {
-    if (j.at("format").get<int>() != kFormat)
-      throw bad_input(origin + ": replay state format " + j["format"].dump() + " unknown");
+    if (json_int<int>(j.at("format"), origin + ": format") != kFormat)
+      throw bad_input(origin + ": replay state format " + excerpt(j["format"].dump()) + " unknown");
     ReplayState s;
     s.vm = j.at("vm").get<std::string>();
     s.engine = j.value("engine", "");
-    s.icount = j.at("icount").get<std::uint64_t>();
+    s.icount = json_int<std::uint64_t>(j.at("icount"), origin + ": icount");
     s.rip = std::stoull(j.at("rip").get<std::string>(), nullptr, 16);
     s.kernel = j.value("kernel", "");
-    s.engine_pid = j.at("engine_pid").get<int>();
-    s.supervisor_pid = j.at("supervisor_pid").get<int>();
-    s.engine_start = j.at("engine_start").get<std::uint64_t>();
-    s.supervisor_start = j.at("supervisor_start").get<std::uint64_t>();
+    s.engine_pid = json_int<int>(j.at("engine_pid"), origin + ": engine_pid");
+    s.supervisor_pid = json_int<int>(j.at("supervisor_pid"), origin + ": supervisor_pid");
+    s.engine_start = json_int<std::uint64_t>(j.at("engine_start"), origin + ": engine_start");
+    s.supervisor_start = json_int<std::uint64_t>(j.at("supervisor_start"), origin + ": supervisor_start");
     for (const auto& e : j.at("endpoints")) {
       Endpoint ep{e.at("name").get<std::string>(), e.at("protocol").get<std::string>(), e.at("path").get<std::string>(),
                   std::nullopt};
-      if (e.contains("bytes")) ep.bytes = e["bytes"].get<std::uint64_t>();
+      if (e.contains("bytes")) ep.bytes = json_int<std::uint64_t>(e["bytes"], origin + ": endpoint bytes");
       s.endpoints.push_back(std::move(ep));
     }
     return s;

@@ -17,6 +17,7 @@
 #include "xentt/base/error.h"
 #include "xentt/base/file_digest.h"
 #include "xentt/base/fs_util.h"
+#include "xentt/base/json_int.h"
 
 namespace xentt {
 namespace fs = std::filesystem;
@@ -260,8 +261,12 @@ std::optional<int> StateDir::recorder_pid() const {
   fs::path p = path_ / kIncomplete;
   if (!fs::exists(p)) return std::nullopt;
   json j = json::parse(read_file(p), nullptr, false);
-  if (!j.is_object() || !j.contains("pid") || !j["pid"].is_number_integer()) return std::nullopt;
-  return j["pid"].get<int>();
+  if (!j.is_object() || !j.contains("pid")) return std::nullopt;
+  try {
+    return json_int<int>(j["pid"], p.string());
+  } catch (const Error&) {
+    return std::nullopt;
+  }
 }
 
 void StateDir::seal() const {

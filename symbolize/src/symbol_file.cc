@@ -1,24 +1,21 @@
 // SymbolFile: loading an ELF (libelf for the symbol table, libdw for DWARF)
 // or a System.map/kallsyms text list, and answering lookups from our own
 // indexes (libdwfl's per-address symbol table scans cost ~1.7 ms on a kernel).
-#include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <vector>
-#include <system_error>
 #include <fmt/format.h>
 
 #include "xentt/symbolize/symbol_file.h"
 #include "dwarf_index.h"
 #include "symtab.h"
 #include "xentt/base/error.h"
+#include "xentt/base/input_file.h"
 
 namespace xentt::sym {
 
@@ -181,30 +178,19 @@ SymbolFile::~SymbolFile() = default;
 std::unique_ptr<SymbolFile> SymbolFile::open(const std::string& path) {
   auto im = std::make_unique<Impl>();
   im->path = path;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    // The user named a file that is not there or not readable: bad input.
-    throw xentt::bad_input(path + ": cannot open symbol file: " + std::system_category().message(errno));
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw xentt::bad_input(path + ": not a regular file");
-  }
-  im->map_len = static_cast<std::size_t>(st.st_size);
+  // Never waits (a FIFO opens at once) and refuses what cannot be mapped,
+  // naming what it is.
+  InputFile f = InputFile::open_regular(path, "a symbol file, ELF or System.map");
+  im->map_len = static_cast<std::size_t>(f.size());
   if (im->map_len) {
     // Writable private mapping: libelf (ELF_C_READ_MMAP_PRIVATE, what
     // elf_memory uses) may convert data in place; the file never changes.
-    void* m = ::mmap(nullptr, im->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
-    if (m == MAP_FAILED) {
-      int e = errno;
-      ::close(fd);
-      throw xentt::system_error(path + ": cannot map symbol file", e);
-    }
+    void* m = ::mmap(nullptr, im->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, f.fd(), 0);
+    if (m == MAP_FAILED) throw xentt::system_error(path + ": cannot map symbol file", errno);
     im->map = m;
     im->owns_map = true;
   }
-  ::close(fd);
+  f.close();
   load_any(*im, {static_cast<const std::byte*>(im->map), im->map_len});
   return std::unique_ptr<SymbolFile>(new SymbolFile(std::move(im)));
 }

@@ -5,9 +5,10 @@
 #include <charconv>
 #include <fmt/format.h>
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 
 #include "xentt/base/error.h"
+#include "xentt/base/input_file.h"
 
 namespace xentt::sym {
 
@@ -63,8 +64,12 @@ SymbolMapSpec parse_symmap(std::string_view spec, const std::string& base_dir, c
 
 std::vector<SymbolMapSpec> read_symbol_map_list(const std::string& path, const std::string& what) {
   std::string dir = std::filesystem::path(path).parent_path().string();
-  std::ifstream in(path);
-  if (!in) throw xentt::bad_input(path + ": cannot read " + what);
+  // Through InputFile: a FIFO or directory in its place is refused at once.
+  InputFile f = InputFile::open_regular(path, what);
+  std::string text;
+  char buf[4096];
+  while (std::size_t n = f.read_some(buf, sizeof buf)) text.append(buf, n);
+  std::istringstream in(text);
   std::vector<SymbolMapSpec> maps;
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {
@@ -74,7 +79,6 @@ std::vector<SymbolMapSpec> read_symbol_map_list(const std::string& path, const s
     if (v.empty() || v[0] == '#') continue;
     maps.push_back(parse_symmap(v, dir, fmt::format("{}:{}", path, n)));
   }
-  if (in.bad()) throw xentt::runtime_error(path + ": read error");
   return maps;
 }
 

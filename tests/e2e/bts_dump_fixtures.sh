@@ -57,6 +57,28 @@ set -e
 [ $rc -eq 2 ] && grep -q "nope.bts" "$tmp/err" || fail "missing file: rc=$rc $(cat "$tmp/err")"
 [ $rc2 -eq 2 ] && grep -q "directory" "$tmp/err2" || fail "directory: rc=$rc2 $(cat "$tmp/err2")"
 
+# Pipes: a .bts from a pipe with a writer reads as the file does, also a
+# named FIFO whose writer comes a moment after bts_dump opened it; a FIFO
+# nobody writes to is refused after a bounded wait (exit 2, one line
+# naming it), never waited on forever (`timeout` turns a hang into a
+# failure).
+"$XENTT_BIN/bts_dump" <(cat "$tmp/raw.bts") > "$tmp/pipe.out"
+diff -u "$tmp/raw.expect" "$tmp/pipe.out" || fail "a .bts from a pipe"
+cat "$tmp/extended.bts" | "$XENTT_BIN/bts_dump" /dev/stdin > "$tmp/stdin.out"
+diff -u "$tmp/extended.expect" "$tmp/stdin.out" || fail "a .bts on stdin"
+mkfifo "$tmp/fifo.bts"
+(sleep 1; cat "$tmp/raw.bts" > "$tmp/fifo.bts") &
+timeout 30 "$XENTT_BIN/bts_dump" "$tmp/fifo.bts" > "$tmp/fifo.out" || fail "a FIFO with a late writer: exit $?"
+wait
+diff -u "$tmp/raw.expect" "$tmp/fifo.out" || fail "a FIFO with a late writer"
+set +e
+timeout 30 "$XENTT_BIN/bts_dump" "$tmp/fifo.bts" > /dev/null 2> "$tmp/err"; rc=$?
+set -e
+[ $rc -ne 124 ] || fail "a FIFO without a writer: still waiting after 30 s"
+[ $rc -eq 2 ] && [ "$(wc -l < "$tmp/err")" -eq 1 ] && grep -q "fifo.bts: .*FIFO" "$tmp/err" ||
+  fail "a FIFO without a writer: rc=$rc $(cat "$tmp/err")"
+echo "ok: $(cat "$tmp/err")"
+
 # An empty file is a valid trace of no branches.
 : > "$tmp/empty.bts"
 [ -z "$("$XENTT_BIN/bts_dump" "$tmp/empty.bts")" ] || fail "empty file"

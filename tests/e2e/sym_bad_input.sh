@@ -50,6 +50,55 @@ expect_error "$tmp/garbage" "neither an ELF"
 expect_error "$tmp/empty" "empty"
 expect_error "$tmp/missing"
 
+# Not a regular file: a FIFO nobody writes to (opening it for reading
+# would wait for a writer forever), a directory, a device. tt_symbolize -e
+# and bts_dump --lines -e must refuse each at once: exit 2, one line
+# naming the file and what it is. `timeout` turns a hang into a failure.
+mkfifo "$tmp/fifo"
+mkdir "$tmp/dir"
+python3 "$XENTT_SOURCE/tests/data/bts/make_bts.py" "$XENTT_SOURCE/tests/data/bts/fixtures/raw.txt" "$tmp/one.bts"
+for f in "$tmp/fifo:FIFO" "$tmp/dir:directory" "/dev/null:character device"; do
+  path=${f%%:*} what=${f#*:}
+  for tool in tt_symbolize bts_dump; do
+    set +e
+    if [ $tool = tt_symbolize ]; then
+      timeout 10 "$XENTT_BIN/tt_symbolize" -e "$path" < "$tmp/addr" > /dev/null 2> "$tmp/err"
+    else
+      timeout 10 "$XENTT_BIN/bts_dump" --lines -e "$path" "$tmp/one.bts" > /dev/null 2> "$tmp/err"
+    fi
+    rc=$?
+    set -e
+    [ $rc -ne 124 ] || fail "$tool -e $path ($what): still waiting after 10 s"
+    [ $rc -eq 2 ] || fail "$tool -e $path ($what): exit $rc, want 2: $(cat "$tmp/err")"
+    [ "$(wc -l < "$tmp/err")" -eq 1 ] || fail "$tool -e $path: not one line: $(cat "$tmp/err")"
+    grep -qF "$path" "$tmp/err" && grep -qi "$what" "$tmp/err" ||
+      fail "$tool -e $path: does not name the file and '$what': $(cat "$tmp/err")"
+    echo "ok: $tool: $(cat "$tmp/err")"
+  done
+done
+
+# The same through a state directory: a symfiles list that is a FIFO is
+# refused at once (exit 2); a FIFO it names is reported once and its
+# addresses print raw (exit 0), as a missing file is.
+mkdir "$tmp/fifostate"
+mkfifo "$tmp/fifostate/symfiles"
+set +e
+timeout 10 "$XENTT_BIN/tt_symbolize" -s "$tmp/fifostate" < "$tmp/addr" > /dev/null 2> "$tmp/err"; rc=$?
+set -e
+[ $rc -eq 2 ] && [ "$(wc -l < "$tmp/err")" -eq 1 ] && grep -q "fifostate/symfiles.*FIFO" "$tmp/err" ||
+  fail "symfiles as a FIFO: rc=$rc $(cat "$tmp/err")"
+echo "ok: $(cat "$tmp/err")"
+rm "$tmp/fifostate/symfiles"
+printf 'fifo.elf\n' > "$tmp/fifostate/symfiles"
+mkfifo "$tmp/fifostate/fifo.elf"
+set +e
+timeout 10 "$XENTT_BIN/tt_symbolize" -s "$tmp/fifostate" < "$tmp/addr" > "$tmp/out" 2> "$tmp/err"; rc=$?
+set -e
+[ $rc -eq 0 ] && [ "$(wc -l < "$tmp/err")" -eq 1 ] && grep -q "fifo.elf.*FIFO" "$tmp/err" ||
+  fail "a listed symbol file that is a FIFO: rc=$rc $(cat "$tmp/err")"
+echo 0x1000 0x1000 | diff -u - "$tmp/out" || fail "a listed FIFO: raw output"
+echo "ok: $(cat "$tmp/err")"
+
 # A text file that is not a symbol list: the line and offset are named.
 printf '0000000000001000 T ok\nthis is not a symbol\n' > "$tmp/notmap"
 expect_error "$tmp/notmap" "line 2" "offset 22"

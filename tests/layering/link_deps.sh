@@ -56,6 +56,12 @@ fi
 if [ -n "$(needs "$lib/xentt-bt.so")" ]; then
   echo "the QEMU plugin loads our shared libraries: $(needs "$lib/xentt-bt.so" | tr '\n' ' ')"; bad=1
 fi
+# ... nor leaves symbols of ours for them to supply (a module may link with
+# undefined symbols; QEMU's dlopen would then fail): the trace log's reader
+# uses base's code, the writer the plugin takes must not.
+if undefined "$lib/xentt-bt.so" | grep -q 'xentt::'; then
+  echo "the QEMU plugin needs symbols of our libraries: $(undefined "$lib/xentt-bt.so" | grep 'xentt::' | head -3 | tr '\n' ' ')"; bad=1
+fi
 
 # Negative control: tt_record runs engines, so the same check must flag it.
 if forbid "$bin/tt_record" "control" libxentt-session libxentt-qemu >/dev/null; then

@@ -8,63 +8,43 @@
 
 #include <cerrno>
 #include <cstring>
-#include <system_error>
 
 #include "xentt/base/error.h"
+#include "xentt/base/input_file.h"
 
 namespace xentt::bts {
 
 const char* format_name(Format f) noexcept { return f == Format::Extended ? "extended" : "raw"; }
 
 BtsFile::BtsFile(const std::string& path) : path_(path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    // A wrong or unreadable path is the user's input: exit 2, not 1.
-    throw xentt::bad_input(path + ": cannot open: " + std::system_category().message(errno));
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    int e = errno;
-    ::close(fd);
-    throw xentt::system_error(path + ": cannot stat", e);
-  }
-  if (S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    throw xentt::bad_input(path + ": is a directory, not a .bts file");
-  }
-  if (S_ISREG(st.st_mode)) {
-    std::size_t len = static_cast<std::size_t>(st.st_size);
+  // Opening never waits (a FIFO without a writer opens at once); a wrong
+  // or unreadable path is the user's input: exit 2, not 1.
+  InputFile f = InputFile::open(path, "a .bts file");
+  if (S_ISDIR(f.mode())) throw xentt::bad_input(path + ": is a directory, not a .bts file");
+  if (f.regular()) {
+    std::size_t len = static_cast<std::size_t>(f.size());
     if (len > 0) {
-      void* p = ::mmap(nullptr, len, PROT_READ, MAP_PRIVATE, fd, 0);
-      if (p == MAP_FAILED) {
-        int e = errno;
-        ::close(fd);
-        throw xentt::system_error(path + ": cannot map", e);
-      }
+      void* p = ::mmap(nullptr, len, PROT_READ, MAP_PRIVATE, f.fd(), 0);
+      if (p == MAP_FAILED) throw xentt::system_error(path + ": cannot map", errno);
       ::madvise(p, len, MADV_SEQUENTIAL);
       map_ = p;
       map_len_ = len;
     }
-    ::close(fd);
+    f.close();
     parse({static_cast<const std::byte*>(map_), map_len_});
     return;
   }
-  // A pipe or character device: read it all with large reads.
+  // A pipe or character device: read it all with large reads (a named
+  // FIFO that no writer opens is refused after a few seconds).
   std::vector<std::byte> bytes;
   std::size_t got = 0;
   for (;;) {
     if (bytes.size() - got < (1u << 20)) bytes.resize(got + (4u << 20));
-    ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      throw xentt::system_error(path + ": read failed at offset " + std::to_string(got), e);
-    }
+    std::size_t n = f.read_some(bytes.data() + got, bytes.size() - got);
     if (n == 0) break;
-    got += static_cast<std::size_t>(n);
+    got += n;
   }
-  ::close(fd);
+  f.close();
   if (got % sizeof(Record) != 0) {
     parse({bytes.data(), got});  // throws with the offset
   }

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "xentt/base/error.h"
+#include "xentt/base/printable.h"
 
 namespace xentt::qemu {
 using clock = std::chrono::steady_clock;
@@ -30,7 +31,7 @@ static uint64_t le_hex(const std::string& hex, size_t pos, size_t bytes) {
     auto b = hex_byte(hex, pos + 2 * i);
     if (!b) {
       throw runtime_error(fmt::format("the gdbstub's register reply is malformed at hex digit {}: '{}'",
-                                      pos + 2 * i, hex.substr(pos + 2 * i, 2)));
+                                      pos + 2 * i, printable(hex.substr(pos + 2 * i, 2))));
     }
     v |= uint64_t(*b) << (8 * i);
   }
@@ -82,6 +83,17 @@ std::optional<std::string> set_register_request(Reg reg, std::uint64_t value) {
   return std::nullopt;
 }
 
+std::optional<std::string> take_packet(std::string& buffer) {
+  // Skip acks ('+'/'-') and find "$payload#cs".
+  size_t start = buffer.find('$');
+  if (start == std::string::npos) return std::nullopt;
+  size_t hash = buffer.find('#', start);
+  if (hash == std::string::npos || buffer.size() < hash + 3) return std::nullopt;
+  std::string payload = buffer.substr(start + 1, hash - start - 1);
+  buffer.erase(0, hash + 3);
+  return payload;
+}
+
 GdbRemote::GdbRemote(const std::filesystem::path& socket, std::chrono::milliseconds timeout)
     : sock_(UnixSocket::connect(socket, timeout)) {
   // QEMU 10's gdbstub answers QStartNoAckMode only after qSupported
@@ -100,16 +112,9 @@ void GdbRemote::send_packet(const std::string& payload) {
 std::optional<std::string> GdbRemote::read_packet(std::chrono::milliseconds timeout) {
   auto deadline = clock::now() + timeout;
   for (;;) {
-    // Skip acks ('+'/'-') and find "$payload#cs".
-    size_t start = buffer_.find('$');
-    if (start != std::string::npos) {
-      size_t hash = buffer_.find('#', start);
-      if (hash != std::string::npos && buffer_.size() >= hash + 3) {
-        std::string payload = buffer_.substr(start + 1, hash - start - 1);
-        buffer_.erase(0, hash + 3);
-        sock_.send_all("+");
-        return payload;
-      }
+    if (auto payload = take_packet(buffer_)) {
+      sock_.send_all("+");
+      return payload;
     }
     auto now = clock::now();
     if (now >= deadline) return std::nullopt;

@@ -47,6 +47,13 @@ class GdbRemote {
   std::string buffer_;
 };
 
+// Takes the first whole packet "$PAYLOAD#CS" out of `buffer` (what a
+// gdbstub sent so far) and returns its payload, dropping everything before
+// it ('+'/'-' acknowledgements); nothing, with `buffer` unchanged, until a
+// whole packet is there. The checksum is not checked (a unix socket does
+// not corrupt bytes). Cost: a scan of `buffer`.
+std::optional<std::string> take_packet(std::string& buffer);
+
 // Decodes a 'g' payload of QEMU's x86-64 target: the named registers it
 // holds, the x87/SSE state after them kept as Registers::extended. Throws
 // BadInput when it ends before rflags, Runtime naming the hex digit where it

@@ -72,6 +72,10 @@ LogSums compute_log_sums(const fs::path& log) {
 }
 
 void write_log_sums(const fs::path& file, const LogSums& sums, unsigned mode) {
+  write_file_atomic(file, encode_log_sums(sums), mode);
+}
+
+std::string encode_log_sums(const LogSums& sums) {
   std::string out(kHeaderBytes + 4 * sums.crcs.size() + 4, '\0');
   auto* p = reinterpret_cast<unsigned char*>(out.data());
   std::memcpy(p, kMagic, sizeof kMagic);
@@ -80,15 +84,16 @@ void write_log_sums(const fs::path& file, const LogSums& sums, unsigned mode) {
   le::put_u64(p + 16, sums.log_bytes);
   for (size_t i = 0; i < sums.crcs.size(); i++) le::put_u32(p + kHeaderBytes + 4 * i, sums.crcs[i]);
   le::put_u32(p + out.size() - 4, le::crc32_of(0, p, out.size() - 4));
-  write_file_atomic(file, out, mode);
+  return out;
 }
 
-LogSums read_log_sums(const fs::path& file) {
-  std::string in = read_file(file);
+LogSums read_log_sums(const fs::path& file) { return parse_log_sums(read_file(file), file.string()); }
+
+LogSums parse_log_sums(std::string_view in, const std::string& origin) {
   const auto* p = reinterpret_cast<const unsigned char*>(in.data());
   auto bad = [&](size_t offset, const std::string& what) {
-    return bad_input(fmt::format("{}: offset {}: {} (remove the file to replay without checking the log)",
-                                 file.string(), offset, what));
+    return bad_input(fmt::format("{}: offset {}: {} (remove the file to replay without checking the log)", origin,
+                                 offset, what));
   };
   if (in.size() < sizeof kMagic || in.compare(0, sizeof kMagic, kMagic, sizeof kMagic) != 0)
     throw bad(0, "not a xentt log checksum file (bad magic)");
@@ -101,7 +106,8 @@ LogSums read_log_sums(const fs::path& file) {
   s.log_bytes = le::get_u64(p + 16);
   if (s.block_bytes < kMinBlock || (s.block_bytes & (s.block_bytes - 1)))
     throw bad(12, fmt::format("block size {} is not a power of two >= {}", s.block_bytes, kMinBlock));
-  uint64_t blocks = (s.log_bytes + s.block_bytes - 1) / s.block_bytes;
+  // Rounded up without s.log_bytes + block_bytes - 1, which wraps near 2^64.
+  uint64_t blocks = s.log_bytes / s.block_bytes + (s.log_bytes % s.block_bytes != 0);
   uint64_t want = kHeaderBytes + 4 * blocks + 4;
   if (blocks > (1u << 30) || in.size() != want)
     throw bad(std::min<uint64_t>(in.size(), want), fmt::format("{} bytes where {} log bytes in blocks of {} need {}",

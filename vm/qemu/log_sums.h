@@ -23,6 +23,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace xentt::qemu {
@@ -39,12 +40,16 @@ struct LogSums {
 // path when it cannot be read.
 LogSums compute_log_sums(const std::filesystem::path& log);
 
-// Written atomically (temporary file, fsync, rename).
+// Written atomically (temporary file, fsync, rename), as encode_log_sums.
 void write_log_sums(const std::filesystem::path& file, const LogSums& sums, unsigned mode = 0644);
+// The bytes of a sums file.
+std::string encode_log_sums(const LogSums& sums);
 
 // Throws BadInput naming the file and byte offset when it is not a sums file,
 // is truncated or damaged, or has a version this build does not know.
 LogSums read_log_sums(const std::filesystem::path& file);
+// The same from the file's bytes; `origin` names it in errors.
+LogSums parse_log_sums(std::string_view bytes, const std::string& origin);
 
 // Where `log` no longer matches `sums`.
 struct LogDamage {

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include "xentt/base/error.h"
+#include "xentt/base/json_int.h"
+#include "xentt/base/printable.h"
 
 namespace xentt::qemu {
 using nlohmann::json;
@@ -11,7 +13,8 @@ QemuOptions QemuOptions::from_json(const json& section, const std::string& origi
   if (!section.is_object()) throw bad_input(origin + ": the qemu settings are not a JSON object");
   QemuOptions o;
   try {
-    o.icount_shift = section.value("icount_shift", o.icount_shift);
+    if (section.contains("icount_shift"))
+      o.icount_shift = json_int<int>(section["icount_shift"], origin + ": qemu icount_shift");
     o.icount_sleep = section.value("icount_sleep", o.icount_sleep);
     o.hpet = section.value("hpet", o.hpet);
     o.devices = section.value("devices", o.devices);
@@ -24,7 +27,7 @@ QemuOptions QemuOptions::from_json(const json& section, const std::string& origi
     // One -device argument each: a device spec never starts with '-', so
     // none can pass for another QEMU option.
     if (d.empty() || d[0] == '-' || d.find('\0') != std::string::npos)
-      throw bad_input(origin + ": qemu device '" + d + "' is not a -device spec");
+      throw bad_input(origin + ": qemu device '" + excerpt(d) + "' is not a -device spec");
   }
   return o;
 }

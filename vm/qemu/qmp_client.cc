@@ -1,6 +1,7 @@
 #include "vm/qemu/qmp_client.h"
 
 #include "xentt/base/error.h"
+#include "xentt/base/printable.h"
 
 namespace xentt::qemu {
 using nlohmann::json;
@@ -14,17 +15,35 @@ QmpClient::QmpClient(const std::filesystem::path& socket, std::chrono::milliseco
   execute("qmp_capabilities");
 }
 
+std::optional<json> take_qmp_message(std::string& buffer, const std::string& origin) {
+  for (;;) {
+    auto nl = buffer.find('\n');
+    if (nl == std::string::npos) return std::nullopt;
+    std::string line = buffer.substr(0, nl);
+    buffer.erase(0, nl + 1);
+    if (line.find_first_not_of(" \r\t") == std::string::npos) continue;
+    json j = json::parse(line, nullptr, false);
+    if (j.is_discarded()) throw runtime_error(origin + ": QEMU sent malformed JSON: " + excerpt(line));
+    // Every QMP message is an object; callers look members up by name.
+    if (!j.is_object()) throw runtime_error(origin + ": QEMU sent JSON that is not an object: " + excerpt(line));
+    return j;
+  }
+}
+
+json qmp_return(const json& m, const std::string& command) {
+  if (auto e = m.find("error"); e != m.end()) {
+    // QEMU's {"class": ..., "desc": "..."}; anything else is shown as it came.
+    auto desc = e->is_object() ? e->find("desc") : e->end();
+    bool text = e->is_object() && desc != e->end() && desc->is_string();
+    throw runtime_error("QEMU refused " + command + ": " + excerpt(text ? desc->get<std::string>() : e->dump(), 200));
+  }
+  auto r = m.find("return");
+  return r != m.end() ? *r : json::object();
+}
+
 json QmpClient::read_message(clock::time_point deadline, const std::string& waiting_for) {
   for (;;) {
-    auto nl = buffer_.find('\n');
-    if (nl != std::string::npos) {
-      std::string line = buffer_.substr(0, nl);
-      buffer_.erase(0, nl + 1);
-      if (line.find_first_not_of(" \r\t") == std::string::npos) continue;
-      json j = json::parse(line, nullptr, false);
-      if (j.is_discarded()) throw runtime_error(sock_.path().string() + ": QEMU sent malformed JSON: " + line);
-      return j;
-    }
+    if (auto m = take_qmp_message(buffer_, sock_.path().string())) return std::move(*m);
     auto now = clock::now();
     if (now >= deadline) throw runtime_error("timed out waiting for " + waiting_for + " from QEMU");
     try {
@@ -47,10 +66,7 @@ json QmpClient::execute(const std::string& command, const json& args, std::chron
       events_.push_back(std::move(m));
       continue;
     }
-    if (m.contains("error")) {
-      throw runtime_error("QEMU refused " + command + ": " + m["error"].value("desc", m["error"].dump()));
-    }
-    return m.value("return", json::object());
+    return qmp_return(m, command);
   }
 }
 
@@ -71,10 +87,8 @@ void QmpClient::pump() {
     if (more.empty()) break;
     buffer_ += more;
   }
-  while (buffer_.find('\n') != std::string::npos) {
-    json m = read_message(clock::now(), "an event");
-    if (m.contains("event")) events_.push_back(std::move(m));
-  }
+  while (auto m = take_qmp_message(buffer_, sock_.path().string()))
+    if (m->contains("event")) events_.push_back(std::move(*m));
 }
 
 json QmpClient::wait_event(const std::string& name, std::chrono::milliseconds timeout,

@@ -7,11 +7,22 @@
 #include <deque>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "xentt/base/unix_socket.h"
 
 namespace xentt::qemu {
+
+// Takes the first whole line out of `buffer` (what QEMU sent so far) and
+// parses it as a QMP message; nothing until a whole non-blank line is there
+// (blank lines are dropped). Throws Runtime naming `origin` (the socket)
+// when the line is not a JSON object. Cost: a scan of `buffer` and one
+// JSON parse.
+std::optional<nlohmann::json> take_qmp_message(std::string& buffer, const std::string& origin);
+// What the reply `m` to `command` returns (its "return" member, {} when it
+// has none); throws Runtime with QEMU's description when it is an error.
+nlohmann::json qmp_return(const nlohmann::json& m, const std::string& command);
 
 class QmpClient {
  public:
