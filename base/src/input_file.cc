@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "xentt/base/error.h"
+#include "xentt/base/interrupt.h"
 
 namespace xentt {
 
@@ -82,6 +83,9 @@ std::size_t InputFile::read_some(void* buf, std::size_t n, std::chrono::millisec
       return static_cast<std::size_t>(r);
     }
     int e = errno;
+    // A tool that stops on signals (stop_on_signals()) is not kept
+    // waiting on a quiet writer by Ctrl-C; others die of it as before.
+    throw_if_interrupted();
     if (r == 0) {
       // No data and no writer: the end, unless this is a named FIFO whose
       // writer has not come yet.

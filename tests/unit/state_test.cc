@@ -285,16 +285,24 @@ TEST_CASE("the replay index round-trips and damage is reported with the file") {
   }
 }
 
-TEST_CASE("an index counted by other plugin rules, or before brctr, is stale: loading it asks for a rebuild") {
-  TempDir t;
+namespace {
+// A state directory "vm" in `t` holding `i` as its replay index.
+StateDir with_index(const TempDir& t, const ReplayIndex& i) {
   fs::create_directories(t.path / "vm");
   StateDir sd = StateDir::locate("vm", t.path / "vm");
+  save_replay_index(sd, i);
+  return sd;
+}
+}  // namespace
+
+TEST_CASE("an index counted by other plugin rules, or before brctr, is stale: loading it asks for a rebuild") {
+  TempDir t;
   ReplayIndex i;
   i.recording = "rec-1";
   i.final_icount = 1000;
   i.checkpoints = {0};
   i.checkpoint_brctr = {0};
-  save_replay_index(sd, i);
+  StateDir sd = with_index(t, i);
   REQUIRE(load_replay_index(sd, "rec-1"));
   auto rewrite = [&](const std::string& from, const std::string& to) {
     std::string text = read_file(sd.file("index.json"));
@@ -315,14 +323,12 @@ TEST_CASE("an index counted by other plugin rules, or before brctr, is stale: lo
 // damaged one, or one built for another recording, is rebuilt, not trusted.
 TEST_CASE("a damaged index, or one of another recording, is never believed: loading it asks for a rebuild") {
   TempDir t;
-  fs::create_directories(t.path / "vm");
-  StateDir sd = StateDir::locate("vm", t.path / "vm");
   ReplayIndex i;
   i.recording = "replay.bin 13000 sums 0x12345678";
   i.final_icount = 304385767;
   i.checkpoints = {0, 50000000};
   i.checkpoint_brctr = {0, 6758968};
-  save_replay_index(sd, i);
+  StateDir sd = with_index(t, i);
   REQUIRE(load_replay_index(sd, i.recording));
   std::string why;
   CHECK_FALSE(load_replay_index(sd, "replay.bin 14000 sums 0x9abcdef0", &why));
