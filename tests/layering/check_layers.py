@@ -8,7 +8,8 @@ The layers (docs/architecture.md), each a folder, and what each may include:
     tracefmt   base
     vm         base
     vm/qemu    vm, tracefmt, base          (engine qemu, its plugin included)
-    session    vm, symbolize, tracefmt, base   (never an engine)
+    vmi        vm, symbolize, base         (never an engine)
+    session    vmi, vm, symbolize, tracefmt, base   (never an engine)
     tools, tests, bench: anything
 
 A header's layer is read off how it is included: "xentt/LAYER/..." is a
@@ -31,9 +32,10 @@ ALLOWED = {
     "tracefmt": {"base"},
     "vm": {"base"},
     "vm/qemu": {"vm", "tracefmt", "base"},
-    "session": {"vm", "symbolize", "tracefmt", "base"},
+    "vmi": {"vm", "symbolize", "base"},
+    "session": {"vmi", "vm", "symbolize", "tracefmt", "base"},
 }
-LIBRARY_DIRS = ["vm/qemu", "base", "symbolize", "tracefmt", "vm", "session"]  # longest prefix first
+LIBRARY_DIRS = ["vm/qemu", "base", "symbolize", "tracefmt", "vmi", "vm", "session"]  # longest prefix first
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
 
@@ -46,12 +48,12 @@ def layer_of_file(rel):
 
 def layer_of_header(spelled, includer_layer):
     """(layer, private) of an included header, or (None, False) if not ours."""
-    m = re.match(r"xentt/(base|symbolize|tracefmt|vm|session)/", spelled)
+    m = re.match(r"xentt/(base|symbolize|tracefmt|vmi|vm|session)/", spelled)
     if m:
         return m.group(1), False
     if spelled.startswith("vm/qemu/"):
         return "vm/qemu", True
-    m = re.match(r"(base|symbolize|tracefmt|vm|session)/src/", spelled)
+    m = re.match(r"(base|symbolize|tracefmt|vmi|vm|session)/src/", spelled)
     if m:
         return m.group(1), True
     if "/" not in spelled:
