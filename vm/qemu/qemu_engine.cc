@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "vm/qemu/qemu_attached.h"
 #include "vm/qemu/qemu_options.h"
 #include "vm/qemu/qemu_record.h"
 #include "vm/qemu/qemu_replay.h"
@@ -67,6 +68,10 @@ class QemuEngine final : public Engine {
     // hold again only when seal_recording() takes them anew.
     if (opts.use_master_snapshots) unseal_store(recording_dir);
     return start_qemu_replay(m, options(m), recording_dir, runtime_dir, opts);
+  }
+
+  std::unique_ptr<Target> attach(const std::vector<Endpoint>& endpoints) const override {
+    return attach_qemu(endpoints);
   }
 
  private:

@@ -137,6 +137,12 @@ class Engine {
   virtual std::unique_ptr<ReplayTarget> start_replay(const MachineSpec& m, const std::filesystem::path& recording_dir,
                                                      const std::filesystem::path& runtime_dir,
                                                      const ReplayOptions& opts) = 0;
+
+  // Looks into a replay another process owns (a background replay left
+  // paused), through the endpoints it published (ReplayState): registers,
+  // memory; never its run control. Throws BadInput when the endpoints lack
+  // what the engine needs, Runtime when they do not answer.
+  virtual std::unique_ptr<Target> attach(const std::vector<Endpoint>& endpoints) const = 0;
 };
 
 // The registry. make_engine() throws BadInput naming the engines this
