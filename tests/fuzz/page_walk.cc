@@ -93,7 +93,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   AddressSpace as(ram, paging);
-  for (auto [vaddr, len] : asks) {
+  for (const auto& ask : asks) {
+    std::uint64_t vaddr = ask.first;  // not a structured binding: clang 14 cannot capture one
+    std::size_t len = ask.second;
     if (flags & 4) as.drop_cache();
     std::optional<PageMapping> m;
     WalkFault fault;
