@@ -1,0 +1,46 @@
+// type_builder.h: DWARF type DIEs -> sym::Type, each DIE converted once.
+#pragma once
+
+#include <elfutils/libdw.h>
+
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "xentt/symbolize/debug_types.h"
+
+namespace xentt::sym::detail {
+
+class TypeBuilder {
+ public:
+  // The Type of a type DIE (base, pointer, struct, typedef, ...). Converts
+  // the DIE and, eagerly, everything it reaches through members, targets
+  // and parameters inside its unit (a struct's graph: hundreds of DIEs for
+  // task_struct, a few milliseconds). Declarations stay declarations here;
+  // DebugTypes::complete() finds their definitions by name. A recursive
+  // type is safe: a DIE is registered before its members are converted.
+  const Type* convert(Dwarf_Die* die);
+  // The type a DIE's DW_AT_type names (following DW_AT_specification and
+  // DW_AT_abstract_origin); `void` when it has none.
+  const Type* type_of(Dwarf_Die* die);
+  // Types made here, not read from DWARF: `void`, `T *`, `long`.
+  const Type* void_type();
+  const Type* pointer_to(const Type* t);
+  const Type* long_type();
+  const Type* element_of(const Type* array);
+
+ private:
+  Type* make();
+  void fill_struct(Dwarf_Die* die, Type& t);
+  void fill_array(Dwarf_Die* die, Type& t);
+  void fill_enum(Dwarf_Die* die, Type& t);
+  void fill_function(Dwarf_Die* die, Type& t);
+
+  std::unordered_map<Dwarf_Off, const Type*> by_die_;
+  std::unordered_map<const Type*, const Type*> pointers_, elements_;
+  std::vector<std::unique_ptr<Type>> owned_;
+  const Type* void_ = nullptr;
+  const Type* long_ = nullptr;
+};
+
+}  // namespace xentt::sym::detail
