@@ -37,6 +37,19 @@ void index_type(TypeIndex& ix, const char* name, Dwarf_Off off, bool declaration
   if (!fresh && it->second.declaration && !declaration) it->second = TypeEntry{off, false};
 }
 
+// How people write base types -> how GCC names them in DWARF.
+std::string_view gcc_spelling(std::string_view n) {
+  static constexpr std::pair<std::string_view, std::string_view> names[] = {
+      {"unsigned", "unsigned int"},      {"unsigned long", "long unsigned int"},
+      {"long", "long int"},              {"long long", "long long int"},
+      {"unsigned long long", "long long unsigned int"},
+      {"short", "short int"},            {"unsigned short", "short unsigned int"},
+      {"signed", "int"},                 {"signed long", "long int"}};
+  for (auto [c, gcc] : names)
+    if (n == c) return gcc;
+  return n;
+}
+
 // A DW_AT_location that is exactly one DW_OP_addr: a static address.
 std::optional<std::uint64_t> static_address(Dwarf_Die* die) {
   Dwarf_Attribute a;
@@ -156,6 +169,7 @@ const Type* DebugTypes::Impl::lookup_type(std::string_view name) {
     if (name.starts_with(prefix)) return from(*ix, name.substr(prefix.size()));
   }
   if (auto t = from(plain, name)) return t;
+  if (auto t = from(plain, gcc_spelling(name))) return t;
   if (auto t = from(structs, name)) return t;
   if (auto t = from(unions, name)) return t;
   return from(enums, name);

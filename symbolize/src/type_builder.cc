@@ -191,10 +191,19 @@ void TypeBuilder::fill_array(Dwarf_Die* die, Type& t) {
       if (has(&child, DW_AT_count)) {
         n = udata(&child, DW_AT_count);
       } else if (has(&child, DW_AT_upper_bound)) {
+        // `x[0]` has upper bound -1: DW_FORM_sdata, or all ones in data8.
+        // Other dataN forms are unsigned (libdw sign-extends them in
+        // dwarf_formsdata: 255 in data1 would read as -1).
         Dwarf_Attribute a;
-        Dwarf_Sword ub = -1;
-        dwarf_formsdata(dwarf_attr_integrate(&child, DW_AT_upper_bound, &a), &ub);
-        n = ub < 0 ? 0 : static_cast<std::uint64_t>(ub) + 1;  // `x[0]` has upper bound -1
+        dwarf_attr_integrate(&child, DW_AT_upper_bound, &a);
+        Dwarf_Sword sb = -1;
+        Dwarf_Word ub = ~Dwarf_Word{0};
+        if (dwarf_whatform(&a) == DW_FORM_sdata || dwarf_whatform(&a) == DW_FORM_implicit_const) {
+          if (dwarf_formsdata(&a, &sb) == 0 && sb >= 0) ub = static_cast<Dwarf_Word>(sb);
+        } else {
+          dwarf_formudata(&a, &ub);
+        }
+        n = ub == ~Dwarf_Word{0} ? 0 : ub + 1;
       } else if (t.dims.empty()) {
         t.flexible = true;  // `x[]`
       }

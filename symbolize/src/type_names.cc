@@ -39,6 +39,8 @@ std::string spell(const Type* t, const std::string& inner) {
     case TypeKind::Const:
     case TypeKind::Volatile: {
       const char* q = t->kind == TypeKind::Const ? "const" : "volatile";
+      // A qualified array is an array of qualified elements; GCC marks both.
+      if (t->target->kind == TypeKind::Array && t->target->target->kind == t->kind) return spell(t->target, inner);
       // "char * const p" qualifies the pointer; "const char *" the pointee.
       if (t->target->kind == TypeKind::Pointer) return spell(t->target, std::string(q) + (inner.empty() ? "" : " " + inner));
       return std::string(q) + " " + spell(t->target, inner);
