@@ -120,6 +120,8 @@ TEST_CASE("types: vmlinux: init_task, jiffies, per-CPU variables", "[types]") {
   CHECK(jiffies.type->c_name() == "volatile long unsigned int");
   CHECK(jiffies.address == test::elf_symbol(k->path, "jiffies"));
   CHECK_FALSE(jiffies.per_cpu);
+  // INITIAL_JIFFIES: (unsigned long)(unsigned int)(-300 * HZ), HZ = 250 in Debian's kernels.
+  CHECK(print(cx, "jiffies") == "4294892296");
   // A per-CPU variable: an offset into .data..percpu.
   auto rq = k->types->variable("runqueues");
   CHECK(rq.per_cpu);

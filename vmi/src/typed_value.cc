@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "expr_lexer.h"
+#include "value_bytes.h"
 #include "xentt/base/error.h"
 
 namespace xentt::vmi {
@@ -34,20 +35,6 @@ std::uint64_t size_of(const EvalContext& cx, const Type* t) {
   return s->size;
 }
 
-namespace {
-
-bool is_signed(const Type* s) {
-  return s->encoding == sym::Encoding::Signed || s->encoding == sym::Encoding::SignedChar;
-}
-
-std::uint64_t sign_extend(std::uint64_t v, unsigned bits) {
-  if (bits == 0 || bits >= 64) return v;
-  unsigned shift = 64 - bits;
-  return static_cast<std::uint64_t>(static_cast<std::int64_t>(v << shift) >> shift);
-}
-
-}  // namespace
-
 std::uint64_t read_scalar(const EvalContext& cx, const Value& v) {
   const Type* s = cx.types.complete(strip(v.type));
   if (s->kind == TypeKind::Array && v.address) return *v.address;  // an array decays to its address
@@ -56,23 +43,16 @@ std::uint64_t read_scalar(const EvalContext& cx, const Value& v) {
   if (!integral || s->size == 0 || s->size > 8)
     throw bad_input(fmt::format("'{}' is not an integer or pointer (its type is {})", v.expr, v.type->c_name()));
   if (!v.address) return v.immediate;
-  bool sign = s->kind != TypeKind::Pointer && is_signed(s);
   if (v.bit_size) {
     // Up to 64 bits starting anywhere in a byte: at most 9 bytes.
     std::array<std::byte, 9> b{};
     std::size_t n = (v.bit_offset + v.bit_size + 7) / 8;
     read_for(cx, v.expr, *v.address, std::span(b.data(), n));
-    unsigned __int128 bits = 0;
-    for (std::size_t i = n; i-- > 0;) bits = (bits << 8) | std::to_integer<unsigned>(b[i]);
-    std::uint64_t raw = static_cast<std::uint64_t>(bits >> v.bit_offset);
-    if (v.bit_size < 64) raw &= (std::uint64_t{1} << v.bit_size) - 1;
-    return sign ? sign_extend(raw, v.bit_size) : raw;
+    return Bytes(b).bits(0, v.bit_offset, v.bit_size, is_signed(s));
   }
   std::array<std::byte, 8> b{};
   read_for(cx, v.expr, *v.address, std::span(b.data(), s->size));
-  std::uint64_t raw = 0;
-  for (std::size_t i = s->size; i-- > 0;) raw = (raw << 8) | std::to_integer<unsigned>(b[i]);
-  return sign ? sign_extend(raw, static_cast<unsigned>(s->size * 8)) : raw;
+  return integer_value(s, Bytes(b).scalar(s->size));
 }
 
 namespace {
@@ -161,7 +141,7 @@ class Parser {
     std::uint64_t x = read_scalar(cx_, v);
     if (s->kind != TypeKind::Pointer && s->size && s->size < 8) {
       x &= (std::uint64_t{1} << (8 * s->size)) - 1;
-      if (is_signed(s)) x = sign_extend(x, static_cast<unsigned>(8 * s->size));
+      x = integer_value(s, x);
     }
     return Value{to, std::nullopt, x, 0, 0, expr};
   }

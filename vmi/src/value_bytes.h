@@ -10,6 +10,22 @@
 
 namespace xentt::vmi {
 
+// Signed integers, signed chars and enums whose values are signed.
+inline bool is_signed(const sym::Type* s) {
+  return (s->kind == sym::TypeKind::Base || s->kind == sym::TypeKind::Enum) &&
+         (s->encoding == sym::Encoding::Signed || s->encoding == sym::Encoding::SignedChar);
+}
+// The low `bits` bits of `v` as a two's-complement number.
+inline std::uint64_t sign_extend(std::uint64_t v, unsigned bits) {
+  if (bits == 0 || bits >= 64) return v;
+  unsigned shift = 64 - bits;
+  return static_cast<std::uint64_t>(static_cast<std::int64_t>(v << shift) >> shift);
+}
+// The bytes of an integer of (stripped) type `s`, read as an integer: its value's bits.
+inline std::uint64_t integer_value(const sym::Type* s, std::uint64_t raw) {
+  return is_signed(s) ? sign_extend(raw, static_cast<unsigned>(8 * s->size)) : raw;
+}
+
 // A view of little-endian bytes. Reads past the end give zero bytes: a
 // member of a truncated read (an array cut at the element limit) prints
 // as zero rather than crashing.
@@ -33,11 +49,8 @@ class Bytes {
     unsigned __int128 x = 0;
     for (std::uint64_t i = (bit_offset + bit_size + 7) / 8; i-- > 0;) x = (x << 8) | byte(off + i);
     std::uint64_t v = static_cast<std::uint64_t>(x >> bit_offset);
-    if (bit_size < 64) {
-      v &= (std::uint64_t{1} << bit_size) - 1;
-      if (sign && (v >> (bit_size - 1)) & 1) v |= ~std::uint64_t{0} << bit_size;
-    }
-    return v;
+    if (bit_size < 64) v &= (std::uint64_t{1} << bit_size) - 1;
+    return sign ? sign_extend(v, bit_size) : v;
   }
 
  private:

@@ -17,16 +17,9 @@ using sym::strip;
 
 namespace {
 
-bool is_signed(const Type* s) {
-  return s->encoding == sym::Encoding::Signed || s->encoding == sym::Encoding::SignedChar;
-}
-
 // `raw`: the object's bytes as an integer (not yet sign-extended).
 json scalar(const Type* s, std::uint64_t raw) {
-  if (is_signed(s) && s->kind != TypeKind::Pointer && s->size && s->size < 8) {
-    unsigned shift = 64 - 8 * static_cast<unsigned>(s->size);
-    raw = static_cast<std::uint64_t>(static_cast<std::int64_t>(raw << shift) >> shift);
-  }
+  raw = integer_value(s, raw);
   switch (s->kind) {
     case TypeKind::Pointer: return fmt::format("0x{:x}", raw);
     case TypeKind::Enum:

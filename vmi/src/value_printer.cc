@@ -56,7 +56,7 @@ class TextPrinter {
 
   // `raw`: the object's bytes as an integer (not yet sign-extended).
   std::string scalar(const Type* t, const Type* s, std::uint64_t raw, bool top) {
-    if (is_signed(s) && s->kind != TypeKind::Pointer) raw = sign_extend(raw, s->size);
+    raw = integer_value(s, raw);
     switch (s->kind) {
       case TypeKind::Pointer: return pointer(t, s, raw, top);
       case TypeKind::Enum:
@@ -69,14 +69,6 @@ class TextPrinter {
   }
 
  private:
-  static bool is_signed(const Type* s) {
-    return s->encoding == sym::Encoding::Signed || s->encoding == sym::Encoding::SignedChar;
-  }
-  static std::uint64_t sign_extend(std::uint64_t v, std::uint64_t size) {
-    if (size == 0 || size >= 8) return v;
-    unsigned shift = 64 - 8 * static_cast<unsigned>(size);
-    return static_cast<std::uint64_t>(static_cast<std::int64_t>(v << shift) >> shift);
-  }
   static bool is_char(const Type* s) {
     return s->kind == TypeKind::Base && s->size == 1 &&
            (s->encoding == sym::Encoding::SignedChar || s->encoding == sym::Encoding::UnsignedChar);
