@@ -75,7 +75,10 @@ struct DebugTypes::Impl {
   TypeIndex structs, unions, enums, plain;  // plain: typedefs and base types
   std::vector<std::pair<std::uint64_t, std::uint64_t>> percpu;  // [start, end) of .data..percpu
   bool symtab_read = false;
-  std::unordered_map<std::string, std::uint64_t> elf_objects;  // for declared-only variables
+  struct ElfObject {
+    std::uint64_t value, size;
+  };
+  std::unordered_map<std::string, ElfObject> elf_objects;  // for declared-only variables, unsized arrays
 
   ~Impl() {
     if (dw) dwarf_end(dw);
@@ -147,7 +150,7 @@ void DebugTypes::Impl::read_symtab() {
       if (!gelf_getsym(data, static_cast<int>(i), &s) || s.st_shndx == SHN_UNDEF) continue;
       int type = GELF_ST_TYPE(s.st_info);
       if (type != STT_OBJECT && type != STT_NOTYPE) continue;
-      if (const char* n = elf_strptr(elf, sh.sh_link, s.st_name)) elf_objects.try_emplace(n, s.st_value);
+      if (const char* n = elf_strptr(elf, sh.sh_link, s.st_name)) elf_objects.try_emplace(n, ElfObject{s.st_value, s.st_size});
     }
   }
 }
@@ -225,16 +228,24 @@ std::optional<Variable> DebugTypes::find_variable(const std::string& name) const
   auto it = impl_->vars.find(name);
   if (it == impl_->vars.end()) return std::nullopt;
   Variable v{name, it->second.address, nullptr, false};
-  if (!it->second.located) {
-    impl_->read_symtab();
-    auto sym = impl_->elf_objects.find(name);
-    if (sym == impl_->elf_objects.end()) return std::nullopt;  // declared, defined nowhere we can see
-    v.address = sym->second;
-  }
   Dwarf_Die die;
   if (!dwarf_offdie(impl_->dw, it->second.die, &die))
     throw runtime_error(fmt::format("{}: DWARF entry of {} unreadable", impl_->path, name));
   v.type = impl_->builder.type_of(&die);
+  const Type* s = strip(v.type);
+  bool unsized = s->kind == TypeKind::Array && s->flexible && s->dims.size() == 1;
+  if (!it->second.located || unsized) {
+    // The ELF symbol has the address DWARF lacks, and the size of an array
+    // DWARF only declares (`extern const char linux_banner[]`).
+    impl_->read_symtab();
+    auto sym = impl_->elf_objects.find(name);
+    if (!it->second.located) {
+      if (sym == impl_->elf_objects.end()) return std::nullopt;  // declared, defined nowhere we can see
+      v.address = sym->second.value;
+    }
+    if (unsized && sym != impl_->elf_objects.end() && sym->second.size && s->target->size)
+      v.type = impl_->builder.array_of(s->target, sym->second.size / s->target->size);
+  }
   for (auto [lo, hi] : impl_->percpu) v.per_cpu = v.per_cpu || (v.address >= lo && v.address < hi);
   return v;
 }

@@ -83,6 +83,19 @@ const Type* TypeBuilder::element_of(const Type* array) {
   return it->second;
 }
 
+const Type* TypeBuilder::array_of(const Type* element, std::uint64_t n) {
+  auto [it, fresh] = arrays_.try_emplace({element, n}, nullptr);
+  if (fresh) {
+    Type* t = make();
+    t->kind = TypeKind::Array;
+    t->target = element;
+    t->dims = {n};
+    t->size = element->size * n;
+    it->second = t;
+  }
+  return it->second;
+}
+
 const Type* TypeBuilder::type_of(Dwarf_Die* die) {
   Dwarf_Attribute a;
   Dwarf_Die target;

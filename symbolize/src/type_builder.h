@@ -3,6 +3,7 @@
 
 #include <elfutils/libdw.h>
 
+#include <map>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -28,6 +29,8 @@ class TypeBuilder {
   const Type* pointer_to(const Type* t);
   const Type* long_type();
   const Type* element_of(const Type* array);
+  // `T [n]`, made once per (T, n).
+  const Type* array_of(const Type* element, std::uint64_t n);
 
  private:
   Type* make();
@@ -37,6 +40,7 @@ class TypeBuilder {
   void fill_function(Dwarf_Die* die, Type& t);
 
   std::unordered_map<Dwarf_Off, const Type*> by_die_;
+  std::map<std::pair<const Type*, std::uint64_t>, const Type*> arrays_;
   std::unordered_map<const Type*, const Type*> pointers_, elements_;
   std::vector<std::unique_ptr<Type>> owned_;
   const Type* void_ = nullptr;

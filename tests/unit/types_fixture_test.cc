@@ -60,6 +60,9 @@ TEST_CASE("types: char arrays are strings, with gdb's escapes and repeats", "[ty
   CHECK(f.print("buf") == "\"hi\", '\\000' <repeats 29 times>");
   CHECK(f.print("dots") == "\"....\"");  // no terminator: all four shown
   CHECK(f.print("sample.name") == "\"abc\\000\\000\\000\\000\"");
+  // DWARF declares `const char unsized_text[]`; its ELF symbol is 12 bytes.
+  CHECK(f.print("unsized_text") == "\"eleven char\"");
+  CHECK(vmi::evaluate(f.cx, "unsized_text").type->c_name() == "const char [12]");
 }
 
 TEST_CASE("types: arrays, repeats and the 200-element limit", "[types]") {

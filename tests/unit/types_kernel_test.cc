@@ -115,6 +115,9 @@ TEST_CASE("types: vmlinux: init_task, jiffies, per-CPU variables", "[types]") {
   CHECK_THAT(test::message_of([&] { vmi::evaluate(cx, "init_task.nope"); }),
              ContainsSubstring("'struct task_struct' has no member 'nope'; it has "));
 
+  // DWARF types linux_banner `const char []`: its ELF symbol's size gives the length.
+  CHECK(print(cx, "linux_banner").starts_with("\"Linux version "));
+  CHECK(print(cx, "linux_banner").ends_with("\"..."));  // longer than 200 characters
   // jiffies is a linker alias of jiffies_64: DWARF only declares it.
   auto jiffies = k->types->variable("jiffies");
   CHECK(jiffies.type->c_name() == "volatile long unsigned int");

@@ -138,3 +138,7 @@ struct item broken_items[1] = {{9, "x", {0, &broken_head}}};
  * (--defsym=alias_counter=counters), DWARF has only its type. */
 extern volatile u64 alias_counter;
 u64 read_alias(void) { return alias_counter; }
+
+/* Defined in types_nodebug.c, compiled without -g. */
+extern const char unsized_text[];
+const char* read_unsized(void) { return unsized_text; }
