@@ -22,10 +22,14 @@ namespace {
 
 const std::string kFixture = XENTT_BINARY_DIR "/tests/data/types/types_fixture.elf";
 
+const std::string kFixtureDwarf3 = XENTT_BINARY_DIR "/tests/data/types/types_fixture_dwarf3.elf";
+
 struct Fixture {
-  std::unique_ptr<sym::DebugTypes> types = sym::DebugTypes::open(kFixture);
-  test::ElfSectionMemory memory{kFixture};
-  vmi::EvalContext cx{*types, memory};
+  explicit Fixture(const std::string& path = kFixture)
+      : types(sym::DebugTypes::open(path)), memory(path), cx(*types, memory) {}
+  std::unique_ptr<sym::DebugTypes> types;
+  test::ElfSectionMemory memory;
+  vmi::EvalContext cx;
 
   std::string print(const std::string& expr) { return vmi::format_value(cx, vmi::evaluate(cx, expr)); }
   std::string json(const std::string& expr) { return vmi::value_json(cx, vmi::evaluate(cx, expr)).dump(); }
@@ -103,6 +107,12 @@ TEST_CASE("types: structs, unions, bitfields and anonymous members", "[types]") 
   CHECK(masked(f.print("sample")) == want);
   CHECK(masked(f.print("*sample_ptr")) == want);
   CHECK(masked(f.print("*sample.self")) == want);
+  // DWARF 3 places bitfields by DW_AT_bit_offset (from the top bit of a
+  // storage unit), DWARF 5 by DW_AT_data_bit_offset: the same values.
+  Fixture old(kFixtureDwarf3);
+  CHECK(masked(old.print("sample")) == want);
+  CHECK(old.print("sample.bf.b") == "-6");
+  CHECK(old.print("sample.bf.wide") == "78187493530");
 }
 
 TEST_CASE("types: pointers, address-of, member access through pointers, casts", "[types]") {
@@ -189,6 +199,8 @@ TEST_CASE("types: errors name what was asked and where", "[types]") {
   CHECK_THAT(f.error("answer + 1"), ContainsSubstring("column 8: unexpected '+'"));
   CHECK_THAT(f.error("(struct nope *)0"), ContainsSubstring("no type 'struct nope'"));
   CHECK_THAT(f.error("(sample"), ContainsSubstring("expected ')'"));
+  CHECK_THAT(f.error(std::string(100000, '(') + "answer"), ContainsSubstring("nested more than 200 deep"));
+  CHECK(f.print(std::string(150, '(') + "answer" + std::string(150, ')')) == "42");
   CHECK(test::status_of([&] { f.print("nosuch"); }) == 2);
 }
 

@@ -13,7 +13,7 @@ std::vector<Token> lex(std::string_view s) {
   std::vector<Token> out;
   std::size_t i = 0;
   auto bad = [&](std::size_t at, const std::string& what) {
-    return bad_input(fmt::format("expression '{}', column {}: {}", s, at + 1, what));
+    return bad_input(fmt::format("expression '{}', column {}: {}", excerpt(s), at + 1, what));
   };
   while (i < s.size()) {
     char c = s[i];

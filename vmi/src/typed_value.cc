@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 #include <array>
-#include <cstring>
 
 #include "expr_lexer.h"
 #include "value_bytes.h"
@@ -74,7 +73,7 @@ class Parser {
   const Token& peek(std::size_t k = 0) const { return toks_[std::min(pos_ + k, toks_.size() - 1)]; }
   bool is(std::string_view p, std::size_t k = 0) const { return peek(k).kind == Tok::Punct && peek(k).text == p; }
   Error error(const Token& at, const std::string& what) const {
-    return bad_input(fmt::format("expression '{}', column {}: {}", src_, at.column, what));
+    return bad_input(fmt::format("expression '{}', column {}: {}", excerpt(src_), at.column, what));
   }
   void expect(std::string_view p) {
     if (!is(p)) throw error(peek(), fmt::format("expected '{}'", p));
@@ -86,6 +85,12 @@ class Parser {
   }
 
   Value unary() {
+    // Each level is a C++ frame: a deep `((((...` must not overflow the stack.
+    if (++depth_ > kMaxDepth) throw error(peek(), fmt::format("nested more than {} deep", kMaxDepth));
+    struct Leave {
+      int& d;
+      ~Leave() { --d; }
+    } leave{depth_};
     if (is("*")) {
       ++pos_;
       Value v = unary();
@@ -240,6 +245,8 @@ class Parser {
   std::string_view src_;
   std::vector<Token> toks_;
   std::size_t pos_ = 0;
+  int depth_ = 0;
+  static constexpr int kMaxDepth = 200;
 };
 
 }  // namespace
