@@ -12,6 +12,7 @@
 #include "tests/unit/unit_util.h"
 #include "xentt/symbolize/debug_types.h"
 #include "xentt/vmi/list_walk.h"
+#include "xentt/vmi/per_cpu.h"
 #include "xentt/vmi/typed_value.h"
 #include "xentt/vmi/value_printer.h"
 
@@ -214,6 +215,13 @@ TEST_CASE("types: per-CPU variables need a CPU; the KASLR slide moves the rest",
   CHECK(f.print("cpu_counter") == "5");
   f.cx.per_cpu_offset = [] { return std::uint64_t{0x1000}; };
   CHECK(f.print("&cpu_counter") == "(int *) " + hex(sym_addr("cpu_counter") + 0x1000));
+
+  f.cx.per_cpu_offset = vmi::kernel_per_cpu_offset(f.cx, 0);  // __per_cpu_offset[] = {0, 0x10}
+  CHECK(f.print("cpu_counter") == "5");
+  f.cx.per_cpu_offset = vmi::kernel_per_cpu_offset(f.cx, 1);
+  CHECK(f.print("&cpu_counter") == "(int *) " + hex(sym_addr("cpu_counter") + 0x10));
+  f.cx.per_cpu_offset = vmi::kernel_per_cpu_offset(f.cx, 1000000);  // far past the array: unmapped
+  CHECK_THAT(f.error("cpu_counter"), ContainsSubstring("__per_cpu_offset[1000000]: guest-virtual address 0x"));
 
   const std::uint64_t slide = 0x40000000;
   test::ElfSectionMemory moved(kFixture, slide);

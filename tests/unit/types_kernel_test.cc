@@ -15,6 +15,7 @@
 #include "tests/unit/unit_util.h"
 #include "xentt/symbolize/debug_types.h"
 #include "xentt/vmi/list_walk.h"
+#include "xentt/vmi/per_cpu.h"
 #include "xentt/vmi/typed_value.h"
 #include "xentt/vmi/value_printer.h"
 
@@ -131,6 +132,10 @@ TEST_CASE("types: vmlinux: init_task, jiffies, per-CPU variables", "[types]") {
   CHECK(rq.type->c_name() == "struct rq");
   CHECK_THAT(test::message_of([&] { vmi::evaluate(cx, "runqueues.nr_running"); }),
              ContainsSubstring("'runqueues' is a per-CPU variable"));
+  // Before boot, every __per_cpu_offset[N] is BOOT_PERCPU_OFFSET: __per_cpu_load.
+  vmi::EvalContext cpu0(*k->types, *k->memory, 0, vmi::kernel_per_cpu_offset(cx, 0));
+  CHECK(print(cpu0, "&runqueues") ==
+        "(struct rq *) " + hex(test::elf_symbol(k->path, "__per_cpu_load") + test::elf_symbol(k->path, "runqueues")));
 }
 
 // gdb itself, when installed and asked for (XENTT_SLOW_TESTS=1): it takes

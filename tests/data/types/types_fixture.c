@@ -142,3 +142,7 @@ u64 read_alias(void) { return alias_counter; }
 /* Defined in types_nodebug.c, compiled without -g. */
 extern const char unsized_text[];
 const char* read_unsized(void) { return unsized_text; }
+
+/* As a kernel's: CPU N's copy of a per-CPU variable is at its address in
+ * .data..percpu plus __per_cpu_offset[N]. */
+unsigned long __per_cpu_offset[2] = {0, 0x10};
