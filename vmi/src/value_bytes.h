@@ -3,6 +3,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
 #include <span>
 #include <vector>
 
@@ -24,6 +27,28 @@ inline std::uint64_t sign_extend(std::uint64_t v, unsigned bits) {
 // The bytes of an integer of (stripped) type `s`, read as an integer: its value's bits.
 inline std::uint64_t integer_value(const sym::Type* s, std::uint64_t raw) {
   return is_signed(s) ? sign_extend(raw, static_cast<unsigned>(8 * s->size)) : raw;
+}
+
+// A float's or double's value from its bits; nullopt for other sizes
+// (x87 long double, _Float128), which are not decoded.
+inline std::optional<double> float_value(const sym::Type* s, std::uint64_t raw) {
+  if (s->size == 4) {
+    float f;
+    auto u = static_cast<std::uint32_t>(raw);
+    std::memcpy(&f, &u, 4);
+    return f;
+  }
+  if (s->size != 8) return std::nullopt;
+  double d;
+  std::memcpy(&d, &raw, 8);
+  return d;
+}
+
+// The name of enum `s`'s enumerator with value `raw`; nullptr if none has it.
+inline const std::string* enumerator_name(const sym::Type* s, std::uint64_t raw) {
+  for (const auto& e : s->enumerators)
+    if (static_cast<std::uint64_t>(e.value) == raw) return &e.name;
+  return nullptr;
 }
 
 // A view of little-endian bytes. Reads past the end give zero bytes: a

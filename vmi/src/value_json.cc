@@ -3,8 +3,6 @@
 // 64-bit precision in many consumers); integers are numbers.
 #include <fmt/format.h>
 
-#include <cstring>
-
 #include "value_bytes.h"
 #include "xentt/vmi/value_printer.h"
 
@@ -23,21 +21,13 @@ json scalar(const Type* s, std::uint64_t raw) {
   switch (s->kind) {
     case TypeKind::Pointer: return fmt::format("0x{:x}", raw);
     case TypeKind::Enum:
-      for (const auto& e : s->enumerators)
-        if (static_cast<std::uint64_t>(e.value) == raw) return e.name;
+      if (const std::string* name = enumerator_name(s, raw)) return *name;
       break;
     case TypeKind::Base:
       if (s->encoding == sym::Encoding::Bool) return raw != 0;
       if (s->encoding == sym::Encoding::Float) {
-        if (s->size == 4) {
-          float f;
-          auto u = static_cast<std::uint32_t>(raw);
-          std::memcpy(&f, &u, 4);
-          return f;
-        }
-        double d;
-        std::memcpy(&d, &raw, 8);
-        return d;
+        if (auto d = float_value(s, raw)) return *d;
+        return nullptr;  // long double: not decoded
       }
       break;
     default: return nullptr;

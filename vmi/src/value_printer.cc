@@ -5,8 +5,6 @@
 
 #include <fmt/format.h>
 
-#include <cstring>
-
 #include "value_bytes.h"
 #include "xentt/base/error.h"
 
@@ -60,8 +58,7 @@ class TextPrinter {
     switch (s->kind) {
       case TypeKind::Pointer: return pointer(t, s, raw, top);
       case TypeKind::Enum:
-        for (const auto& e : s->enumerators)
-          if (static_cast<std::uint64_t>(e.value) == raw) return e.name;
+        if (const std::string* name = enumerator_name(s, raw)) return *name;
         return is_signed(s) ? std::to_string(static_cast<std::int64_t>(raw)) : std::to_string(raw);
       case TypeKind::Base: return base(s, raw);
       default: return fmt::format("<{}>", t->c_name());  // void, function: nothing to show
@@ -78,16 +75,9 @@ class TextPrinter {
     switch (s->encoding) {
       case sym::Encoding::Bool: return raw == 0 ? "false" : raw == 1 ? "true" : std::to_string(raw);
       case sym::Encoding::Float:
-        if (s->size == 4) {
-          float f;
-          auto u = static_cast<std::uint32_t>(raw);
-          std::memcpy(&f, &u, 4);
-          return fmt::format("{}", f);
-        }
-        if (s->size == 8) {
-          double d;
-          std::memcpy(&d, &raw, 8);
-          return fmt::format("{}", d);
+        if (auto d = float_value(s, raw)) {
+          // Shortest round trip of the float's own precision (0.1f: "0.1").
+          return s->size == 4 ? fmt::format("{}", static_cast<float>(*d)) : fmt::format("{}", *d);
         }
         return fmt::format("<{}-byte float>", s->size);
       case sym::Encoding::SignedChar:
