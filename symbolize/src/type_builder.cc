@@ -1,6 +1,9 @@
 #include "type_builder.h"
 
 #include <dwarf.h>
+#include <fmt/format.h>
+
+#include "xentt/base/error.h"
 
 namespace xentt::sym::detail {
 
@@ -105,7 +108,17 @@ const Type* TypeBuilder::type_of(Dwarf_Die* die) {
 
 const Type* TypeBuilder::convert(Dwarf_Die* die) {
   Dwarf_Off off = dwarf_dieoffset(die);
+  if (poisoned_ || depth_ >= kMaxDepth) {
+    poisoned_ = true;
+    throw bad_input(fmt::format("DWARF types nest more than {} deep (at DIE 0x{:x}): a corrupt file", kMaxDepth, off));
+  }
   if (auto it = by_die_.find(off); it != by_die_.end()) return it->second;
+  ++depth_;
+  struct Leave {
+    int& d;
+    ~Leave() { --d; }
+  } leave{depth_};
+
   int tag = dwarf_tag(die);
   // restrict and _Atomic change nothing about how bytes read: see through.
   if (tag == DW_TAG_restrict_type || tag == DW_TAG_atomic_type) {
@@ -162,6 +175,15 @@ const Type* TypeBuilder::convert(Dwarf_Die* die) {
       t->kind = TypeKind::Void;
       if (t->name.empty()) t->name = "void";
       break;
+  }
+  // A corrupt file can loop a chain of targets (typedef A -> typedef B ->
+  // A), where strip() and c_name() would never end; C types never do
+  // (recursion goes through struct members). Cut such a loop at void.
+  for (const Type* p = t->target; p; p = p->target) {
+    if (p == t) {
+      t->target = void_type();
+      break;
+    }
   }
   return t;
 }

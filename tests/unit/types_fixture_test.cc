@@ -5,6 +5,8 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
+#include <cstdio>
+#include <cstdlib>
 #include <regex>
 #include <string>
 
@@ -262,4 +264,30 @@ TEST_CASE("types: files without DWARF are refused with what to do", "[types]") {
   std::string src = XENTT_SOURCE_DIR "/tests/data/types/types_fixture.c";
   CHECK(test::message_of([&] { sym::DebugTypes::open(src); }) == src + ": not an ELF file");
   CHECK_THAT(test::message_of([&] { sym::DebugTypes::open(path + ".absent"); }), ContainsSubstring("No such file"));
+}
+
+TEST_CASE("types: a type chain too deep for the stack is refused, not a crash", "[types]") {
+  // 2100 typedefs, each naming the one before: legal C, and deeper than
+  // any real program's types (Debian's vmlinux: 88) or the builder's limit.
+  test::TempDir dir;
+  std::string src = (dir.path / "deep.c").string(), elf = (dir.path / "deep.elf").string();
+  {
+    std::FILE* f = std::fopen(src.c_str(), "w");
+    REQUIRE(f);
+    std::fprintf(f, "typedef int t0;\n");
+    for (int i = 1; i <= 2100; ++i) std::fprintf(f, "typedef t%d t%d;\n", i - 1, i);
+    std::fprintf(f, "t2100 deep = 1;\nt10 shallow = 2;\nvoid _start(void) {}\n");
+    std::fclose(f);
+  }
+  REQUIRE(std::system(("gcc -g -O0 -nostdlib -static -no-pie -o " + elf + " " + src).c_str()) == 0);
+  auto types = sym::DebugTypes::open(elf);
+  CHECK_THAT(test::message_of([&] { types->variable("deep"); }), ContainsSubstring("DWARF types nest more than 2000 deep"));
+  // Half-built types are never handed out afterwards.
+  CHECK_THAT(test::message_of([&] { types->variable("shallow"); }), ContainsSubstring("nest more than 2000 deep"));
+  // A fresh DebugTypes reads the shallow one.
+  test::ElfSectionMemory memory(elf);
+  auto fresh = sym::DebugTypes::open(elf);
+  vmi::EvalContext cx(*fresh, memory);
+  CHECK(vmi::format_value(cx, vmi::evaluate(cx, "shallow")) == "2");
+  CHECK(fresh->variable("shallow").type->c_name() == "t10");
 }
