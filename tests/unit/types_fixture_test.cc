@@ -137,6 +137,22 @@ TEST_CASE("types: pointers, address-of, member access through pointers, casts", 
   CHECK(f.print("(long)sample.i") == "-3");
   CHECK(f.print("*(int *)" + hex(sym_addr("answer"))) == "42");
   CHECK(f.print("0x10") == "16");
+  CHECK(f.print("-answer") == "-42");
+  CHECK(f.print("answer - 50") == "-8");
+  CHECK(f.print("(answer) - 50") == "-8");  // not a cast: answer is no type
+  CHECK(f.print("(long) - 50") == "-50");   // a cast
+  CHECK(f.print("counters[0] + counters[2] - 1") == "3");
+  CHECK(f.print("*(counters + 1)") == "2");
+  CHECK(f.print("counters[3 - 1]") == "3");
+  CHECK(f.print("&counters[2] - &counters[0]") == "2");
+  CHECK(f.print("sample_ptr + 1") == "(struct outer *) " + hex(sample + 144));  // sizeof(struct outer)
+  CHECK(f.print("1 + sample_ptr") == "(struct outer *) " + hex(sample + 144));
+  CHECK(f.print("void_ptr + 1") == "(void *) " + hex(sym_addr("answer") + 1));
+  // container_of by hand: link is at offset 16 in struct item.
+  CHECK(f.print("((struct item *)((char *)items[0].link.next - 16))->id") == "2");
+  CHECK_THAT(f.error("sample + 1"), ContainsSubstring("'sample' is not an integer or pointer"));
+  CHECK_THAT(f.error("sample_ptr + sample_ptr"), ContainsSubstring("pointers only subtract"));
+  CHECK_THAT(f.error("1 - sample_ptr"), ContainsSubstring("cannot subtract a pointer from an integer"));
 }
 
 TEST_CASE("types: C type names", "[types]") {
@@ -199,7 +215,8 @@ TEST_CASE("types: errors name what was asked and where", "[types]") {
   CHECK_THAT(f.error("answer.x"), ContainsSubstring("'int' is not a struct or union"));
   CHECK_THAT(f.error("answer[1]"), ContainsSubstring("'answer' is not an array or pointer"));
   CHECK(f.error("sample.") == "expression 'sample.', column 8: expected a field name");
-  CHECK_THAT(f.error("answer + 1"), ContainsSubstring("column 8: unexpected '+'"));
+  CHECK_THAT(f.error("answer % 1"), ContainsSubstring("column 8: unexpected '%'"));
+  CHECK_THAT(f.error("answer answer"), ContainsSubstring("column 8: unexpected 'answer'"));
   CHECK_THAT(f.error("(struct nope *)0"), ContainsSubstring("no type 'struct nope'"));
   CHECK_THAT(f.error("(sample"), ContainsSubstring("expected ')'"));
   CHECK_THAT(f.error(std::string(100000, '(') + "answer"), ContainsSubstring("nested more than 200 deep"));

@@ -51,12 +51,12 @@ std::vector<Token> lex(std::string_view s) {
       t.kind = Tok::Punct;
       t.text = "->";
       i += 2;
-    } else if (std::string_view(".[]()*&").find(c) != std::string_view::npos) {
+    } else if (std::string_view(".[]()*&+-").find(c) != std::string_view::npos) {
       t.kind = Tok::Punct;
       t.text = std::string(1, c);
       ++i;
     } else {
-      throw bad(i, fmt::format("unexpected '{}' (expressions use names, numbers, . -> [] * & () and casts)", c));
+      throw bad(i, fmt::format("unexpected '{}' (expressions use names, numbers, . -> [] * & + - () and casts)", c));
     }
     out.push_back(std::move(t));
   }

@@ -64,7 +64,7 @@ class Parser {
   Parser(const EvalContext& cx, std::string_view src) : cx_(cx), src_(src), toks_(detail::lex(src)) {}
 
   Value parse() {
-    Value v = unary();
+    Value v = additive();
     if (peek().kind != Tok::End) throw error(peek(), fmt::format("unexpected '{}'", peek().text));
     return v;
   }
@@ -84,6 +84,50 @@ class Parser {
     return toks_[pos_++].text;
   }
 
+  // E + E, E - E with C's pointer arithmetic: a pointer moves by its
+  // target's size (void *: bytes, as gdb does), two pointers subtract to
+  // a count of elements, an array is its first element's address.
+  Value additive() {
+    Value v = unary();
+    while (is("+") || is("-")) {
+      bool minus = is("-");
+      ++pos_;
+      Value r = unary();
+      v = arith(v, r, minus);
+    }
+    return v;
+  }
+
+  // The element size a pointer (or array) `v` steps by; 0 when not one.
+  std::uint64_t stride(const Value& v) {
+    const Type* s = strip(v.type);
+    if (s->kind == TypeKind::Array) return size_of(cx_, cx_.types.element_of(s));
+    if (s->kind != TypeKind::Pointer) return 0;
+    std::uint64_t n = size_of(cx_, s->target);
+    return n ? n : 1;
+  }
+
+  Value arith(const Value& a, const Value& b, bool minus) {
+    std::string expr = a.expr + (minus ? " - " : " + ") + b.expr;
+    std::uint64_t sa = stride(a), sb = stride(b);
+    auto pointer_type = [&](const Value& v) {
+      const Type* s = strip(v.type);
+      return s->kind == TypeKind::Array ? cx_.types.pointer_to(cx_.types.element_of(s)) : v.type;
+    };
+    std::uint64_t x = read_scalar(cx_, a), y = read_scalar(cx_, b);
+    if (sa && sb) {
+      if (!minus || sa != sb)
+        throw bad_input(fmt::format("'{}': pointers only subtract, and only pointers to the same size", expr));
+      return Value{cx_.types.long_type(), std::nullopt, static_cast<std::uint64_t>(static_cast<std::int64_t>(x - y) /
+                                                                                  static_cast<std::int64_t>(sa)),
+                   0, 0, expr};
+    }
+    if (sb && minus) throw bad_input(fmt::format("'{}': cannot subtract a pointer from an integer", expr));
+    if (sa) return Value{pointer_type(a), std::nullopt, minus ? x - y * sa : x + y * sa, 0, 0, expr};
+    if (sb) return Value{pointer_type(b), std::nullopt, y + x * sb, 0, 0, expr};
+    return Value{cx_.types.long_type(), std::nullopt, minus ? x - y : x + y, 0, 0, expr};
+  }
+
   Value unary() {
     // Each level is a C++ frame: a deep `((((...` must not overflow the stack.
     if (++depth_ > kMaxDepth) throw error(peek(), fmt::format("nested more than {} deep", kMaxDepth));
@@ -95,6 +139,14 @@ class Parser {
       ++pos_;
       Value v = unary();
       return deref(v, "*" + v.expr);
+    }
+    if (is("-")) {
+      ++pos_;
+      Value v = unary();
+      const Type* s = strip(v.type);
+      if (s->kind == TypeKind::Pointer || s->kind == TypeKind::Array)
+        throw bad_input(fmt::format("cannot negate '{}' (its type is {})", v.expr, v.type->c_name()));
+      return Value{cx_.types.long_type(), std::nullopt, 0 - read_scalar(cx_, v), 0, 0, "-" + v.expr};
     }
     if (is("&")) {
       ++pos_;
@@ -126,9 +178,11 @@ class Parser {
     if (name.empty() || !is(")", k)) return std::nullopt;
     const Token& after = peek(k + 1);
     bool operand = after.kind == Tok::Ident || after.kind == Tok::Number ||
-                   (after.kind == Tok::Punct && (after.text == "(" || after.text == "*" || after.text == "&"));
+                   (after.kind == Tok::Punct && (after.text == "(" || after.text == "*" || after.text == "&" || after.text == "-"));
     if (!operand) return std::nullopt;
     const Type* t = cx_.types.find_type(name);
+    // `(x) - 1` subtracts from a variable x.
+    if (!t && stars == 0 && after.text == "-" && cx_.types.find_variable(name)) return std::nullopt;
     if (!t) {
       // `(x) y` cannot be anything but a cast, so an unknown type is the error.
       throw error(peek(1), fmt::format("no type '{}' in {}", name, cx_.types.path()));
@@ -164,7 +218,7 @@ class Parser {
         v = member(base, f, v.expr + (arrow ? "->" : ".") + f);
       } else if (is("[")) {
         ++pos_;
-        Value ix = unary();
+        Value ix = additive();
         expect("]");
         v = index(v, static_cast<std::int64_t>(read_scalar(cx_, ix)), v.expr + "[" + ix.expr + "]");
       } else {
@@ -185,7 +239,7 @@ class Parser {
     }
     if (is("(")) {
       ++pos_;
-      Value v = unary();
+      Value v = additive();
       expect(")");
       v.expr = "(" + v.expr + ")";
       return v;

@@ -7,8 +7,9 @@
 //   std::cout << vmi::format_value(cx, v);   // (struct list_head *) 0xffff...
 //
 // Grammar (C's, a subset): `name`, `E.field`, `E->field`, `E[index]`,
-// `*E`, `&E`, `(E)`, integer literals (decimal, 0x hex), and casts
-// `(struct NAME *)E`, `(TYPE)E` of integers and pointers.
+// `*E`, `&E`, `-E`, `E + E`, `E - E` (with C's pointer arithmetic),
+// `(E)`, integer literals (decimal, 0x hex), and casts `(struct NAME *)E`,
+// `(TYPE)E` of integers and pointers.
 // Evaluation is lazy: a Value names where its bytes are; only `->`, `*`
 // and `[]` on pointers read (the pointer), and printing reads the object.
 #pragma once
