@@ -85,6 +85,7 @@ TEST_CASE("types: arrays, repeats and the 200-element limit", "[types]") {
   CHECK(f.print("sample.grid[1][2]") == "6");
   CHECK(f.print("flex_obj.data[1]") == "20");
   CHECK(f.print("flex_obj") == "{n = 2, data = " + hex(sym_addr("flex_obj") + 4) + "}");
+  CHECK(f.print("zero_obj") == "{n = 7, tail = " + hex(sym_addr("zero_obj") + 4) + " \"\"}");
 }
 
 // gdb 13 printed the same for `print sample` (plus `<sample>`-style

@@ -45,8 +45,11 @@ class TextPrinter {
       case TypeKind::Struct:
       case TypeKind::Union: return aggregate(s, b, addr);
       case TypeKind::Array:
-        // A flexible array member (`int data[]`) has no length to print: its address, as gdb shows it.
-        if (s->flexible) return fmt::format("0x{:x}", addr);
+        // A flexible or zero-length array member (`int data[]`, `u8 x[0]`)
+        // has nothing of its own to print: its address, as gdb shows it
+        // (and an empty string for chars, as gdb does).
+        if (s->flexible || s->dims[0] == 0)
+          return fmt::format("0x{:x}", addr) + (is_char(strip(cx_.types.element_of(s))) ? " \"\"" : "");
         return array(s, b, addr);
       default: return scalar(t, s, b.scalar(s->size), top);
     }

@@ -146,3 +146,10 @@ const char* read_unsized(void) { return unsized_text; }
 /* As a kernel's: CPU N's copy of a per-CPU variable is at its address in
  * .data..percpu plus __per_cpu_offset[N]. */
 unsigned long __per_cpu_offset[2] = {0, 0x10};
+
+/* A GNU zero-length array, as the kernel's `u8 extended_state_area[0]`. */
+struct zero {
+  int n;
+  char tail[0];
+};
+struct zero zero_obj = {7};
