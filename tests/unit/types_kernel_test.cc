@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <regex>
+#include <vector>
 #include <string>
 
 #include "tests/unit/types_util.h"
@@ -139,20 +141,40 @@ TEST_CASE("types: vmlinux: init_task, jiffies, per-CPU variables", "[types]") {
 }
 
 // gdb itself, when installed and asked for (XENTT_SLOW_TESTS=1): it takes
-// about 2 minutes of a loaded machine to load a vmlinux's DWARF.
-TEST_CASE("types: vmlinux: struct offsets agree with gdb", "[types][slow]") {
+// about 2 minutes of a loaded machine to load a vmlinux's DWARF. Offsets,
+// and `print` of whole kernel structs (gdb's `<symbol+off>` after pointers
+// removed: this layer does not look symbols up).
+TEST_CASE("types: vmlinux: offsets and prints agree with gdb", "[types][slow]") {
   Kernel* k = kernel();
   if (k->path.empty()) SKIP("no /usr/lib/debug/boot/vmlinux-*");
   if (!std::getenv("XENTT_SLOW_TESTS") || std::system("command -v gdb >/dev/null") != 0)
     SKIP("set XENTT_SLOW_TESTS=1 (with gdb installed) to compare with gdb");
+  const std::vector<std::string> exprs = {"init_task.se", "init_task.comm", "*init_task.signal", "init_uts_ns.name",
+                                          "init_task.real_cred->usage", "init_task.tasks", "init_task.rt",
+                                          "init_task.cpus_mask", "init_task.thread", "jiffies_64"};
   std::string cmd = "gdb -batch -ex 'print/x (unsigned long)&((struct task_struct *)0)->tasks' -ex "
-                    "'print sizeof(struct task_struct)' " + k->path + " 2>/dev/null";
-  std::FILE* p = ::popen(cmd.c_str(), "r");
+                    "'print sizeof(struct task_struct)'";
+  for (const auto& e : exprs) cmd += " -ex 'print " + e + "'";
+  std::FILE* p = ::popen((cmd + " " + k->path + " 2>/dev/null").c_str(), "r");
   REQUIRE(p);
-  std::string out;
-  char line[256];
-  while (std::fgets(line, sizeof line, p)) out += line;
+  std::vector<std::string> lines;
+  std::string line;
+  for (int c; (c = std::fgetc(p)) != EOF;) {
+    if (c != '\n') {
+      line += static_cast<char>(c);
+      continue;
+    }
+    lines.push_back(std::regex_replace(std::regex_replace(line, std::regex("^\\$[0-9]+ = "), ""),
+                                       std::regex(" <[A-Za-z_0-9.+]+>"), ""));
+    line.clear();
+  }
   ::pclose(p);
+  REQUIRE(lines.size() == exprs.size() + 2);
   const sym::Type& ts = k->types->type("struct task_struct");
-  CHECK(out == fmt::format("$1 = 0x{:x}\n$2 = {}\n", k->types->member(&ts, "tasks").offset, ts.size));
+  CHECK(lines[0] == fmt::format("0x{:x}", k->types->member(&ts, "tasks").offset));
+  CHECK(lines[1] == std::to_string(ts.size));
+  for (std::size_t i = 0; i < exprs.size(); ++i) {
+    INFO(exprs[i]);
+    CHECK(print(*k->cx, exprs[i]) == lines[i + 2]);
+  }
 }
