@@ -101,6 +101,7 @@ std::optional<PageMapping> walk(const GuestMemory& phys, const Paging& paging, s
 class AddressSpace final : public GuestMemory {
  public:
   AddressSpace(const GuestMemory& phys, const Paging& paging) : phys_(&phys), paging_(paging) {}
+  // With CR4.PSE taken as set (32-bit paging's 4 MiB pages honoured).
   AddressSpace(const GuestMemory& phys, PagingMode mode, std::uint64_t cr3, bool nxe = false)
       : AddressSpace(phys, Paging{mode, cr3, nxe, true}) {}
   // The vCPU's address space (paging_of(regs)); throws what paging_of throws.
