@@ -9,6 +9,9 @@ check "the demo recorded a passing guest" grep -q '^demo: PASS' "$TMP/demo.out"
 check "the replay verified" grep -q "^replayed 'demo' to the end: .*console identical" "$TMP/demo.out"
 sieve=$(nm "$XENTT_GUEST" | awk '$3=="work_sieve"{print $1}' | sed 's/^0*/0x/')
 check "the replay stopped at work_sieve ($sieve)" grep -q "paused at icount [0-9]* (rip $sieve)" "$TMP/demo.out"
+check "tt_vmi read the counters by name at the stop" grep -qE '^demo_ticks = [0-9]+$' "$TMP/demo.out"
+check "and the parameters the command line gave" grep -qx 'demo_params = {ticks = 200, work = 8192, seed = 1, hz = 1000}' "$TMP/demo.out"
+check "and translated demo_ticks with our page walk" grep -qE '^0x[0-9a-f]+ -> guest-physical 0x[0-9a-f]+$' "$TMP/demo.out"
 check "the stop was symbolized as work_sieve+0x0 with its source line" grep -qE "^$sieve work_sieve\+0x0 at .*work\.c:[0-9]+" "$TMP/demo.out"
 # isr_stub_0 and isr_stub_table share an address; the global name is printed.
 check "the window's trace is printed symbolized: the divide fault enters the vector 0 stub" \

@@ -1,0 +1,200 @@
+// tt_vmi: look inside a recorded VM at an instant: registers, memory
+// (physical, or virtual through the guest's own page tables), translations,
+// typed values by DWARF. The instant is the VM's paused background replay
+// (tt_replay -p / --until), or each --at point of a replay started here.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tool_main.h"
+#include "xentt/base/error.h"
+#include "xentt/base/interrupt.h"
+#include "xentt/session/guest_instants.h"
+#include "xentt/session/location.h"
+#include "xentt/session/vm_symbols.h"
+#include "xentt/vmi/inspector.h"
+#include "xentt/vmi/register_view.h"
+
+namespace fs = std::filesystem;
+using namespace xentt;
+using nlohmann::json;
+
+namespace {
+
+struct Options {
+  std::string name, dir, replay, debug_file, kaslr;
+  std::vector<std::string> at;
+  bool json = false;
+  // regs
+  unsigned vcpu = 0;
+  // read
+  std::string what, length = "64", cr3;
+  bool raw = false, physical = false;
+  // print
+  std::string expr;
+};
+
+// "0000: 48 89 e5 ... |H..|" lines, 16 bytes each, addresses from `base`.
+std::string hex_dump(std::uint64_t base, const std::string& bytes) {
+  std::string out;
+  for (std::size_t i = 0; i < bytes.size(); i += 16) {
+    std::string hex, text;
+    for (std::size_t k = i; k < i + 16; ++k) {
+      if (k < bytes.size()) {
+        auto c = static_cast<unsigned char>(bytes[k]);
+        hex += fmt::format("{:02x} ", c);
+        text += c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '.';
+      } else {
+        hex += "   ";
+      }
+      if (k % 16 == 7) hex += ' ';
+    }
+    out += fmt::format("{:016x}  {} |{}|\n", base + i, hex, text);
+  }
+  return out;
+}
+
+std::string hex_string(const std::string& bytes) {
+  std::string s;
+  for (unsigned char c : bytes) s += fmt::format("{:02x}", c);
+  return s;
+}
+
+vmi::InspectorOptions inspector_options(const StateDir& sd, const Options& o) {
+  vmi::InspectorOptions io;
+  io.maps = symbol_maps(sd);
+  if (!o.debug_file.empty()) io.debug_file = o.debug_file;
+  if (!o.kaslr.empty()) io.kaslr_offset = static_cast<std::int64_t>(parse_u64(o.kaslr, "--kaslr-offset"));
+  return io;
+}
+
+// One subcommand's answer at one instant: text (ends with a newline) or JSON.
+using Answer = std::function<void(const Instant&, vmi::Inspector&, json* out)>;
+
+int run(const Options& o, const Answer& answer) {
+  stop_on_signals();  // Ctrl-C with --at: quit QEMU, remove its files, exit 1
+  StateDir sd = StateDir::open_existing(o.name, o.dir.empty() ? std::nullopt : std::optional<fs::path>(o.dir));
+  vmi::InspectorOptions io = inspector_options(sd, o);
+  json rows = json::array();
+  bool several = o.at.size() > 1;
+  auto visit = [&](const Instant& in, Target& t) {
+    vmi::Inspector insp(t, io);
+    if (o.json) {
+      json j;
+      answer(in, insp, &j);
+      if (several || !o.at.empty()) {
+        j = json{{"point", in.point}, {"icount", in.icount}, {"rip", fmt::format("{:#x}", in.rip)}, {"result", j}};
+      }
+      rows.push_back(std::move(j));
+    } else {
+      if (several) fmt::print("== {} (icount {}, rip {:#x})\n", in.point, in.icount, in.rip);
+      answer(in, insp, nullptr);
+    }
+    std::fflush(stdout);
+  };
+  if (o.at.empty()) {
+    visit_paused_replay(sd, o.replay, visit);
+  } else {
+    if (!o.replay.empty()) throw bad_input("--replay names a paused replay; --at starts one of its own: give one of them");
+    SessionOptions so;
+    so.ensure_index = true;
+    visit_points(sd, o.at, so, visit);
+  }
+  if (o.json) fmt::print("{}\n", (rows.size() == 1 && o.at.size() <= 1 ? rows[0] : rows).dump());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  Answer answer;
+  return tool_main(
+      argc, argv, "tt_vmi",
+      "Look inside a recorded VM: at its paused replay (tt_replay -p NAME), or at each --at point of a replay "
+      "started here.",
+      [&](CLI::App& app) {
+        app.require_subcommand(1);
+        app.add_option("NAME", o.name, "VM name")->required();
+        app.add_option("-s,--state-dir", o.dir, "state directory (default $XENTT_STATE/NAME)");
+        app.add_option("--replay", o.replay, "which paused replay of NAME, when it has several (replays/ID)");
+        app.add_option("--at", o.at,
+                       "look at LOC instead: eip[:brctr[:cx]] (eip may be a symbol) or icount=N; repeat it for "
+                       "one answer per point")
+            ->allow_extra_args(false);  // each --at takes one point: NAME and the command follow
+        app.add_option("--debug-file,--vmlinux", o.debug_file,
+                       "the kernel's ELF with DWARF (default: the VM's symbol files)");
+        app.add_option("--kaslr-offset", o.kaslr, "added to every address of the debug file: the kernel's KASLR offset (default 0)");
+        app.add_flag("--json", o.json, "machine-readable output");
+
+        auto* regs = app.add_subcommand("regs", "every register of a vCPU, as gdb's 'info registers' prints them");
+        regs->add_option("-c,--vcpu", o.vcpu, "vCPU (default 0)");
+        regs->callback([&] {
+          answer = [&](const Instant&, vmi::Inspector& insp, json* out) {
+            Registers r = insp.registers(o.vcpu);
+            if (out) *out = vmi::registers_json(r);
+            else fmt::print("{}", vmi::registers_text(r));
+          };
+        });
+
+        auto* read = app.add_subcommand("read", "bytes at an address or symbol, as a hex dump");
+        read->add_option("ADDR", o.what, "address (0x.. or decimal) or symbol")->required();
+        read->add_option("LEN", o.length, "bytes (default 64)");
+        read->add_flag("-P,--physical", o.physical, "ADDR is guest-physical");
+        read->add_flag("--raw", o.raw, "write the bytes themselves to stdout");
+        read->add_option("--cr3", o.cr3, "translate through this page-table root (another address space)");
+        read->callback([&] {
+          answer = [&](const Instant&, vmi::Inspector& insp, json* out) {
+            std::uint64_t len = parse_u64(o.length, "LEN");
+            if (len > (64u << 20)) throw bad_input(fmt::format("LEN {} is more than 64 MiB: read it in parts", len));
+            std::optional<std::uint64_t> cr3;
+            if (!o.cr3.empty()) cr3 = parse_u64(o.cr3, "--cr3");
+            std::uint64_t addr = o.physical ? parse_u64(o.what, "ADDR") : insp.address_of(o.what);
+            std::string bytes = o.physical ? insp.read_physical(addr, len) : insp.read_virtual(addr, len, cr3);
+            if (out) {
+              *out = json{{"address", fmt::format("{:#x}", addr)},
+                          {"space", o.physical ? "guest-physical" : "guest-virtual"},
+                          {"bytes", hex_string(bytes)}};
+            } else if (o.raw) {
+              std::fwrite(bytes.data(), 1, bytes.size(), stdout);
+            } else {
+              fmt::print("{}", hex_dump(addr, bytes));
+            }
+          };
+        });
+
+        auto* translate = app.add_subcommand("translate", "the guest-physical address of a virtual one, and the page-table entries on the way");
+        translate->add_option("VADDR", o.what, "virtual address (0x.. or decimal) or symbol")->required();
+        translate->add_option("--cr3", o.cr3, "page-table root (default: the vCPU's CR3)");
+        translate->callback([&] {
+          answer = [&](const Instant&, vmi::Inspector& insp, json* out) {
+            std::optional<std::uint64_t> cr3;
+            if (!o.cr3.empty()) cr3 = parse_u64(o.cr3, "--cr3");
+            auto t = insp.translate(insp.address_of(o.what), cr3);
+            if (!t.mapping)  // as a read of it would say
+              throw bad_input(fmt::format("guest-virtual address {:#x}: {}", t.vaddr, t.fault->describe(t.paging.mode)));
+            if (out) *out = t.to_json();
+            else fmt::print("{}", t.to_text());
+          };
+        });
+
+        auto* print = app.add_subcommand("print", "a typed value by DWARF: a variable, a field path, *ptr, a cast");
+        print->add_option("EXPR", o.expr, "e.g. demo_ticks, init_task.comm, init_task.tasks.next, *init_task.mm")
+            ->required();
+        print->callback([&] {
+          answer = [&](const Instant& in, vmi::Inspector& insp, json* out) {
+            if (out) *out = insp.print_json(o.expr);
+            else if (o.at.size() > 1) fmt::print("{} = {}\n", o.expr, insp.print(o.expr));
+            else fmt::print("{}\n", insp.print(o.expr));
+            (void)in;
+          };
+        });
+      },
+      [&] { return run(o, answer); });
+}

@@ -1,0 +1,85 @@
+// xentt/vmi/inspector.h: what `tt_vmi` asks of one instant of a guest,
+// over any Target: its registers, guest-physical memory (the engine's RAM
+// file mapped once, else the target's own reads), guest-virtual memory
+// through our page walk of a CR3, addresses of symbols, and typed values
+// by the DWARF of its kernel or program.
+//
+// One Inspector looks at one instant: make a new one after the guest ran
+// (its registers and translations are cached).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "xentt/symbolize/debug_types.h"
+#include "xentt/symbolize/symbolizer.h"
+#include "xentt/vm/target.h"
+#include "xentt/vmi/page_walk.h"
+
+namespace xentt::vmi {
+
+struct InspectorOptions {
+  // The guest's symbol files, in order: names resolve in them, and the
+  // first that has DWARF gives the types (unless debug_file is set).
+  std::vector<sym::SymbolMapSpec> maps;
+  // The ELF with DWARF for types (--vmlinux), when not among the maps.
+  std::optional<std::string> debug_file;
+  // Added to every address of the debug file (KASLR); 0 when unset.
+  std::optional<std::int64_t> kaslr_offset;
+};
+
+// What `translate` found: the mapping, or where the walk stopped.
+struct Translation {
+  std::uint64_t vaddr = 0;
+  Paging paging;
+  std::optional<PageMapping> mapping;
+  std::optional<WalkFault> fault;
+  std::string to_text() const;
+  nlohmann::json to_json() const;
+};
+
+class Inspector {
+ public:
+  // Nothing is read until asked. `target` must outlive the Inspector.
+  Inspector(Target& target, InspectorOptions opts);
+  ~Inspector();
+  Inspector(const Inspector&) = delete;
+  Inspector& operator=(const Inspector&) = delete;
+
+  // vCPU `vcpu`'s registers (read once). Cost (engine qemu): a gdbstub round trip.
+  const Registers& registers(unsigned vcpu = 0);
+
+  // A number (0x.. hex or decimal), or a symbol of the guest's symbol files
+  // (with the KASLR offset). Throws BadInput naming the symbol and the
+  // files searched.
+  std::uint64_t address_of(const std::string& text);
+
+  // `len` bytes at guest-physical `paddr` / guest-virtual `vaddr` through
+  // `cr3`'s tables (default: vCPU 0's). Throws BadInput naming the first
+  // address that cannot be read.
+  std::string read_physical(std::uint64_t paddr, std::size_t len);
+  std::string read_virtual(std::uint64_t vaddr, std::size_t len, std::optional<std::uint64_t> cr3 = {});
+  Translation translate(std::uint64_t vaddr, std::optional<std::uint64_t> cr3 = {});
+
+  // A typed value of EXPR (typed_value.h), printed as gdb's `print` does
+  // / as JSON. Throws BadInput for an unknown name or field, a failed read
+  // (naming the part of the expression read), no DWARF.
+  std::string print(const std::string& expr);
+  nlohmann::json print_json(const std::string& expr);
+
+  // Guest-physical memory; the kernel's (vCPU 0's) guest-virtual memory.
+  const GuestMemory& physical();
+  const AddressSpace& kernel_space();
+  // The DWARF types (opened on first use).
+  const sym::DebugTypes& types();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace xentt::vmi

@@ -1,0 +1,177 @@
+#include "xentt/vmi/inspector.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <map>
+
+#include "xentt/base/error.h"
+#include "xentt/vmi/per_cpu.h"
+#include "xentt/vmi/target_physical.h"
+#include "xentt/vmi/typed_value.h"
+#include "xentt/vmi/value_printer.h"
+
+namespace xentt::vmi {
+
+namespace {
+
+// "0x1f" or "31" as a number; nullopt for anything else (a symbol).
+std::optional<std::uint64_t> number(const std::string& s) {
+  std::uint64_t v = 0;
+  bool hex = s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+  const char* b = s.data() + (hex ? 2 : 0);
+  const char* e = s.data() + s.size();
+  if (b == e) return std::nullopt;
+  auto [p, ec] = std::from_chars(b, e, v, hex ? 16 : 10);
+  if (ec == std::errc::result_out_of_range) throw bad_input("'" + s + "' does not fit in 64 bits");
+  if (ec != std::errc() || p != e) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+struct Inspector::Impl {
+  Target& target;
+  InspectorOptions opts;
+  std::map<unsigned, Registers> regs;
+  std::unique_ptr<GuestMemory> phys;
+  std::unique_ptr<AddressSpace> kernel;
+  std::unique_ptr<sym::DebugTypes> types;
+  std::unique_ptr<sym::Symbolizer> symbols;
+
+  std::uint64_t slide() const { return static_cast<std::uint64_t>(opts.kaslr_offset.value_or(0)); }
+  std::string files() const {
+    std::string f;
+    for (const auto& m : opts.maps) f += (f.empty() ? "" : ", ") + m.path;
+    if (opts.debug_file) f += (f.empty() ? "" : ", ") + *opts.debug_file;
+    return f.empty() ? "no symbol files" : f;
+  }
+};
+
+Inspector::Inspector(Target& target, InspectorOptions opts) : impl_(new Impl{target, std::move(opts), {}, {}, {}, {}, {}}) {}
+Inspector::~Inspector() = default;
+
+const Registers& Inspector::registers(unsigned vcpu) {
+  auto it = impl_->regs.find(vcpu);
+  if (it == impl_->regs.end()) it = impl_->regs.emplace(vcpu, impl_->target.registers(vcpu)).first;
+  return it->second;
+}
+
+const GuestMemory& Inspector::physical() {
+  if (!impl_->phys) impl_->phys = physical_memory_of(impl_->target);
+  return *impl_->phys;
+}
+
+const AddressSpace& Inspector::kernel_space() {
+  if (!impl_->kernel) impl_->kernel = std::make_unique<AddressSpace>(physical(), registers(0));
+  return *impl_->kernel;
+}
+
+const sym::DebugTypes& Inspector::types() {
+  if (impl_->types) return *impl_->types;
+  if (impl_->opts.debug_file) {
+    impl_->types = sym::DebugTypes::open(*impl_->opts.debug_file);
+    return *impl_->types;
+  }
+  // The first symbol file that has DWARF: a vmlinux or a -g program; a
+  // System.map or a stripped image has none.
+  std::string why;
+  for (const auto& m : impl_->opts.maps) {
+    try {
+      impl_->types = sym::DebugTypes::open(m.path);
+      return *impl_->types;
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::BadInput) throw;
+      why = e.what();
+    }
+  }
+  throw bad_input(impl_->opts.maps.empty()
+                      ? std::string("the VM has no symbol files with DWARF: give the kernel's with --vmlinux FILE")
+                      : "no DWARF in the VM's symbol files (" + why + "): give the kernel's with --vmlinux FILE");
+}
+
+std::uint64_t Inspector::address_of(const std::string& text) {
+  if (auto n = number(text)) return *n;
+  if (impl_->opts.debug_file) {
+    if (auto v = types().find_variable(text); v && !v->per_cpu) return v->address + impl_->slide();
+  }
+  if (!impl_->symbols && !impl_->opts.maps.empty())
+    impl_->symbols = std::make_unique<sym::Symbolizer>(impl_->opts.maps, [](const std::string&) {}, /*strict=*/true);
+  if (impl_->symbols)
+    if (auto r = impl_->symbols->find_symbol(text)) return r->lo + impl_->slide();
+  throw bad_input(fmt::format("symbol '{}' not found in {}", text, impl_->files()));
+}
+
+std::string Inspector::read_physical(std::uint64_t paddr, std::size_t len) { return physical().read_bytes(paddr, len); }
+
+std::string Inspector::read_virtual(std::uint64_t vaddr, std::size_t len, std::optional<std::uint64_t> cr3) {
+  if (!cr3) return kernel_space().read_bytes(vaddr, len);
+  Paging p = paging_of(registers(0));
+  p.cr3 = *cr3;
+  return AddressSpace(physical(), p).read_bytes(vaddr, len);
+}
+
+Translation Inspector::translate(std::uint64_t vaddr, std::optional<std::uint64_t> cr3) {
+  Translation t;
+  t.vaddr = vaddr;
+  t.paging = paging_of(registers(0));
+  if (cr3) t.paging.cr3 = *cr3;
+  WalkFault f;
+  t.mapping = walk(physical(), t.paging, vaddr, &f);
+  if (!t.mapping) t.fault = f;
+  return t;
+}
+
+std::string Inspector::print(const std::string& expr) {
+  EvalContext cx(types(), kernel_space(), impl_->slide());
+  cx.per_cpu_offset = kernel_per_cpu_offset(cx, 0);
+  return format_value(cx, evaluate(cx, expr));
+}
+
+nlohmann::json Inspector::print_json(const std::string& expr) {
+  EvalContext cx(types(), kernel_space(), impl_->slide());
+  cx.per_cpu_offset = kernel_per_cpu_offset(cx, 0);
+  return value_json(cx, evaluate(cx, expr));
+}
+
+std::string Translation::to_text() const {
+  std::string out = fmt::format("{:#x}", vaddr);
+  if (!mapping) return out + ": " + fault->describe(paging.mode) + "\n";
+  const PageMapping& m = *mapping;
+  out += fmt::format(" -> guest-physical {:#x}\n", m.paddr);
+  std::string size = m.page_size >= (1ull << 30)   ? fmt::format("{} GiB", m.page_size >> 30)
+                     : m.page_size >= (1ull << 20) ? fmt::format("{} MiB", m.page_size >> 20)
+                                                   : fmt::format("{} KiB", m.page_size >> 10);
+  out += fmt::format("  {} page at {:#x} -> {:#x}, {} paging, cr3 {:#x}\n", size, m.page_vaddr(), m.page_paddr(),
+                     paging_mode_name(paging.mode), paging.cr3);
+  out += fmt::format("  {}{}{}{}\n", m.writable ? "writable" : "read-only", m.user ? ", user" : ", supervisor",
+                     m.nx ? ", no-execute" : ", executable", m.global ? ", global" : "");
+  for (const auto& [level, entry] : m.entries) out += fmt::format("  {:<6} {:#018x}\n", entry_name(level), entry);
+  return out;
+}
+
+nlohmann::json Translation::to_json() const {
+  nlohmann::json j = {{"vaddr", fmt::format("{:#x}", vaddr)},
+                      {"paging", paging_mode_name(paging.mode)},
+                      {"cr3", fmt::format("{:#x}", paging.cr3)}};
+  if (!mapping) {
+    j["mapped"] = false;
+    j["fault"] = fault->describe(paging.mode);
+    return j;
+  }
+  const PageMapping& m = *mapping;
+  j["mapped"] = true;
+  j["paddr"] = fmt::format("{:#x}", m.paddr);
+  j["page_size"] = m.page_size;
+  j["writable"] = m.writable;
+  j["user"] = m.user;
+  j["nx"] = m.nx;
+  j["global"] = m.global;
+  nlohmann::json e = nlohmann::json::array();
+  for (const auto& [level, entry] : m.entries)
+    e.push_back({{"level", level}, {"name", entry_name(level)}, {"entry", fmt::format("{:#x}", entry)}});
+  j["entries"] = e;
+  return j;
+}
+
+}  // namespace xentt::vmi
