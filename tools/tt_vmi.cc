@@ -19,6 +19,7 @@
 #include "xentt/session/location.h"
 #include "xentt/session/vm_symbols.h"
 #include "xentt/vmi/inspector.h"
+#include "xentt/vmi/linux_vmcore.h"
 #include "xentt/vmi/register_view.h"
 
 namespace fs = std::filesystem;
@@ -38,6 +39,8 @@ struct Options {
   bool raw = false, physical = false;
   // print
   std::string expr;
+  // core
+  std::string output;
 };
 
 // "0000: 48 89 e5 ... |H..|" lines, 16 bytes each, addresses from `base`.
@@ -193,6 +196,24 @@ int main(int argc, char** argv) {
             else if (o.at.size() > 1) fmt::print("{} = {}\n", o.expr, insp.print(o.expr));
             else fmt::print("{}\n", insp.print(o.expr));
             (void)in;
+          };
+        });
+
+        auto* core = app.add_subcommand("core", "an ELF vmcore of this instant that crash and drgn open with the vmlinux");
+        core->add_option("-o,--output", o.output, "the vmcore to write (with several --at: FILE.0, FILE.1, ... in their order)")
+            ->required();
+        core->callback([&] {
+          answer = [&](const Instant& in, vmi::Inspector& insp, json* out) {
+            static std::size_t nth = 0;  // the instants come in the order of the --at points
+            std::string file = o.at.size() > 1 ? o.output + "." + std::to_string(nth++) : o.output;
+            (void)in;
+            vmi::VmcoreSpec spec = vmi::linux_vmcore_spec(insp);
+            std::uint64_t bytes = 0;
+            for (const auto& r : spec.ram) bytes += r.size;
+            vmi::write_vmcore(file, spec, insp.physical());
+            if (out) *out = json{{"vmcore", file}, {"ram_bytes", bytes}, {"vcpus", spec.vcpus.size()}};
+            else fmt::print("wrote {}: {} MiB of guest RAM, {} vCPU(s), VMCOREINFO of {} bytes\n", file, bytes >> 20,
+                            spec.vcpus.size(), spec.vmcoreinfo.size());
           };
         });
       },

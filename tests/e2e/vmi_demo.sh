@@ -32,14 +32,16 @@ assert [x['point'] for x in r] == ['sched_tick', 'demo_finish', 'icount=1000'], 
 assert r[0]['result']['value'] == 0 and r[1]['result']['value'] == $ticks and r[2]['result']['value'] == 0, r
 assert r[2]['icount'] == 1000, r"
 
-# The paused background replay, by name, against gdb through the same gdbstub.
+# The paused background replay, by name, against gdb through the same gdbstub
+# ('disconnect', not gdb's default detach at the end: a detach resumes the
+# replay, which must stay at demo_finish for the reads below).
 tt_replay --until demo_finish --json demo >"$TMP/attach.json"
 sock=$(python3 -c "import json; print(json.load(open('$TMP/attach.json'))['gdb_socket'])")
 tt_vmi --json demo regs >"$TMP/regs.json"
 params=$(nm "$XENTT_GUEST" | awk '$3=="demo_params"{print "0x" $1}')
 timeout 120 gdb -batch -nx -ex "target remote $sock" -ex 'info registers' \
   -ex "dump binary memory $TMP/gdb.bin $params $params+256" -ex "monitor gva2gpa $params" \
-  -ex 'monitor gva2gpa 0x200000' "$XENTT_GUEST" >"$TMP/gdb.out" 2>&1 || true
+  -ex 'monitor gva2gpa 0x200000' -ex disconnect "$XENTT_GUEST" >"$TMP/gdb.out" 2>&1 || true
 cat "$TMP/gdb.out"
 check "every register gdb shows equals tt_vmi's" python3 -c "
 import json, re
@@ -54,6 +56,11 @@ for line in open('$TMP/gdb.out'):
     assert ours[name] == int(m.group(2), 16), (name, hex(ours[name]), m.group(2))
     seen += 1
 assert seen >= 30, seen"
+finish=$(nm "$XENTT_GUEST" | awk '$3=="demo_finish"{print "0x" $1}')
+check "the replay is still paused at demo_finish after gdb disconnected" python3 -c "
+import json, subprocess
+r = json.loads(subprocess.check_output(['tt_vmi', '--json', 'demo', 'regs']))
+assert int(r['rip'], 16) == int('$finish', 16), r['rip']"
 tt_vmi demo read --raw "$params" 256 >"$TMP/ours.bin"
 check "tt_vmi's virtual read equals gdb's memory dump" cmp "$TMP/ours.bin" "$TMP/gdb.bin"
 tt_vmi demo read --raw demo_params 256 >"$TMP/ours2.bin"

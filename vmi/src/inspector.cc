@@ -51,6 +51,9 @@ struct Inspector::Impl {
 Inspector::Inspector(Target& target, InspectorOptions opts) : impl_(new Impl{target, std::move(opts), {}, {}, {}, {}, {}}) {}
 Inspector::~Inspector() = default;
 
+Target& Inspector::target() { return impl_->target; }
+std::uint64_t Inspector::slide() const { return impl_->slide(); }
+
 const Registers& Inspector::registers(unsigned vcpu) {
   auto it = impl_->regs.find(vcpu);
   if (it == impl_->regs.end()) it = impl_->regs.emplace(vcpu, impl_->target.registers(vcpu)).first;

@@ -71,6 +71,10 @@ class Inspector {
   std::string print(const std::string& expr);
   nlohmann::json print_json(const std::string& expr);
 
+  // The target looked at; the offset added to the debug file's addresses.
+  Target& target();
+  std::uint64_t slide() const;
+
   // Guest-physical memory; the kernel's (vCPU 0's) guest-virtual memory.
   const GuestMemory& physical();
   const AddressSpace& kernel_space();

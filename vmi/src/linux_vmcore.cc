@@ -1,0 +1,91 @@
+#include "xentt/vmi/linux_vmcore.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+
+#include "xentt/base/error.h"
+#include "xentt/vmi/typed_value.h"
+
+namespace xentt::vmi {
+
+namespace {
+
+// A C string of at most `max` bytes at guest-virtual `addr`.
+std::string c_string(const GuestMemory& m, std::uint64_t addr, std::size_t max) {
+  std::string s = m.read_bytes(addr, max);
+  return s.substr(0, s.find('\0'));
+}
+
+bool plausible_release(const std::string& r) {
+  if (r.empty() || r.size() > 64 || !std::isdigit(static_cast<unsigned char>(r[0]))) return false;
+  for (char c : r)
+    if (static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e) return false;
+  return r.find('.') != std::string::npos;
+}
+
+}  // namespace
+
+std::string linux_vmcoreinfo(Inspector& insp) {
+  const sym::DebugTypes& types = insp.types();
+  const AddressSpace& vm = insp.kernel_space();
+  EvalContext cx(types, vm, insp.slide());
+  auto uts = types.find_variable("init_uts_ns");
+  if (!uts)
+    throw bad_input(types.path() + " is not a Linux kernel's debug file (no init_uts_ns): give the guest's vmlinux with --vmlinux");
+  Value rel = evaluate(cx, "init_uts_ns.name.release");
+  std::string release = rel.address ? c_string(vm, *rel.address, 65) : "";
+  if (!plausible_release(release))
+    throw bad_input(fmt::format("{} does not match the guest's kernel: init_uts_ns.name.release reads '{}' (give the "
+                                "vmlinux of the kernel the guest runs, and --kaslr-offset if it is randomized)",
+                                types.path(), excerpt(release, 40)));
+
+  // The kernel's own, when it made one.
+  if (types.find_variable("vmcoreinfo_data") && types.find_variable("vmcoreinfo_size")) {
+    std::uint64_t data = read_scalar(cx, evaluate(cx, "vmcoreinfo_data"));
+    std::uint64_t size = read_scalar(cx, evaluate(cx, "vmcoreinfo_size"));
+    if (data && size && size <= (1u << 20)) {
+      std::string text = vm.read_bytes(data, size);
+      if (text.find("OSRELEASE=" + release + "\n") != std::string::npos) return text;
+    }
+  }
+
+  // Made here: what crash and drgn cannot do without.
+  std::string t = fmt::format("OSRELEASE={}\nPAGESIZE=4096\n", release);
+  auto sym = [&](const char* name, const char* as) {
+    if (auto v = types.find_variable(name)) t += fmt::format("SYMBOL({})={:x}\n", as, v->address + insp.slide());
+  };
+  sym("init_uts_ns", "init_uts_ns");
+  sym("init_top_pgt", "swapper_pg_dir");  // x86-64's swapper_pg_dir is init_top_pgt
+  t += fmt::format("SYMBOL(_stext)={:x}\n", insp.address_of("_stext"));
+  if (types.find_variable("phys_base"))
+    t += fmt::format("NUMBER(phys_base)={}\n", static_cast<std::int64_t>(read_scalar(cx, evaluate(cx, "phys_base"))));
+  t += fmt::format("NUMBER(pgtable_l5_enabled)={}\n", vm.paging().mode == PagingMode::Long5 ? 1 : 0);
+  t += fmt::format("KERNELOFFSET={:x}\n", insp.slide());
+  return t;
+}
+
+VmcoreSpec linux_vmcore_spec(Inspector& insp) {
+  VmcoreSpec spec;
+  auto mem = insp.target().physical_memory();
+  if (!mem) throw bad_input("engine " + insp.target().engine() + " keeps no RAM file to write a vmcore from");
+  spec.ram = mem->ranges;
+  spec.vmcoreinfo = linux_vmcoreinfo(insp);
+  const sym::DebugTypes& types = insp.types();
+  EvalContext cx(types, insp.kernel_space(), insp.slide());
+  // Where the direct map starts (randomized with KASLR: page_offset_base).
+  spec.direct_map_base = types.find_variable("page_offset_base")
+                             ? read_scalar(cx, evaluate(cx, "page_offset_base"))
+                             : 0xffff888000000000ull;
+  // The kernel image at its own virtual address, as kdump lays it out: how
+  // crash finds phys_base.
+  std::uint64_t text = insp.address_of("_text"), end = insp.address_of("_end");
+  auto first = insp.kernel_space().translate(text);
+  auto last = end > text ? insp.kernel_space().translate(end - 1) : std::nullopt;
+  if (first && last && last->paddr - first->paddr == end - 1 - text)
+    spec.views.push_back({text, first->paddr, end - text});
+  spec.vcpus.push_back(insp.registers(0));
+  return spec;
+}
+
+}  // namespace xentt::vmi
