@@ -1,0 +1,68 @@
+# VMI on a paused replay: guest-physical reads from the mapped RAM file and
+# guest-virtual reads through our page walk, against the same bytes read
+# through QEMU's gdbstub (gdb's dump, what users do today); a vmcore
+# (tt_vmi core) against QEMU's own dump-guest-memory of the same instant;
+# the cost of one more --at point against a full replay. On the Linux guest
+# of scripts/kernel-image (256 MiB) when it is there, else the demo guest
+# (64 MiB). Figures only; nothing here passes or fails.
+set -euo pipefail
+: "${XENTT_BIN:?run through make bench}" "${XENTT_GUEST:?}" "${XENTT_SOURCE:?}"
+export PATH="$XENTT_BIN:$PATH"
+source "$XENTT_SOURCE/bench/lib.bash"
+work=$(mktemp -d "${TMPDIR:-/tmp}/xentt-bench.XXXXXX")
+export XENTT_STATE=$work/state
+trap 'tt_replay -K vb >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+mbps() { python3 -c "print(f'{$1 / $2 / 1e6:.0f} MB/s')"; }
+ratio() { python3 -c "print(f'{$1 / $2:.1f}x')"; }
+
+if images=$(bash "$XENTT_SOURCE/scripts/kernel-image" 2>/dev/null); then
+  read -r bz vmlinux <<<"$images"
+  src=$XENTT_SOURCE/tests/e2e/linux_user
+  gcc -O2 -static -o "$work/init" "$src/init.c" && gcc -O2 -static -o "$work/hello" "$src/hello.c"
+  python3 "$src/mkinitramfs.py" "$work/initrd" init="$work/init" hello="$work/hello"
+  tt_record -c -M 256 -k "$bz" -R "$work/initrd" -a "console=ttyS0 panic=-1 nokaslr quiet" --symfile "$vmlinux" \
+    --checkpoint-every 250000000 vb >/dev/null 2>&1
+  stop=__x64_sys_sync var=jiffies
+  vbase=0xffff888000000000  # the direct map (nokaslr)
+  guest="Linux 6.1 guest, 256 MiB"
+else
+  tt_record -c -k "$XENTT_GUEST" -a "ticks=200 work=8192 seed=1" --device isa-debug-exit,iobase=0xf4,iosize=4 \
+    vb >/dev/null 2>&1
+  stop=demo_finish var=demo_ticks vbase=0  # identity-mapped
+  guest="demo guest, 64 MiB"
+fi
+echo "guest: $guest; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+tt_replay -q --index vb >/dev/null
+tt_replay --until $stop --json vb >"$work/attach.json"
+sock=$(python3 -c "import json; print(json.load(open('$work/attach.json'))['gdb_socket'])")
+mem=$(python3 -c "import json; print(json.load(open('$work/attach.json'))['memory_bytes'])")
+len=$((mem < 64 << 20 ? mem : 64 << 20))
+len_hex=$(printf '0x%x' "$len")
+
+# The same bytes, three ways (the first MiB below 1 MiB is RAM on a PC too).
+t_phys=$(best tt_vmi vb read -P --raw 0 "$len")
+t_virt=$(best tt_vmi vb read --raw "$vbase" "$len")
+gdb_read() {
+  timeout 600 gdb -batch -nx -ex "target remote $sock" -ex "dump binary memory $work/gdb.bin $vbase $vbase+$len_hex" \
+    -ex disconnect >/dev/null 2>&1
+}
+t0=$(date +%s.%N); gdb_read; t1=$(date +%s.%N)
+t_gdb=$(python3 -c "print($t1 - $t0)")
+echo "read $((len >> 20)) MiB: physical (mapped RAM file) $(mbps "$len" "$t_phys"), virtual (our page walk) $(mbps "$len" "$t_virt"), gdbstub (gdb dump) $(mbps "$len" "$t_gdb")"
+echo "  ratio vs gdbstub: physical $(ratio "$t_gdb" "$t_phys"), virtual $(ratio "$t_gdb" "$t_virt")"
+echo "  (each tt_vmi figure is a whole process: start, attach, read the registers, read, write to /dev/null)"
+
+# A vmcore of the instant against QEMU's own dump of it (HMP through the gdbstub).
+t_core=$(best tt_vmi vb core -o "$work/ours.core")
+t0=$(date +%s.%N)
+timeout 600 gdb -batch -nx -ex "target remote $sock" -ex "monitor dump-guest-memory $work/qemu.core" -ex disconnect >/dev/null 2>&1
+t1=$(date +%s.%N)
+t_qemu=$(python3 -c "print($t1 - $t0)")
+echo "vmcore of $((mem >> 20)) MiB: tt_vmi core $(mbps "$mem" "$t_core"), QEMU dump-guest-memory $(mbps "$mem" "$t_qemu"); ratio $(ratio "$t_qemu" "$t_core")"
+tt_replay -K vb >/dev/null
+
+# One more --at point against a full replay.
+t_one=$(best tt_vmi --at $stop vb print $var)
+t_two=$(best tt_vmi --at $stop --at icount=1000 vb print $var)
+t_full=$(best tt_replay -q vb)
+echo "--at: one point $(printf '%.2f' "$t_one") s, two points $(printf '%.2f' "$t_two") s (one more: $(python3 -c "print(f'{$t_two - $t_one:.2f}')") s), a full replay $(printf '%.2f' "$t_full") s"
