@@ -19,6 +19,9 @@
 #include "xentt/session/location.h"
 #include "xentt/session/vm_symbols.h"
 #include "xentt/vmi/inspector.h"
+#include "xentt/vmi/linux_dmesg.h"
+#include "xentt/vmi/linux_modules.h"
+#include "xentt/vmi/linux_tasks.h"
 #include "xentt/vmi/register_view.h"
 
 namespace fs = std::filesystem;
@@ -106,7 +109,8 @@ int run(const Options& o, const Answer& answer) {
     so.ensure_index = true;
     visit_points(sd, o.at, so, visit);
   }
-  if (o.json) fmt::print("{}\n", (rows.size() == 1 && o.at.size() <= 1 ? rows[0] : rows).dump());
+  if (o.json) fmt::print("{}\n", (rows.size() == 1 && o.at.size() <= 1 ? rows[0] : rows)
+                                    .dump(-1, ' ', false, json::error_handler_t::replace));  // guest text: any bytes
   return 0;
 }
 
@@ -193,6 +197,67 @@ int main(int argc, char** argv) {
             else if (o.at.size() > 1) fmt::print("{} = {}\n", o.expr, insp.print(o.expr));
             else fmt::print("{}\n", insp.print(o.expr));
             (void)in;
+          };
+        });
+
+        auto* ps = app.add_subcommand("ps", "the tasks of a Linux guest (every thread), '>' marking the running one");
+        ps->callback([&] {
+          answer = [&](const Instant&, vmi::Inspector& insp, json* out) {
+            vmi::EvalContext cx = insp.kernel_context();
+            auto tasks = vmi::linux_tasks(cx);
+            if (out) {
+              *out = json::array();
+              for (const auto& t : tasks)
+                out->push_back({{"pid", t.pid}, {"ppid", t.ppid}, {"tgid", t.tgid}, {"state", std::string(1, t.state)},
+                                {"kernel_thread", t.kernel_thread}, {"running", t.running}, {"comm", t.comm},
+                                {"task", fmt::format("{:#x}", t.address)}});
+              return;
+            }
+            fmt::print("  {:>7} {:>7} {:>7} S KTHREAD COMM\n", "PID", "PPID", "TGID");
+            for (const auto& t : tasks)
+              fmt::print("{} {:>7} {:>7} {:>7} {} {:<7} {}\n", t.running ? '>' : ' ', t.pid, t.ppid, t.tgid, t.state,
+                         t.kernel_thread ? "yes" : "no", t.comm);
+          };
+        });
+
+        auto* lsmod = app.add_subcommand("lsmod", "the loaded modules of a Linux guest: name, size, state, address");
+        lsmod->callback([&] {
+          answer = [&](const Instant&, vmi::Inspector& insp, json* out) {
+            auto mods = vmi::linux_modules(insp.kernel_context());
+            if (out) {
+              *out = json::array();
+              for (const auto& m : mods)
+                out->push_back({{"name", m.name}, {"size", m.size}, {"state", m.state},
+                                {"address", fmt::format("{:#x}", m.base)}});
+              return;
+            }
+            for (const auto& m : mods) fmt::print("{} {} {} {:#018x}\n", m.name, m.size, m.state, m.base);
+          };
+        });
+
+        auto* dmesg = app.add_subcommand("dmesg", "the kernel log of a Linux guest as it stands (5.10+)");
+        dmesg->callback([&] {
+          answer = [&](const Instant&, vmi::Inspector& insp, json* out) {
+            auto records = vmi::kernel_log(insp.kernel_context());
+            if (out) {
+              *out = json::array();
+              for (const auto& r : records)
+                out->push_back({{"seq", r.seq}, {"ts_nsec", r.ts_nsec},
+                                {"text", r.text}});
+              return;
+            }
+            std::string text;
+            for (const auto& r : records) text += vmi::dmesg_lines(r);
+            std::fwrite(text.data(), 1, text.size(), stdout);
+          };
+        });
+
+        auto* kaslr = app.add_subcommand("kaslr", "the KASLR slide of a Linux guest's kernel, found from the guest");
+        kaslr->callback([&] {
+          answer = [&](const Instant&, vmi::Inspector& insp, json* out) {
+            std::uint64_t s = insp.kaslr_slide();
+            if (out) *out = json{{"kaslr_slide", fmt::format("{:#x}", s)}};
+            else fmt::print("{:#x}\n", s);
           };
         });
       },
