@@ -216,7 +216,7 @@ int main(int argc, char** argv) {
             fmt::print("  {:>7} {:>7} {:>7} S KTHREAD COMM\n", "PID", "PPID", "TGID");
             for (const auto& t : tasks)
               fmt::print("{} {:>7} {:>7} {:>7} {} {:<7} {}\n", t.running ? '>' : ' ', t.pid, t.ppid, t.tgid, t.state,
-                         t.kernel_thread ? "yes" : "no", t.comm);
+                         t.kernel_thread ? "yes" : "no", printable(t.comm));
           };
         });
 
@@ -231,7 +231,8 @@ int main(int argc, char** argv) {
                                 {"address", fmt::format("{:#x}", m.base)}});
               return;
             }
-            for (const auto& m : mods) fmt::print("{} {} {} {:#018x}\n", m.name, m.size, m.state, m.base);
+            for (const auto& m : mods)
+              fmt::print("{} {} {} {:#018x}\n", printable(m.name), m.size, m.state, m.base);
           };
         });
 

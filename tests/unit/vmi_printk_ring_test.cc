@@ -90,6 +90,7 @@ TEST_CASE("printk ring: finalized records from tail to head, a wrapped block amo
   CHECK(recs[2].text == "wrapped!");
   CHECK(dmesg_lines(recs[0]) == "[    0.001500] Linux version\n");
   CHECK(dmesg_lines(recs[1]) == "[    2.000001] two\n[    2.000001] lines\n");
+  CHECK(dmesg_lines(PrintkRecord{0, 0, "esc\x1b[2Jape"}) == "[    0.000000] esc\\x1b[2Jape\n");
 
   SECTION("a descriptor whose id is another's (overwritten) is skipped") {
     put(r.descs, (11 & 7) * 24, sv(prb::DescState::Finalized, 11 + 8));

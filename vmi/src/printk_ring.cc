@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "xentt/base/error.h"
+#include "xentt/base/printable.h"
 
 namespace xentt::vmi {
 
@@ -103,7 +104,8 @@ std::string dmesg_lines(const PrintkRecord& r) {
   for (;;) {
     std::size_t nl = r.text.find('\n', start);
     out += prefix;
-    out.append(r.text, start, nl == std::string::npos ? std::string::npos : nl - start);
+    // A guest's bytes: control characters and broken UTF-8 escaped (\xNN), never raw to a terminal.
+    out += printable(std::string_view(r.text).substr(start, nl == std::string::npos ? std::string::npos : nl - start));
     out += '\n';
     if (nl == std::string::npos) return out;
     start = nl + 1;

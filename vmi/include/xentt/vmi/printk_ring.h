@@ -80,7 +80,9 @@ std::vector<PrintkRecord> parse_printk_ring(const PrintkRingLayout& l, const Pri
 
 // dmesg's lines of one record: "[    1.234567] text", one per line of
 // its text (a record of several lines gets the prefix on each, as the
-// console prints it), each ending in '\n'.
+// console prints it), each ending in '\n'. Control characters and bytes
+// that are not UTF-8 are escaped (printable(): \t, \xNN), as the text is
+// the guest's.
 std::string dmesg_lines(const PrintkRecord& r);
 
 }  // namespace xentt::vmi
