@@ -77,6 +77,20 @@ vmi::InspectorOptions inspector_options(const StateDir& sd, const Options& o) {
   return io;
 }
 
+// A list answer: a JSON row per item in `*out`, or `header` and a text line
+// per item (each ending in a newline) on stdout. `row(item)` gives both.
+template <class T, class Row>
+void list_answer(const std::vector<T>& items, json* out, const std::string& header, Row&& row) {
+  if (out) *out = json::array();
+  std::string text = out ? "" : header;
+  for (const auto& x : items) {
+    auto [j, line] = row(x);
+    if (out) out->push_back(std::move(j));
+    else text += line;
+  }
+  std::fwrite(text.data(), 1, text.size(), stdout);
+}
+
 // One subcommand's answer at one instant: text (ends with a newline) or JSON.
 using Answer = std::function<void(const Instant&, vmi::Inspector&, json* out)>;
 
@@ -204,52 +218,34 @@ int main(int argc, char** argv) {
         ps->callback([&] {
           answer = [&](const Instant&, vmi::Inspector& insp, json* out) {
             vmi::EvalContext cx = insp.kernel_context();
-            auto tasks = vmi::linux_tasks(cx);
-            if (out) {
-              *out = json::array();
-              for (const auto& t : tasks)
-                out->push_back({{"pid", t.pid}, {"ppid", t.ppid}, {"tgid", t.tgid}, {"state", std::string(1, t.state)},
-                                {"kernel_thread", t.kernel_thread}, {"running", t.running}, {"comm", t.comm},
-                                {"task", fmt::format("{:#x}", t.address)}});
-              return;
-            }
-            fmt::print("  {:>7} {:>7} {:>7} S KTHREAD COMM\n", "PID", "PPID", "TGID");
-            for (const auto& t : tasks)
-              fmt::print("{} {:>7} {:>7} {:>7} {} {:<7} {}\n", t.running ? '>' : ' ', t.pid, t.ppid, t.tgid, t.state,
-                         t.kernel_thread ? "yes" : "no", printable(t.comm));
+            std::string header = fmt::format("  {:>7} {:>7} {:>7} S KTHREAD COMM\n", "PID", "PPID", "TGID");
+            list_answer(vmi::linux_tasks(cx), out, header, [](const vmi::LinuxTask& t) {
+              return std::pair(json{{"pid", t.pid}, {"ppid", t.ppid}, {"tgid", t.tgid},
+                                    {"state", std::string(1, t.state)}, {"kernel_thread", t.kernel_thread},
+                                    {"running", t.running}, {"comm", t.comm}, {"task", fmt::format("{:#x}", t.address)}},
+                               fmt::format("{} {:>7} {:>7} {:>7} {} {:<7} {}\n", t.running ? '>' : ' ', t.pid, t.ppid,
+                                           t.tgid, t.state, t.kernel_thread ? "yes" : "no", printable(t.comm)));
+            });
           };
         });
 
         auto* lsmod = app.add_subcommand("lsmod", "the loaded modules of a Linux guest: name, size, state, address");
         lsmod->callback([&] {
           answer = [&](const Instant&, vmi::Inspector& insp, json* out) {
-            auto mods = vmi::linux_modules(insp.kernel_context());
-            if (out) {
-              *out = json::array();
-              for (const auto& m : mods)
-                out->push_back({{"name", m.name}, {"size", m.size}, {"state", m.state},
-                                {"address", fmt::format("{:#x}", m.base)}});
-              return;
-            }
-            for (const auto& m : mods)
-              fmt::print("{} {} {} {:#018x}\n", printable(m.name), m.size, m.state, m.base);
+            list_answer(vmi::linux_modules(insp.kernel_context()), out, "", [](const vmi::LinuxModule& m) {
+              return std::pair(json{{"name", m.name}, {"size", m.size}, {"state", m.state},
+                                    {"address", fmt::format("{:#x}", m.base)}},
+                               fmt::format("{} {} {} {:#018x}\n", printable(m.name), m.size, m.state, m.base));
+            });
           };
         });
 
         auto* dmesg = app.add_subcommand("dmesg", "the kernel log of a Linux guest as it stands (5.10+)");
         dmesg->callback([&] {
           answer = [&](const Instant&, vmi::Inspector& insp, json* out) {
-            auto records = vmi::kernel_log(insp.kernel_context());
-            if (out) {
-              *out = json::array();
-              for (const auto& r : records)
-                out->push_back({{"seq", r.seq}, {"ts_nsec", r.ts_nsec},
-                                {"text", r.text}});
-              return;
-            }
-            std::string text;
-            for (const auto& r : records) text += vmi::dmesg_lines(r);
-            std::fwrite(text.data(), 1, text.size(), stdout);
+            list_answer(vmi::kernel_log(insp.kernel_context()), out, "", [](const vmi::PrintkRecord& r) {
+              return std::pair(json{{"seq", r.seq}, {"ts_nsec", r.ts_nsec}, {"text", r.text}}, vmi::dmesg_lines(r));
+            });
           };
         });
 

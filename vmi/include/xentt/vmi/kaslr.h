@@ -20,7 +20,10 @@ namespace xentt::vmi {
 // never patched at boot, unlike text: alternatives, static keys) starts
 // with "Linux version " in every kernel, so the slide is the first
 // candidate, slide 0 tried first, at which linux_banner + slide is mapped
-// and reads so, and init_uts_ns.name.sysname reads "Linux". Needs no
+// and reads so, as one string of the debug file's banner length (the ELF
+// symbol's size: another build's banner, with another version or build
+// date, is most often of another length), and init_uts_ns.name.sysname
+// reads "Linux". Needs no
 // register the engine may lack (IDTR, MSR LSTAR) and no byte of the debug
 // file but its DWARF. Cost: at most 512 page walks and 14-byte reads
 // (well under a millisecond with RAM mapped).
