@@ -20,6 +20,9 @@
 #include "xentt/session/vm_symbols.h"
 #include "xentt/vmi/inspector.h"
 #include "xentt/vmi/linux_vmcore.h"
+#include "xentt/vmi/linux_dmesg.h"
+#include "xentt/vmi/linux_modules.h"
+#include "xentt/vmi/linux_tasks.h"
 #include "xentt/vmi/register_view.h"
 
 namespace fs = std::filesystem;
@@ -77,6 +80,20 @@ vmi::InspectorOptions inspector_options(const StateDir& sd, const Options& o) {
   return io;
 }
 
+// A list answer: a JSON row per item in `*out`, or `header` and a text line
+// per item (each ending in a newline) on stdout. `row(item)` gives both.
+template <class T, class Row>
+void list_answer(const std::vector<T>& items, json* out, const std::string& header, Row&& row) {
+  if (out) *out = json::array();
+  std::string text = out ? "" : header;
+  for (const auto& x : items) {
+    auto [j, line] = row(x);
+    if (out) out->push_back(std::move(j));
+    else text += line;
+  }
+  std::fwrite(text.data(), 1, text.size(), stdout);
+}
+
 // One subcommand's answer at one instant: text (ends with a newline) or JSON.
 using Answer = std::function<void(const Instant&, vmi::Inspector&, json* out)>;
 
@@ -109,7 +126,8 @@ int run(const Options& o, const Answer& answer) {
     so.ensure_index = true;
     visit_points(sd, o.at, so, visit);
   }
-  if (o.json) fmt::print("{}\n", (rows.size() == 1 && o.at.size() <= 1 ? rows[0] : rows).dump());
+  if (o.json) fmt::print("{}\n", (rows.size() == 1 && o.at.size() <= 1 ? rows[0] : rows)
+                                    .dump(-1, ' ', false, json::error_handler_t::replace));  // guest text: any bytes
   return 0;
 }
 
@@ -196,6 +214,50 @@ int main(int argc, char** argv) {
             else if (o.at.size() > 1) fmt::print("{} = {}\n", o.expr, insp.print(o.expr));
             else fmt::print("{}\n", insp.print(o.expr));
             (void)in;
+          };
+        });
+
+        auto* ps = app.add_subcommand("ps", "the tasks of a Linux guest (every thread), '>' marking the running one");
+        ps->callback([&] {
+          answer = [&](const Instant&, vmi::Inspector& insp, json* out) {
+            vmi::EvalContext cx = insp.kernel_context();
+            std::string header = fmt::format("  {:>7} {:>7} {:>7} S KTHREAD COMM\n", "PID", "PPID", "TGID");
+            list_answer(vmi::linux_tasks(cx), out, header, [](const vmi::LinuxTask& t) {
+              return std::pair(json{{"pid", t.pid}, {"ppid", t.ppid}, {"tgid", t.tgid},
+                                    {"state", std::string(1, t.state)}, {"kernel_thread", t.kernel_thread},
+                                    {"running", t.running}, {"comm", t.comm}, {"task", fmt::format("{:#x}", t.address)}},
+                               fmt::format("{} {:>7} {:>7} {:>7} {} {:<7} {}\n", t.running ? '>' : ' ', t.pid, t.ppid,
+                                           t.tgid, t.state, t.kernel_thread ? "yes" : "no", printable(t.comm)));
+            });
+          };
+        });
+
+        auto* lsmod = app.add_subcommand("lsmod", "the loaded modules of a Linux guest: name, size, state, address");
+        lsmod->callback([&] {
+          answer = [&](const Instant&, vmi::Inspector& insp, json* out) {
+            list_answer(vmi::linux_modules(insp.kernel_context()), out, "", [](const vmi::LinuxModule& m) {
+              return std::pair(json{{"name", m.name}, {"size", m.size}, {"state", m.state},
+                                    {"address", fmt::format("{:#x}", m.base)}},
+                               fmt::format("{} {} {} {:#018x}\n", printable(m.name), m.size, m.state, m.base));
+            });
+          };
+        });
+
+        auto* dmesg = app.add_subcommand("dmesg", "the kernel log of a Linux guest as it stands (5.10+)");
+        dmesg->callback([&] {
+          answer = [&](const Instant&, vmi::Inspector& insp, json* out) {
+            list_answer(vmi::kernel_log(insp.kernel_context()), out, "", [](const vmi::PrintkRecord& r) {
+              return std::pair(json{{"seq", r.seq}, {"ts_nsec", r.ts_nsec}, {"text", r.text}}, vmi::dmesg_lines(r));
+            });
+          };
+        });
+
+        auto* kaslr = app.add_subcommand("kaslr", "the KASLR slide of a Linux guest's kernel, found from the guest");
+        kaslr->callback([&] {
+          answer = [&](const Instant&, vmi::Inspector& insp, json* out) {
+            std::uint64_t s = insp.kaslr_slide();
+            if (out) *out = json{{"kaslr_slide", fmt::format("{:#x}", s)}};
+            else fmt::print("{:#x}\n", s);
           };
         });
 

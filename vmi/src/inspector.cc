@@ -6,6 +6,7 @@
 #include <map>
 
 #include "xentt/base/error.h"
+#include "xentt/vmi/kaslr.h"
 #include "xentt/vmi/per_cpu.h"
 #include "xentt/vmi/target_physical.h"
 #include "xentt/vmi/typed_value.h"
@@ -39,7 +40,7 @@ struct Inspector::Impl {
   std::unique_ptr<sym::DebugTypes> types;
   std::unique_ptr<sym::Symbolizer> symbols;
 
-  std::uint64_t slide() const { return static_cast<std::uint64_t>(opts.kaslr_offset.value_or(0)); }
+  std::optional<std::uint64_t> slide;  // kaslr_slide(), once known
   std::string files() const {
     std::string f;
     for (const auto& m : opts.maps) f += (f.empty() ? "" : ", ") + m.path;
@@ -48,11 +49,10 @@ struct Inspector::Impl {
   }
 };
 
-Inspector::Inspector(Target& target, InspectorOptions opts) : impl_(new Impl{target, std::move(opts), {}, {}, {}, {}, {}}) {}
+Inspector::Inspector(Target& target, InspectorOptions opts) : impl_(new Impl{target, std::move(opts), {}, {}, {}, {}, {}, {}}) {}
 Inspector::~Inspector() = default;
 
 Target& Inspector::target() { return impl_->target; }
-std::uint64_t Inspector::slide() const { return impl_->slide(); }
 
 const Registers& Inspector::registers(unsigned vcpu) {
   auto it = impl_->regs.find(vcpu);
@@ -96,12 +96,12 @@ const sym::DebugTypes& Inspector::types() {
 std::uint64_t Inspector::address_of(const std::string& text) {
   if (auto n = number(text)) return *n;
   if (impl_->opts.debug_file) {
-    if (auto v = types().find_variable(text); v && !v->per_cpu) return v->address + impl_->slide();
+    if (auto v = types().find_variable(text); v && !v->per_cpu) return v->address + kaslr_slide();
   }
   if (!impl_->symbols && !impl_->opts.maps.empty())
     impl_->symbols = std::make_unique<sym::Symbolizer>(impl_->opts.maps, [](const std::string&) {}, /*strict=*/true);
   if (impl_->symbols)
-    if (auto r = impl_->symbols->find_symbol(text)) return r->lo + impl_->slide();
+    if (auto r = impl_->symbols->find_symbol(text)) return r->lo + kaslr_slide();
   throw bad_input(fmt::format("symbol '{}' not found in {}", text, impl_->files()));
 }
 
@@ -125,15 +125,33 @@ Translation Inspector::translate(std::uint64_t vaddr, std::optional<std::uint64_
   return t;
 }
 
-std::string Inspector::print(const std::string& expr) {
-  EvalContext cx(types(), kernel_space(), impl_->slide());
+std::uint64_t Inspector::kaslr_slide() {
+  if (impl_->slide) return *impl_->slide;
+  if (impl_->opts.kaslr_offset) return *(impl_->slide = static_cast<std::uint64_t>(*impl_->opts.kaslr_offset));
+  const sym::DebugTypes* t = nullptr;
+  try {
+    t = &types();
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::BadInput) throw;  // no DWARF: symbols as linked
+  }
+  std::uint64_t s = t && t->find_variable("init_task") ? find_kaslr_slide(*t, kernel_space()) : 0;
+  return *(impl_->slide = s);
+}
+
+EvalContext Inspector::kernel_context() {
+  const sym::DebugTypes& t = types();
+  EvalContext cx(t, kernel_space(), kaslr_slide());
   cx.per_cpu_offset = kernel_per_cpu_offset(cx, 0);
+  return cx;
+}
+
+std::string Inspector::print(const std::string& expr) {
+  EvalContext cx = kernel_context();
   return format_value(cx, evaluate(cx, expr));
 }
 
 nlohmann::json Inspector::print_json(const std::string& expr) {
-  EvalContext cx(types(), kernel_space(), impl_->slide());
-  cx.per_cpu_offset = kernel_per_cpu_offset(cx, 0);
+  EvalContext cx = kernel_context();
   return value_json(cx, evaluate(cx, expr));
 }
 

@@ -29,7 +29,7 @@ bool plausible_release(const std::string& r) {
 std::string linux_vmcoreinfo(Inspector& insp) {
   const sym::DebugTypes& types = insp.types();
   const AddressSpace& vm = insp.kernel_space();
-  EvalContext cx(types, vm, insp.slide());
+  EvalContext cx = insp.kernel_context();
   auto uts = types.find_variable("init_uts_ns");
   if (!uts)
     throw bad_input(types.path() + " is not a Linux kernel's debug file (no init_uts_ns): give the guest's vmlinux with --vmlinux");
@@ -53,7 +53,7 @@ std::string linux_vmcoreinfo(Inspector& insp) {
   // Made here: what crash and drgn cannot do without.
   std::string t = fmt::format("OSRELEASE={}\nPAGESIZE=4096\n", release);
   auto sym = [&](const char* name, const char* as) {
-    if (auto v = types.find_variable(name)) t += fmt::format("SYMBOL({})={:x}\n", as, v->address + insp.slide());
+    if (auto v = types.find_variable(name)) t += fmt::format("SYMBOL({})={:x}\n", as, v->address + insp.kaslr_slide());
   };
   sym("init_uts_ns", "init_uts_ns");
   sym("init_top_pgt", "swapper_pg_dir");  // x86-64's swapper_pg_dir is init_top_pgt
@@ -61,7 +61,7 @@ std::string linux_vmcoreinfo(Inspector& insp) {
   if (types.find_variable("phys_base"))
     t += fmt::format("NUMBER(phys_base)={}\n", static_cast<std::int64_t>(read_scalar(cx, evaluate(cx, "phys_base"))));
   t += fmt::format("NUMBER(pgtable_l5_enabled)={}\n", vm.paging().mode == PagingMode::Long5 ? 1 : 0);
-  t += fmt::format("KERNELOFFSET={:x}\n", insp.slide());
+  t += fmt::format("KERNELOFFSET={:x}\n", insp.kaslr_slide());
   return t;
 }
 
@@ -72,7 +72,7 @@ VmcoreSpec linux_vmcore_spec(Inspector& insp) {
   spec.ram = mem->ranges;
   spec.vmcoreinfo = linux_vmcoreinfo(insp);
   const sym::DebugTypes& types = insp.types();
-  EvalContext cx(types, insp.kernel_space(), insp.slide());
+  EvalContext cx = insp.kernel_context();
   // Where the direct map starts (randomized with KASLR: page_offset_base).
   spec.direct_map_base = types.find_variable("page_offset_base")
                              ? read_scalar(cx, evaluate(cx, "page_offset_base"))

@@ -19,6 +19,7 @@
 #include "xentt/symbolize/symbolizer.h"
 #include "xentt/vm/target.h"
 #include "xentt/vmi/page_walk.h"
+#include "xentt/vmi/typed_value.h"
 
 namespace xentt::vmi {
 
@@ -28,7 +29,9 @@ struct InspectorOptions {
   std::vector<sym::SymbolMapSpec> maps;
   // The ELF with DWARF for types (--vmlinux), when not among the maps.
   std::optional<std::string> debug_file;
-  // Added to every address of the debug file (KASLR); 0 when unset.
+  // Added to every address of the debug file (KASLR). Unset: found from
+  // the guest (kaslr.h) when the debug file is a Linux kernel's (has
+  // init_task), else 0.
   std::optional<std::int64_t> kaslr_offset;
 };
 
@@ -71,15 +74,25 @@ class Inspector {
   std::string print(const std::string& expr);
   nlohmann::json print_json(const std::string& expr);
 
-  // The target looked at; the offset added to the debug file's addresses.
+  // The target looked at.
   Target& target();
-  std::uint64_t slide() const;
 
   // Guest-physical memory; the kernel's (vCPU 0's) guest-virtual memory.
   const GuestMemory& physical();
   const AddressSpace& kernel_space();
   // The DWARF types (opened on first use).
   const sym::DebugTypes& types();
+
+  // The KASLR slide: the option's, else (a Linux kernel's DWARF)
+  // find_kaslr_slide() over kernel_space(), once, else 0. Throws what
+  // find_kaslr_slide throws.
+  std::uint64_t kaslr_slide();
+
+  // Typed reads of the kernel (vCPU 0's address space, the slide, CPU 0's
+  // per-CPU offset), for the OS views (linux_tasks.h, linux_modules.h,
+  // linux_dmesg.h). Valid while the Inspector lives. Throws what types()
+  // and kaslr_slide() throw.
+  EvalContext kernel_context();
 
  private:
   struct Impl;
