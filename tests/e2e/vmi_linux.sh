@@ -8,11 +8,16 @@
 #   dmesg   ends with the last kernel line the console showed before /init's
 #           marker (timestamps included: the same record);
 #   print   init_uts_ns.name.release is uname -r; jiffies is plausible;
-#   lsmod   equals /proc/modules (empty in this initramfs).
+#   lsmod   equals /proc/modules (empty in this initramfs);
+#   core    a vmcore of the instant, which crash(8) (batch mode) and drgn
+#           open with the vmlinux: crash reads the release, and crash's walk
+#           of the task list and drgn's for_each_task list the tasks of
+#           tt_vmi ps (pid and comm).
 # Recorded twice: with nokaslr, and with KASLR on, where nothing is told
 # the slide: tt_vmi finds it from the guest (and the stop at sync uses it).
 # Bad input: a debug file that is not the guest's kernel's, a field that
-# does not exist, a read through a NULL pointer: one line, exit 2.
+# does not exist, a read through a NULL pointer: one line, exit 2, and no
+# vmcore left for a refused one.
 source "$(dirname "$0")/lib/common.bash"
 
 images=$(bash "$XENTT_SOURCE/scripts/kernel-image" 2>"$TMP/kimg.err") || skip "no Linux guest: $(cat "$TMP/kimg.err")"
@@ -28,6 +33,38 @@ record() {
     --symfile "$vmlinux" "$1" >"$TMP/rec.out" 2>"$TMP/rec.err" || fail "tt_record $1: $(cat "$TMP/rec.err")"
   tr -d '\r' <"$XENTT_STATE/$1/console.log" >"$TMP/$1.console"
   grep -q '^VMI-SYNC$' "$TMP/$1.console" || fail "$1: /init did not get to sync(): $(tail -5 "$TMP/$1.console")"
+}
+
+# vmcore_checks NAME RELEASE [CRASH OPTION...]: tt_vmi core of the paused
+# replay, opened by crash and drgn, lists the tasks of tt_vmi ps
+# ($TMP/NAME.ps.json). drgn reads the slide from the core's VMCOREINFO
+# (KERNELOFFSET); crash 8.0.2 applies it to an ELF core when told so
+# (--kaslr auto), else it reads the vmlinux's unrelocated addresses.
+# crash 8.0.2's own task table (its ps) sees 2 tasks of this 6.1 kernel, in
+# QEMU's dump-guest-memory core as well as in ours; its list command walks
+# init_task.tasks itself (thread-group leaders: every task of this guest).
+vmcore_checks() {
+  local vm=$1 release=$2 core=$TMP/$1.vmcore
+  shift 2
+  tt_vmi "$vm" core -o "$core" >"$TMP/core.out" 2>"$TMP/err" || fail "tt_vmi core: $(cat "$TMP/err")"
+  cat "$TMP/core.out"
+  printf 'sys\nlist task_struct.tasks -s task_struct.pid,comm -h init_task\nquit\n' |
+    timeout 300 crash -s "$@" "$vmlinux" "$core" >"$TMP/crash.out" 2>&1 || true
+  grep -E '^ +(RELEASE|TASKS|DUMPFILE):' "$TMP/crash.out" || true
+  check "$vm: crash read the release from the vmcore" grep -qE "^ +RELEASE: $release\$" "$TMP/crash.out"
+  grep -E '^ +(pid|comm) = ' "$TMP/crash.out" | paste - - |
+    sed -nE 's/^ +pid = ([0-9]+),\s+comm = "([^\\"]*).*/\1 \2/p' | sort -n >"$TMP/crash.tasks"
+  timeout 300 drgn -q -c "$core" -s "$vmlinux" "$XENTT_SOURCE/tests/e2e/linux_vmi/tasks.py" 2>"$TMP/err" |
+    sort -n >"$TMP/drgn.tasks" || fail "drgn: $(tail -3 "$TMP/err")"
+  python3 -c "
+import json
+for t in sorted(json.load(open('$TMP/$vm.ps.json')), key=lambda t: t['pid']): print(t['pid'], t['comm'])" \
+    >"$TMP/ps.tasks"
+  echo "tasks: tt_vmi ps $(wc -l <"$TMP/ps.tasks"), crash $(wc -l <"$TMP/crash.tasks"), drgn $(wc -l <"$TMP/drgn.tasks")"
+  check "$vm: crash's task list in the vmcore is tt_vmi ps's" diff "$TMP/crash.tasks" "$TMP/ps.tasks"
+  check "$vm: drgn's for_each_task in the vmcore is tt_vmi ps's (pid 0 aside)" \
+    diff "$TMP/drgn.tasks" <(grep -v '^0 ' "$TMP/ps.tasks")
+  rm -f "$core"
 }
 
 # checks NAME: tt_vmi against /init's view, at the paused replay in sync.
@@ -90,6 +127,7 @@ assert isinstance(s, str) and s.rstrip('\0') == '$release', v"
 j = int(open('$TMP/jiffies').read().split()[-1], 0)
 # INITIAL_JIFFIES = (unsigned int)(-300 * HZ): 32 bits, whatever the word size.
 assert any(abs(((j + 300 * hz) % 2**32) / hz - $uptime) < 1 for hz in (100, 250, 300, 1000)), j"
+  if [ "$vm" = lk ]; then vmcore_checks "$vm" "$release" --kaslr auto; else vmcore_checks "$vm" "$release"; fi
   tt_vmi --json "$vm" lsmod >"$TMP/lsmod.json" 2>"$TMP/err" || fail "tt_vmi lsmod: $(cat "$TMP/err")"
   check "$vm: lsmod equals /proc/modules" python3 -c "
 import json; ours = [m['name'] for m in json.load(open('$TMP/lsmod.json'))]
@@ -106,6 +144,8 @@ check "lv: the slide found from the guest booted with nokaslr is 0" test "$(tt_v
 expect_exit 2 "no init_task" tt_vmi --vmlinux "$XENTT_GUEST" lv ps
 expect_exit 2 "nope" tt_vmi lv print init_task.nope
 expect_exit 2 "init_task.mm" tt_vmi lv print '*init_task.mm'
+expect_exit 2 "not a Linux kernel" tt_vmi --vmlinux "$XENTT_GUEST" lv core -o "$TMP/bad.core"
+check "no vmcore written for a refused debug file" test ! -e "$TMP/bad.core"
 tt_replay -K lv >/dev/null
 
 # KASLR on: nothing tells tt_vmi the slide. It finds it at the end of the
