@@ -2,7 +2,8 @@
 # guest-virtual reads through our page walk, against the same bytes read
 # through QEMU's gdbstub (gdb's dump, what users do today); a vmcore
 # (tt_vmi core) against QEMU's own dump-guest-memory of the same instant;
-# the cost of one more --at point against a full replay. On the Linux guest
+# ps of a Linux guest against drgn's task walk on the vmcore of the same
+# instant; the cost of one more --at point against a full replay. On the Linux guest
 # of scripts/kernel-image (256 MiB) when it is there, else the demo guest
 # (64 MiB). Figures only; nothing here passes or fails.
 set -euo pipefail
@@ -59,6 +60,15 @@ timeout 600 gdb -batch -nx -ex "target remote $sock" -ex "monitor dump-guest-mem
 t1=$(date +%s.%N)
 t_qemu=$(python3 -c "print($t1 - $t0)")
 echo "vmcore of $((mem >> 20)) MiB: tt_vmi core $(mbps "$mem" "$t_core"), QEMU dump-guest-memory $(mbps "$mem" "$t_qemu"); ratio $(ratio "$t_qemu" "$t_core")"
+if [ -n "${vmlinux:-}" ] && command -v drgn >/dev/null; then
+  # ps of the Linux guest: tt_vmi on the paused replay against drgn on the
+  # vmcore of the same instant (drgn's for_each_task, the same walk).
+  t_ps=$(best tt_vmi vb ps)
+  printf 'from drgn.helpers.linux.pid import for_each_task\nfor t in for_each_task(prog): print(t.pid.value_(), t.comm.string_().decode())\n' \
+    >"$work/ps.py"
+  t_drgn=$(best drgn -q -c "$work/ours.core" -s "$vmlinux" "$work/ps.py")
+  echo "ps of the Linux guest: tt_vmi $(printf '%.2f' "$t_ps") s (a paused replay), drgn $(printf '%.2f' "$t_drgn") s (its vmcore); ratio $(ratio "$t_drgn" "$t_ps")"
+fi
 tt_replay -K vb >/dev/null
 
 # One more --at point against a full replay.

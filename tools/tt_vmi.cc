@@ -104,6 +104,11 @@ int run(const Options& o, const Answer& answer) {
   json rows = json::array();
   bool several = o.at.size() > 1;
   auto visit = [&](const Instant& in, Target& t) {
+    if (in.moved_since_paused)
+      fmt::print(stderr,
+                 "tt_vmi: warning: the replay of '{}' was paused at icount {} but is now at rip {:#x} (a debugger "
+                 "ran it on): the answers are for where it is now\n",
+                 sd.name(), in.icount, in.rip);
     vmi::Inspector insp(t, io);
     if (o.json) {
       json j;

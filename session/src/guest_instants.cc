@@ -10,7 +10,7 @@ void visit_paused_replay(const StateDir& dir, const std::string& replay_id, cons
   // The registers say where the replay is now (a user's debugger may have
   // stepped it since replay.json was written).
   Registers r = a.target->registers(0);
-  visit(Instant{"paused", a.replay.state.icount, r.rip(), false}, *a.target);
+  visit(Instant{"paused", a.replay.state.icount, r.rip(), r.rip() != a.replay.state.rip}, *a.target);
 }
 
 void visit_points(const StateDir& dir, const std::vector<std::string>& points, const SessionOptions& opts,
@@ -23,7 +23,7 @@ void visit_points(const StateDir& dir, const std::vector<std::string>& points, c
     for (std::size_t i = 0; i < stops.size(); ++i) {
       s->run_until(stops[i]);
       Position p = s->position();
-      visit(Instant{points[i], p.icount, p.rip, true}, s->target());
+      visit(Instant{points[i], p.icount, p.rip, false}, s->target());
     }
   } catch (...) {
     s->stop();

@@ -92,6 +92,12 @@ expect_exit 2 "0x700000000000)->hz: guest-virtual address 0x700000000018: not ma
   tt_vmi demo print '((struct params *)0x700000000000)->hz'
 expect_exit 2 "/nonexistent" tt_vmi --vmlinux /nonexistent demo print demo_ticks
 expect_exit 2 "no_such_function" tt_vmi --at no_such_function demo print demo_ticks
+# A debugger that detaches resumes the replay (to the end of the
+# recording): tt_vmi answers for where it is now, and says so.
+timeout 120 gdb -batch -nx -ex "target remote $sock" -ex detach >/dev/null 2>&1 || true
+sleep 1
+tt_vmi demo regs >/dev/null 2>"$TMP/err" || fail "tt_vmi regs after gdb detached: $(cat "$TMP/err")"
+check "tt_vmi warns that the replay ran on since it was paused" grep -q 'was paused at icount [0-9]* but is now at rip' "$TMP/err"
 tt_replay -K demo >/dev/null
 expect_exit 2 "no paused replay" tt_vmi demo regs
 check "no QEMU left behind" no_qemu_left

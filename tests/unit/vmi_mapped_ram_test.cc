@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
 
 #include "unit_util.h"
 #include "vmi_fake_ram.h"
@@ -73,6 +74,21 @@ TEST_CASE("mapped RAM reads both ranges at their file offsets", "[vmi]") {
   CHECK(ram.read_bytes(k4G + kHigh - 3, 3) == "HHH");
   CHECK(ram.read_bytes(0, 0).empty());
   CHECK(ram.ranges().size() == 2);
+}
+
+TEST_CASE("a batch of reads fills each piece from its address; a bad piece throws naming its address", "[vmi]") {
+  RamFile f;
+  MappedRam ram(f.mem);
+  char a[2], b[3];
+  vmi::GuestMemory::Piece pieces[] = {{kLow - 2, std::as_writable_bytes(std::span(a))},
+                                      {k4G + kHigh - 3, std::as_writable_bytes(std::span(b))}};
+  ram.read_many(pieces);
+  CHECK(std::string(a, 2) == "lo");
+  CHECK(std::string(b, 3) == "HHH");
+  vmi::GuestMemory::Piece bad[] = {{kLow - 2, std::as_writable_bytes(std::span(a))},
+                                   {kLow, std::as_writable_bytes(std::span(b))}};
+  CHECK(test::status_of([&] { ram.read_many(bad); }) == 2);
+  CHECK_THAT(test::message_of([&] { ram.read_many(bad); }), Catch::Matchers::ContainsSubstring("outside the guest's RAM"));
 }
 
 TEST_CASE("mapped RAM is shared: what the engine writes after the mapping is what we read", "[vmi]") {

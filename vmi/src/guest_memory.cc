@@ -4,6 +4,10 @@
 
 namespace xentt::vmi {
 
+void GuestMemory::read_many(std::span<const Piece> pieces) const {
+  for (const Piece& p : pieces) read(p.addr, p.out);
+}
+
 std::uint64_t GuestMemory::read_u64(std::uint64_t addr) const {
   unsigned char b[8];
   read(addr, std::as_writable_bytes(std::span(b)));

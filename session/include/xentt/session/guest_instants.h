@@ -22,9 +22,10 @@ struct Instant {
   std::string point;  // as the user gave it ("demo_finish", "icount=5000"), or "paused" for a background replay
   std::uint64_t icount = 0;
   std::uint64_t rip = 0;
-  // True when the target is a replay of ours that the engine moved since
-  // the last instant: caches of guest state (translations) are stale.
-  bool moved = false;
+  // A paused background replay that ran on since it was paused (a
+  // debugger continued it): the answers are for where it is now (`rip`),
+  // not for `icount`.
+  bool moved_since_paused = false;
 };
 
 using InstantVisitor = std::function<void(const Instant&, Target&)>;

@@ -20,6 +20,17 @@ class GuestMemory {
   // and what was asked ("reading N bytes at 0x.."); Runtime when the
   // engine's memory cannot be read at all.
   virtual void read(std::uint64_t addr, std::span<std::byte> out) const = 0;
+  // A batch of reads: each piece's bytes at its address. This default
+  // reads piece after piece (what costs nothing for RAM mapped into this
+  // process); a memory behind a socket or a hypercall overrides it to ask
+  // once. Throws what read() throws for the first piece that fails (the
+  // pieces before it are filled, the rest unspecified).
+  struct Piece {
+    std::uint64_t addr = 0;
+    std::span<std::byte> out;
+  };
+  virtual void read_many(std::span<const Piece> pieces) const;
+
   // "guest-physical" or "guest-virtual": for messages.
   virtual std::string kind() const = 0;
 
