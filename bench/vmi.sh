@@ -23,13 +23,13 @@ if images=$(bash "$XENTT_SOURCE/scripts/kernel-image" 2>/dev/null); then
   python3 "$src/mkinitramfs.py" "$work/initrd" init="$work/init" hello="$work/hello"
   tt_record -c -M 256 -k "$bz" -R "$work/initrd" -a "console=ttyS0 panic=-1 nokaslr quiet" --symfile "$vmlinux" \
     --checkpoint-every 250000000 vb >/dev/null 2>&1
-  stop=__x64_sys_sync var=jiffies
+  stop=__x64_sys_sync stop2=__x64_sys_reboot var=jiffies
   vbase=0xffff888000000000  # the direct map (nokaslr)
   guest="Linux 6.1 guest, 256 MiB"
 else
   tt_record -c -k "$XENTT_GUEST" -a "ticks=200 work=8192 seed=1" --device isa-debug-exit,iobase=0xf4,iosize=4 \
     vb >/dev/null 2>&1
-  stop=demo_finish var=demo_ticks vbase=0  # identity-mapped
+  stop=demo_finish stop2=sched_tick var=demo_ticks vbase=0  # identity-mapped
   guest="demo guest, 64 MiB"
 fi
 echo "guest: $guest; load: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -52,6 +52,12 @@ t_gdb=$(python3 -c "print($t1 - $t0)")
 echo "read $((len >> 20)) MiB: physical (mapped RAM file) $(mbps "$len" "$t_phys"), virtual (our page walk) $(mbps "$len" "$t_virt"), gdbstub (gdb dump) $(mbps "$len" "$t_gdb")"
 echo "  ratio vs gdbstub: physical $(ratio "$t_gdb" "$t_phys"), virtual $(ratio "$t_gdb" "$t_virt")"
 echo "  (each tt_vmi figure is a whole process: start, attach, read the registers, read, write to /dev/null)"
+cr3=$(tt_vmi --json vb regs | python3 -c "import json, sys; print(json.load(sys.stdin)['cr3'])")
+memfile=$(python3 -c "import json; print(json.load(open('$work/attach.json'))['memory_file'])")
+read -r g_phys g_virt < <("$XENTT_BUILD/bench/vmi_read_bench" "$memfile" "$mem" "$cr3" "$vbase" "$len")
+gdb_gbps=$(python3 -c "print($len / $t_gdb / 1e9)")
+echo "  inside one process (64 KiB reads, best of 5): physical $g_phys GB/s, virtual $g_virt GB/s;" \
+  "ratio vs gdbstub: physical $(ratio "$g_phys" "$gdb_gbps"), virtual $(ratio "$g_virt" "$gdb_gbps")"
 
 # A vmcore of the instant against QEMU's own dump of it (HMP through the gdbstub).
 t_core=$(best tt_vmi vb core -o "$work/ours.core")
@@ -73,6 +79,6 @@ tt_replay -K vb >/dev/null
 
 # One more --at point against a full replay.
 t_one=$(best tt_vmi --at $stop vb print $var)
-t_two=$(best tt_vmi --at $stop --at icount=1000 vb print $var)
+t_two=$(best tt_vmi --at $stop --at $stop2 vb print $var)
 t_full=$(best tt_replay -q vb)
 echo "--at: one point $(printf '%.2f' "$t_one") s, two points $(printf '%.2f' "$t_two") s (one more: $(python3 -c "print(f'{$t_two - $t_one:.2f}')") s), a full replay $(printf '%.2f' "$t_full") s"
