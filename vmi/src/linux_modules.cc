@@ -27,9 +27,7 @@ std::uint64_t scalar(const EvalContext& cx, std::uint64_t mod, const std::string
 std::string module_name(const EvalContext& cx, const sym::Type* mod_type, std::uint64_t mod) {
   sym::Member m = cx.types.member(mod_type, "name");
   std::uint64_t n = size_of(cx, m.type);
-  std::string s(n > 256 ? 256 : n, '\0');
-  read_for(cx, fmt::format("struct module at {:#x}: its name", mod), mod + m.offset, std::as_writable_bytes(std::span(s)));
-  return s.substr(0, s.find('\0'));
+  return read_c_string(cx, fmt::format("struct module at {:#x}: its name", mod), mod + m.offset, n > 256 ? 256 : n);
 }
 
 }  // namespace

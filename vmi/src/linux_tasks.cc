@@ -82,11 +82,8 @@ LinuxTask read_task(const EvalContext& cx, const TaskLayout& l, std::uint64_t ta
   if (parent != 0)
     out.ppid = static_cast<std::int64_t>(
         read_int(cx, parent, l.tgid, fmt::format("real_parent's tgid (task {:#x})", task).c_str(), true));
-  std::string comm(l.comm.size > 64 ? 64 : l.comm.size, '\0');
-  read_for(cx, fmt::format("task_struct at {:#x}: its comm", task), task + l.comm.offset,
-           std::as_writable_bytes(std::span(comm)));
-  comm.resize(comm.find('\0') == std::string::npos ? comm.size() : comm.find('\0'));
-  out.comm = comm;
+  out.comm = read_c_string(cx, fmt::format("task_struct at {:#x}: its comm", task), task + l.comm.offset,
+                           l.comm.size > 64 ? 64 : l.comm.size);
   out.state = task_state_letter(read_int(cx, task, l.state, "state", false),
                                 read_int(cx, task, l.exit_state, "exit_state", false));
   std::uint64_t flags = read_int(cx, task, l.flags, "flags", false);

@@ -11,12 +11,6 @@ namespace xentt::vmi {
 
 namespace {
 
-// A C string of at most `max` bytes at guest-virtual `addr`.
-std::string c_string(const GuestMemory& m, std::uint64_t addr, std::size_t max) {
-  std::string s = m.read_bytes(addr, max);
-  return s.substr(0, s.find('\0'));
-}
-
 bool plausible_release(const std::string& r) {
   if (r.empty() || r.size() > 64 || !std::isdigit(static_cast<unsigned char>(r[0]))) return false;
   for (char c : r)
@@ -34,7 +28,7 @@ std::string linux_vmcoreinfo(Inspector& insp) {
   if (!uts)
     throw bad_input(types.path() + " is not a Linux kernel's debug file (no init_uts_ns): give the guest's vmlinux with --vmlinux");
   Value rel = evaluate(cx, "init_uts_ns.name.release");
-  std::string release = rel.address ? c_string(vm, *rel.address, 65) : "";
+  std::string release = rel.address ? read_c_string(cx, rel.expr, *rel.address, 65) : "";
   if (!plausible_release(release))
     throw bad_input(fmt::format("{} does not match the guest's kernel: init_uts_ns.name.release reads '{}' (give the "
                                 "vmlinux of the kernel the guest runs, and --kaslr-offset if it is randomized)",

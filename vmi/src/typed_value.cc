@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 
 #include "expr_lexer.h"
@@ -22,6 +23,13 @@ void read_for(const EvalContext& cx, const std::string& what, std::uint64_t addr
   } catch (const Error& e) {
     throw Error(e.kind(), what + ": " + e.what());
   }
+}
+
+std::string read_c_string(const EvalContext& cx, const std::string& what, std::uint64_t addr, std::size_t size) {
+  std::string s(size, '\0');
+  read_for(cx, what, addr, std::as_writable_bytes(std::span(s)));
+  s.resize(std::min(s.find('\0'), s.size()));
+  return s;
 }
 
 std::uint64_t size_of(const EvalContext& cx, const Type* t) {

@@ -73,5 +73,9 @@ std::uint64_t read_scalar(const EvalContext& cx, const Value& v);
 // Reads `out.size()` bytes at `addr`; a failure is rethrown as BadInput
 // "WHAT: <the memory's message>", so users see which expression failed.
 void read_for(const EvalContext& cx, const std::string& what, std::uint64_t addr, std::span<std::byte> out);
+// The C string in the `size` bytes at `addr` (a char array of the guest:
+// comm, a module's name, a release), up to its first NUL or all of it;
+// read_for's message on a failed read. Cost: one read of `size` bytes.
+std::string read_c_string(const EvalContext& cx, const std::string& what, std::uint64_t addr, std::size_t size);
 
 }  // namespace xentt::vmi
