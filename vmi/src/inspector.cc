@@ -2,10 +2,10 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
 #include <map>
 
 #include "xentt/base/error.h"
+#include "xentt/base/number.h"
 #include "xentt/vmi/kaslr.h"
 #include "xentt/vmi/per_cpu.h"
 #include "xentt/vmi/target_physical.h"
@@ -13,23 +13,6 @@
 #include "xentt/vmi/value_printer.h"
 
 namespace xentt::vmi {
-
-namespace {
-
-// "0x1f" or "31" as a number; nullopt for anything else (a symbol).
-std::optional<std::uint64_t> number(const std::string& s) {
-  std::uint64_t v = 0;
-  bool hex = s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
-  const char* b = s.data() + (hex ? 2 : 0);
-  const char* e = s.data() + s.size();
-  if (b == e) return std::nullopt;
-  auto [p, ec] = std::from_chars(b, e, v, hex ? 16 : 10);
-  if (ec == std::errc::result_out_of_range) throw bad_input("'" + s + "' does not fit in 64 bits");
-  if (ec != std::errc() || p != e) return std::nullopt;
-  return v;
-}
-
-}  // namespace
 
 struct Inspector::Impl {
   Target& target;
@@ -94,7 +77,7 @@ const sym::DebugTypes& Inspector::types() {
 }
 
 std::uint64_t Inspector::address_of(const std::string& text) {
-  if (auto n = number(text)) return *n;
+  if (looks_numeric(text)) return parse_u64(text, "address");
   if (impl_->opts.debug_file) {
     if (auto v = types().find_variable(text); v && !v->per_cpu) return v->address + kaslr_slide();
   }

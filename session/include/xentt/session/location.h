@@ -13,6 +13,8 @@
 // replay.
 #pragma once
 
+#include "xentt/base/number.h"
+
 #include <compare>
 #include <cstdint>
 #include <optional>
@@ -55,8 +57,6 @@ StopPoint parse_stop_point(std::string_view text);
 // "0xffffffff81000000:1234" or "0x...:1234:5", the inverse of parse_stop_point().
 std::string format_location(const Location& loc);
 
-// Parses an unsigned number, "0x"-prefixed hex or decimal. Throws BadInput
-// naming `what` when the text is not a number or does not fit in 64 bits.
-uint64_t parse_u64(std::string_view text, std::string_view what);
+// parse_u64(): xentt/base/number.h, included above.
 
 }  // namespace xentt

@@ -56,9 +56,10 @@ class Inspector {
   // vCPU `vcpu`'s registers (read once). Cost (engine qemu): a gdbstub round trip.
   const Registers& registers(unsigned vcpu = 0);
 
-  // A number (0x.. hex or decimal), or a symbol of the guest's symbol files
-  // (with the KASLR offset). Throws BadInput naming the symbol and the
-  // files searched.
+  // A number (0x.. hex or decimal: text starting with a digit,
+  // parse_u64()), or a symbol of the guest's symbol files (with the KASLR
+  // offset). Throws BadInput for a malformed number, and naming the symbol
+  // and the files searched for an unknown one.
   std::uint64_t address_of(const std::string& text);
 
   // `len` bytes at guest-physical `paddr` / guest-virtual `vaddr` through
