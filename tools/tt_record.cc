@@ -20,6 +20,7 @@ using namespace std::chrono_literals;
 namespace {
 
 struct Options {
+  std::string engine = "qemu";
   std::string name;
   bool console = false, debug = false, force = false, stop = false, destroy = false, net = false;
   bool realtime_idle = false, hpet = false;
@@ -75,6 +76,7 @@ constexpr char kDetachKey = 0x1d;  // Ctrl-], as telnet and virsh console
 
 RecordSpec spec_of(const Options& o) {
   RecordSpec s;
+  s.engine = o.engine;
   s.kernel = o.kernel;
   if (!o.ramdisk.empty()) s.initrd = o.ramdisk;
   if (!o.disk.empty()) s.disk = o.disk;
@@ -171,6 +173,8 @@ int main(int argc, char** argv) {
         app.add_option("-R,--ramdisk", o.ramdisk, "initial ramdisk");
         app.add_option("-L,--disk", o.disk, "base disk image; the VM writes to a copy-on-write overlay");
         app.add_option("-s,--state-dir", o.dir, "state directory (default $XENTT_STATE/NAME)");
+        app.add_option("--engine", o.engine,
+                       "the engine that records: qemu (the default; engine xen opens live domains and cannot record)");
         app.add_option("-k,--kernel", o.kernel, "kernel to boot (ELF with a PVH note, or bzImage)");
         app.add_option("-a,--append", o.cmdline, "kernel command line");
         app.add_option("--symfile", o.symfiles, "symbol map FILE[@lo-hi][:prefix] (repeatable; default: the kernel)");

@@ -18,6 +18,7 @@
 #include "xentt/session/guest_instants.h"
 #include "xentt/session/location.h"
 #include "xentt/session/vm_symbols.h"
+#include "xentt/vm/engine.h"
 #include "xentt/vmi/inspector.h"
 #include "xentt/vmi/linux_vmcore.h"
 #include "xentt/vmi/linux_dmesg.h"
@@ -35,6 +36,7 @@ struct Options {
   std::string name, dir, replay, debug_file, kaslr;
   std::vector<std::string> at;
   bool json = false;
+  bool xen = false, no_pause = false;
   // regs
   unsigned vcpu = 0;
   // read
@@ -97,8 +99,31 @@ void list_answer(const std::vector<T>& items, json* out, const std::string& head
 // One subcommand's answer at one instant: text (ends with a newline) or JSON.
 using Answer = std::function<void(const Instant&, vmi::Inspector&, json* out)>;
 
+// --xen: NAME is a live domU. It is paused while we look (Xen counts
+// pauses: a domain paused before stays paused after) unless --no-pause.
+int run_live(const Options& o, const Answer& answer) {
+  if (!o.at.empty() || !o.replay.empty() || !o.dir.empty())
+    throw bad_input("--xen looks at a live domain: --at, --replay and --state-dir are for recordings");
+  vmi::InspectorOptions io;
+  if (!o.debug_file.empty()) io.debug_file = o.debug_file;
+  if (!o.kaslr.empty()) io.kaslr_offset = static_cast<std::int64_t>(parse_u64(o.kaslr, "--kaslr-offset"));
+  std::unique_ptr<Target> t = make_engine("xen")->open_live(o.name);
+  if (!o.no_pause) t->pause();
+  json j;
+  {
+    vmi::Inspector insp(*t, io);
+    Instant in{.point = "live", .icount = 0, .rip = 0, .moved_since_paused = false};
+    answer(in, insp, o.json ? &j : nullptr);
+  }
+  if (!o.no_pause) t->resume();
+  if (o.json) fmt::print("{}\n", j.dump(-1, ' ', false, json::error_handler_t::replace));
+  std::fflush(stdout);
+  return 0;
+}
+
 int run(const Options& o, const Answer& answer) {
   stop_on_signals();  // Ctrl-C with --at: quit QEMU, remove its files, exit 1
+  if (o.xen) return run_live(o, answer);
   StateDir sd = StateDir::open_existing(o.name, o.dir.empty() ? std::nullopt : std::optional<fs::path>(o.dir));
   vmi::InspectorOptions io = inspector_options(sd, o);
   json rows = json::array();
@@ -144,10 +169,14 @@ int main(int argc, char** argv) {
   return tool_main(
       argc, argv, "tt_vmi",
       "Look inside a recorded VM: at its paused replay (tt_replay -p NAME), or at each --at point of a replay "
-      "started here.",
+      "started here; or inside a live Xen domU (--xen NAME, in dom0).",
       [&](CLI::App& app) {
         app.require_subcommand(1);
-        app.add_option("NAME", o.name, "VM name")->required();
+        app.add_option("NAME", o.name, "VM name (with --xen: the domain's name or id)")->required();
+        app.add_flag("--xen", o.xen,
+                     "NAME is a live Xen domU (run in dom0, as root): paused while we look, then unpaused; "
+                     "give its kernel's DWARF with --vmlinux");
+        app.add_flag("--no-pause", o.no_pause, "with --xen: read the domain while it runs (answers may be torn)");
         app.add_option("-s,--state-dir", o.dir, "state directory (default $XENTT_STATE/NAME)");
         app.add_option("--replay", o.replay, "which paused replay of NAME, when it has several (replays/ID)");
         app.add_option("--at", o.at,
@@ -277,7 +306,7 @@ int main(int argc, char** argv) {
             vmi::VmcoreSpec spec = vmi::linux_vmcore_spec(insp);
             std::uint64_t bytes = 0;
             for (const auto& r : spec.ram) bytes += r.size;
-            vmi::write_vmcore(file, spec, insp.physical());
+            vmi::write_vmcore(file, spec, insp.ram());
             if (out) *out = json{{"vmcore", file}, {"ram_bytes", bytes}, {"vcpus", spec.vcpus.size()}};
             else fmt::print("wrote {}: {} MiB of guest RAM, {} vCPU(s), VMCOREINFO of {} bytes\n", file, bytes >> 20,
                             spec.vcpus.size(), spec.vmcoreinfo.size());

@@ -8,12 +8,13 @@ The layers (docs/architecture.md), each a folder, and what each may include:
     tracefmt   base
     vm         base
     vm/qemu    vm, tracefmt, base          (engine qemu, its plugin included)
+    vm/xen     vm, tracefmt, base          (engine xen)
     vmi        vm, symbolize, base         (never an engine)
     session    vmi, vm, symbolize, tracefmt, base   (never an engine)
     tools, tests, bench: anything
 
 A header's layer is read off how it is included: "xentt/LAYER/..." is a
-public header of LAYER, "LAYER/src/..." or "vm/qemu/..." a private one
+public header of LAYER, "LAYER/src/..." or "vm/qemu/..." or "vm/xen/..." a private one
 (only its own layer may include those), a bare name one of the includer's
 own folder. Prints one line per violation, FILE:LINE and both layers, and
 exits 1 if there is any.
@@ -32,10 +33,11 @@ ALLOWED = {
     "tracefmt": {"base"},
     "vm": {"base"},
     "vm/qemu": {"vm", "tracefmt", "base"},
+    "vm/xen": {"vm", "tracefmt", "base"},
     "vmi": {"vm", "symbolize", "base"},
     "session": {"vmi", "vm", "symbolize", "tracefmt", "base"},
 }
-LIBRARY_DIRS = ["vm/qemu", "base", "symbolize", "tracefmt", "vmi", "vm", "session"]  # longest prefix first
+LIBRARY_DIRS = ["vm/qemu", "vm/xen", "base", "symbolize", "tracefmt", "vmi", "vm", "session"]  # longest prefix first
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
 
@@ -51,8 +53,9 @@ def layer_of_header(spelled, includer_layer):
     m = re.match(r"xentt/(base|symbolize|tracefmt|vmi|vm|session)/", spelled)
     if m:
         return m.group(1), False
-    if spelled.startswith("vm/qemu/"):
-        return "vm/qemu", True
+    for engine in ("vm/qemu", "vm/xen"):
+        if spelled.startswith(engine + "/"):
+            return engine, True
     m = re.match(r"(base|symbolize|tracefmt|vmi|vm|session)/src/", spelled)
     if m:
         return m.group(1), True

@@ -40,7 +40,7 @@ forbid_symbols() {
 }
 
 for t in bts_dump tt_symbolize xentt_dumplog bts_extract; do
-  forbid "$bin/$t" "a file tool" libxentt-session libxentt-qemu libxentt-vm || bad=1
+  forbid "$bin/$t" "a file tool" libxentt-session libxentt-qemu libxentt-xen libxentt-vm || bad=1
   forbid_symbols "$bin/$t" || bad=1
 done
 forbid "$lib/libxentt-base.so" "base is the bottom" libxentt-symbolize libxentt-tracefmt libxentt-vm libxentt-vmi libxentt-qemu libxentt-session || bad=1
@@ -48,8 +48,9 @@ forbid "$lib/libxentt-symbolize.so" "symbolize needs only base" libxentt-tracefm
 forbid "$lib/libxentt-tracefmt.so" "tracefmt needs only base" libxentt-symbolize libxentt-vm libxentt-qemu libxentt-session || bad=1
 forbid "$lib/libxentt-vm.so" "vm needs only base" libxentt-symbolize libxentt-tracefmt libxentt-qemu libxentt-vmi libxentt-session || bad=1
 forbid "$lib/libxentt-qemu.so" "an engine is below the session" libxentt-session libxentt-symbolize libxentt-vmi || bad=1
-forbid "$lib/libxentt-vmi.so" "vmi is below the session and never names an engine" libxentt-session libxentt-qemu libxentt-tracefmt || bad=1
-forbid "$lib/libxentt-session.so" "the session never names an engine" libxentt-qemu || bad=1
+forbid "$lib/libxentt-xen.so" "an engine is below the session" libxentt-session libxentt-symbolize libxentt-vmi libxentt-qemu || bad=1
+forbid "$lib/libxentt-vmi.so" "vmi is below the session and never names an engine" libxentt-session libxentt-qemu libxentt-xen libxentt-tracefmt || bad=1
+forbid "$lib/libxentt-session.so" "the session never names an engine" libxentt-qemu libxentt-xen || bad=1
 forbid_symbols "$lib/libxentt-vm.so" || bad=1
 if undefined "$lib/libxentt-session.so" | grep -q 'xentt::qemu::'; then
   echo "libxentt-session.so needs engine qemu's symbols"; bad=1

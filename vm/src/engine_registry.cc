@@ -19,6 +19,11 @@ Registry& registry() {
 }
 }  // namespace
 
+std::unique_ptr<Target> Engine::open_live(const std::string& name) const {
+  throw bad_input("engine " + this->name() + " has no live VMs to open ('" + name +
+                  "'): it looks at recordings; engine xen opens live domains");
+}
+
 void register_engine(const std::string& name, EngineFactory factory) {
   std::lock_guard lock(registry().mu);
   registry().factories[name] = factory;

@@ -19,6 +19,7 @@ struct Inspector::Impl {
   InspectorOptions opts;
   std::map<unsigned, Registers> regs;
   std::unique_ptr<GuestMemory> phys;
+  std::unique_ptr<GuestMemory> ram;  // only where it is not `phys` (Target::ram_is_physical)
   std::unique_ptr<AddressSpace> kernel;
   std::unique_ptr<sym::DebugTypes> types;
   std::unique_ptr<sym::Symbolizer> symbols;
@@ -32,7 +33,7 @@ struct Inspector::Impl {
   }
 };
 
-Inspector::Inspector(Target& target, InspectorOptions opts) : impl_(new Impl{target, std::move(opts), {}, {}, {}, {}, {}, {}}) {}
+Inspector::Inspector(Target& target, InspectorOptions opts) : impl_(new Impl{target, std::move(opts), {}, {}, {}, {}, {}, {}, {}}) {}
 Inspector::~Inspector() = default;
 
 Target& Inspector::target() { return impl_->target; }
@@ -46,6 +47,12 @@ const Registers& Inspector::registers(unsigned vcpu) {
 const GuestMemory& Inspector::physical() {
   if (!impl_->phys) impl_->phys = physical_memory_of(impl_->target);
   return *impl_->phys;
+}
+
+const GuestMemory& Inspector::ram() {
+  if (impl_->target.ram_is_physical()) return physical();
+  if (!impl_->ram) impl_->ram = std::make_unique<TargetRam>(impl_->target);
+  return *impl_->ram;
 }
 
 const AddressSpace& Inspector::kernel_space() {

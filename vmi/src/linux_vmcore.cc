@@ -61,9 +61,8 @@ std::string linux_vmcoreinfo(Inspector& insp) {
 
 VmcoreSpec linux_vmcore_spec(Inspector& insp) {
   VmcoreSpec spec;
-  auto mem = insp.target().physical_memory();
-  if (!mem) throw bad_input("engine " + insp.target().engine() + " keeps no RAM file to write a vmcore from");
-  spec.ram = mem->ranges;
+  spec.ram = insp.target().ram_ranges();
+  if (spec.ram.empty()) throw bad_input("engine " + insp.target().engine() + " tells no RAM ranges to write a vmcore of");
   spec.vmcoreinfo = linux_vmcoreinfo(insp);
   const sym::DebugTypes& types = insp.types();
   EvalContext cx = insp.kernel_context();
@@ -76,8 +75,11 @@ VmcoreSpec linux_vmcore_spec(Inspector& insp) {
   std::uint64_t text = insp.address_of("_text"), end = insp.address_of("_end");
   auto first = insp.kernel_space().translate(text);
   auto last = end > text ? insp.kernel_space().translate(end - 1) : std::nullopt;
-  if (first && last && last->paddr - first->paddr == end - 1 - text)
-    spec.views.push_back({text, first->paddr, end - text});
+  // In RAM's numbering (a PV guest's walk answers machine addresses).
+  std::optional<std::uint64_t> first_ram, last_ram;
+  if (first && last) first_ram = insp.target().ram_address_of(first->paddr), last_ram = insp.target().ram_address_of(last->paddr);
+  if (first_ram && last_ram && *last_ram - *first_ram == end - 1 - text)
+    spec.views.push_back({text, *first_ram, end - text});
   spec.vcpus.push_back(insp.registers(0));
   return spec;
 }

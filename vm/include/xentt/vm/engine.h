@@ -143,6 +143,12 @@ class Engine {
   // memory; never its run control. Throws BadInput when the endpoints lack
   // what the engine needs, Runtime when they do not answer.
   virtual std::unique_ptr<Target> attach(const std::vector<Endpoint>& endpoints) const = 0;
+
+  // A VM running now outside any recording, found by the name its
+  // hypervisor knows it by (engine xen: a domU by name or id), not
+  // paused. Throws BadInput when the engine has no such VM, or has no live
+  // VMs at all (this default); Runtime when the hypervisor cannot be asked.
+  virtual std::unique_ptr<Target> open_live(const std::string& name) const;
 };
 
 // The registry. make_engine() throws BadInput naming the engines this

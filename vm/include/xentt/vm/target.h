@@ -68,6 +68,27 @@ class Target {
   // physical_memory()'s file (one pread per range touched).
   virtual void read_physical(std::uint64_t paddr, std::span<std::byte> out);
 
+  // Guest RAM as the guest's kernel numbers it (what its direct map maps
+  // and a vmcore holds), where that differs from the frames its page
+  // tables name: a Xen PV guest's tables name machine frames, its kernel
+  // counts pseudo-physical ones. These defaults are for every other guest:
+  // the numbering is the physical one.
+  //
+  // The ranges that hold RAM, ascending; this default: physical_memory()'s
+  // ranges, else none. Cost (engine xen): a mapping attempt per 1024 frames.
+  virtual std::vector<PhysicalRange> ram_ranges() {
+    auto m = physical_memory();
+    return m ? m->ranges : std::vector<PhysicalRange>{};
+  }
+  // Whether that numbering is the physical one (then tools read RAM the
+  // way they read physical memory, mapped when they can).
+  virtual bool ram_is_physical() const { return true; }
+  // Bytes of RAM at `addr` in that numbering. Throws what read_physical throws.
+  virtual void read_ram(std::uint64_t addr, std::span<std::byte> out) { read_physical(addr, out); }
+  // The RAM address of guest-physical `paddr` (a page walk's answer);
+  // nullopt when it is not RAM of the guest.
+  virtual std::optional<std::uint64_t> ram_address_of(std::uint64_t paddr) { return paddr; }
+
   // Where debuggers and VMI tools attach.
   virtual std::vector<Endpoint> endpoints() const = 0;
 };

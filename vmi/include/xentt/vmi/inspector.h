@@ -80,6 +80,8 @@ class Inspector {
 
   // Guest-physical memory; the kernel's (vCPU 0's) guest-virtual memory.
   const GuestMemory& physical();
+  // Guest RAM as its kernel numbers it (TargetRam): what a vmcore holds.
+  const GuestMemory& ram();
   const AddressSpace& kernel_space();
   // The DWARF types (opened on first use).
   const sym::DebugTypes& types();

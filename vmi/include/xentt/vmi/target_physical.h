@@ -34,4 +34,17 @@ class TargetPhysical final : public GuestMemory {
 // target must outlive it. Throws what MappedRam's constructor throws.
 std::unique_ptr<GuestMemory> physical_memory_of(Target& target);
 
+// A target's RAM as its kernel numbers it (Target::read_ram): what a
+// vmcore is written from. The same bytes as the physical memory except on
+// a Xen PV guest.
+class TargetRam final : public GuestMemory {
+ public:
+  explicit TargetRam(Target& target) : target_(&target) {}
+  void read(std::uint64_t addr, std::span<std::byte> out) const override { target_->read_ram(addr, out); }
+  std::string kind() const override { return "guest RAM"; }
+
+ private:
+  Target* target_;
+};
+
 }  // namespace xentt::vmi

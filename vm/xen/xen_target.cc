@@ -1,0 +1,282 @@
+// vm/xen/xen_target.cc: a live domU's run control, registers and memory.
+#include "vm/xen/xen_target.h"
+
+#include <fmt/format.h>
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "vm/xen/xen_c.h"
+#include "xentt/base/error.h"
+
+namespace xentt::xen {
+
+namespace {
+constexpr std::uint64_t kPage = XC_PAGE_SIZE;
+constexpr std::size_t kBatch = 64;       // frames mapped per call: one hypercall
+constexpr std::size_t kMaxHeld = 4096;   // 16 MiB of mappings, then all are dropped
+}  // namespace
+
+XenDomainTarget::XenDomainTarget(const std::string& name_or_id) : xc_(std::make_unique<XenControl>()) {
+  info_ = xc_->find(name_or_id);
+  if (info_.domid == 0)
+    throw bad_input("engine xen: domain 0 is the one we run in; name a domU (tt_vmi --xen NAME, xl list shows them)");
+  if (!info_.hvm) {
+    unsigned width = 0;
+    if (xc_domain_get_guest_width(xc_->xc(), info_.domid, &width) == 0 && width != 8)
+      throw bad_input(fmt::format("engine xen: domain '{}' is a {}-bit PV guest; only 64-bit guests are supported",
+                                  info_.name, width * 8));
+  }
+}
+
+XenDomainTarget::~XenDomainTarget() {
+  unmap_all();
+  if (paused_by_us_) xc_domain_unpause(xc_->xc(), info_.domid);
+}
+
+void XenDomainTarget::gone_or(const std::string& what, int e) {
+  if (e == ESRCH || !xc_->info(info_.domid))
+    throw runtime_error(fmt::format("engine xen: domain '{}' ({}) is gone: it was destroyed while {}", info_.name,
+                                    info_.domid, what));
+  throw runtime_error(fmt::format("engine xen: {} of domain '{}' ({}) failed: {}", what, info_.name, info_.domid,
+                                  domain_errno_text(e)));
+}
+
+void XenDomainTarget::pause() {
+  if (paused_by_us_) return;
+  if (xc_domain_pause(xc_->xc(), info_.domid) != 0) gone_or("pausing it", errno);
+  paused_by_us_ = true;
+}
+
+void XenDomainTarget::resume() {
+  unmap_all();  // the guest may change what its frames hold, or give them back
+  if (!paused_by_us_) return;
+  if (xc_domain_unpause(xc_->xc(), info_.domid) != 0) gone_or("unpausing it", errno);
+  paused_by_us_ = false;
+}
+
+namespace {
+
+Registers from_pv(const vcpu_guest_context_x86_64_t& c) {
+  Registers r;
+  const auto& u = c.user_regs;
+  r.set(Reg::rax, u.rax), r.set(Reg::rbx, u.rbx), r.set(Reg::rcx, u.rcx), r.set(Reg::rdx, u.rdx);
+  r.set(Reg::rsi, u.rsi), r.set(Reg::rdi, u.rdi), r.set(Reg::rbp, u.rbp), r.set(Reg::rsp, u.rsp);
+  r.set(Reg::r8, u.r8), r.set(Reg::r9, u.r9), r.set(Reg::r10, u.r10), r.set(Reg::r11, u.r11);
+  r.set(Reg::r12, u.r12), r.set(Reg::r13, u.r13), r.set(Reg::r14, u.r14), r.set(Reg::r15, u.r15);
+  r.set(Reg::rip, u.rip), r.set(Reg::rflags, u.rflags);
+  r.set(Reg::cs, u.cs), r.set(Reg::ss, u.ss), r.set(Reg::ds, u.ds), r.set(Reg::es, u.es);
+  r.set(Reg::fs, u.fs), r.set(Reg::gs, u.gs);
+  // A 64-bit PV kernel and its user space keep two GS bases; the one in
+  // use is the kernel's while the vCPU is in kernel mode.
+  bool in_kernel = c.flags & VGCF_in_kernel;
+  r.set(Reg::fs_base, c.fs_base);
+  r.set(Reg::gs_base, in_kernel ? c.gs_base_kernel : c.gs_base_user);
+  r.set(Reg::kernel_gs_base, in_kernel ? c.gs_base_user : c.gs_base_kernel);
+  // ctrlreg[3] is the kernel's page-table root as a machine address (the
+  // user's, ctrlreg[1], has no kernel mappings on 64-bit PV): the root
+  // every kernel view walks.
+  r.set(Reg::cr0, c.ctrlreg[0]), r.set(Reg::cr2, c.ctrlreg[2]), r.set(Reg::cr3, c.ctrlreg[3]);
+  r.set(Reg::cr4, c.ctrlreg[4]);
+  // PV vCPUs have no EFER of their own: Xen runs every 64-bit PV guest in
+  // long mode with NX and SYSCALL (LME|LMA|NXE|SCE), which is what we say.
+  r.set(Reg::efer, 0xd01);
+  return r;
+}
+
+Registers from_hvm(const hvm_hw_cpu& c) {
+  Registers r;
+  r.set(Reg::rax, c.rax), r.set(Reg::rbx, c.rbx), r.set(Reg::rcx, c.rcx), r.set(Reg::rdx, c.rdx);
+  r.set(Reg::rsi, c.rsi), r.set(Reg::rdi, c.rdi), r.set(Reg::rbp, c.rbp), r.set(Reg::rsp, c.rsp);
+  r.set(Reg::r8, c.r8), r.set(Reg::r9, c.r9), r.set(Reg::r10, c.r10), r.set(Reg::r11, c.r11);
+  r.set(Reg::r12, c.r12), r.set(Reg::r13, c.r13), r.set(Reg::r14, c.r14), r.set(Reg::r15, c.r15);
+  r.set(Reg::rip, c.rip), r.set(Reg::rflags, c.rflags);
+  r.set(Reg::cs, c.cs_sel), r.set(Reg::ss, c.ss_sel), r.set(Reg::ds, c.ds_sel), r.set(Reg::es, c.es_sel);
+  r.set(Reg::fs, c.fs_sel), r.set(Reg::gs, c.gs_sel);
+  r.set(Reg::fs_base, c.fs_base), r.set(Reg::gs_base, c.gs_base), r.set(Reg::kernel_gs_base, c.shadow_gs);
+  r.set(Reg::cr0, c.cr0), r.set(Reg::cr2, c.cr2), r.set(Reg::cr3, c.cr3), r.set(Reg::cr4, c.cr4);
+  r.set(Reg::efer, c.msr_efer);
+  r.set(Reg::idtr_base, c.idtr_base), r.set(Reg::idtr_limit, c.idtr_limit);
+  r.set(Reg::gdtr_base, c.gdtr_base), r.set(Reg::gdtr_limit, c.gdtr_limit);
+  return r;
+}
+
+}  // namespace
+
+Registers XenDomainTarget::registers(unsigned vcpu) {
+  if (vcpu >= info_.vcpus)
+    throw bad_input(fmt::format("engine xen: domain '{}' has {} vCPU(s); there is no vCPU {}", info_.name,
+                                info_.vcpus, vcpu));
+  if (info_.hvm) {
+    hvm_hw_cpu c{};
+    if (xc_domain_hvm_getcontext_partial(xc_->xc(), info_.domid, HVM_SAVE_CODE(CPU), static_cast<std::uint16_t>(vcpu),
+                                         &c, sizeof c) != 0)
+      gone_or(fmt::format("reading vCPU {}'s registers", vcpu), errno);
+    return from_hvm(c);
+  }
+  vcpu_guest_context_any_t c{};
+  if (xc_vcpu_getcontext(xc_->xc(), info_.domid, vcpu, &c) != 0)
+    gone_or(fmt::format("reading vCPU {}'s registers", vcpu), errno);
+  return from_pv(c.x64);
+}
+
+void XenDomainTarget::set_register(unsigned, Reg r, std::uint64_t) {
+  throw bad_input(fmt::format("engine xen: writing registers ({}) of a live domain is not supported", reg_name(r)));
+}
+
+void XenDomainTarget::unmap_all() {
+  for (const auto& b : batches_) xenforeignmemory_unmap(xc_->fmem(), b.base, b.count);
+  batches_.clear();
+  pages_.clear();
+}
+
+const std::byte* XenDomainTarget::page(std::uint64_t gfn, std::uint64_t for_addr) {
+  if (auto it = pages_.find(gfn); it != pages_.end()) {
+    if (it->second) return it->second;
+  } else {
+    if (pages_.size() + kBatch > kMaxHeld) unmap_all();
+    // Map this frame and the ones after it that are not held yet: reads
+    // go forward (a vmcore, a long buffer), and a frame the domain lacks
+    // costs nothing more than its error slot.
+    std::vector<xen_pfn_t> arr;
+    for (std::uint64_t f = gfn; arr.size() < kBatch && !pages_.count(f); ++f) arr.push_back(f);
+    std::vector<int> err(arr.size());
+    void* base = xenforeignmemory_map(xc_->fmem(), info_.domid, PROT_READ, arr.size(), arr.data(), err.data());
+    if (!base) {
+      int e = errno;
+      if (e == ESRCH || !xc_->info(info_.domid)) gone_or(fmt::format("reading {:#x}", for_addr), ESRCH);
+      // A batch fails whole on some kernels when its first frame is bad:
+      // note the one asked for as absent.
+      pages_[gfn] = nullptr;
+    } else {
+      // A frame refused because the domain is going away is not a hole
+      // in its memory: say it is gone.
+      if (std::any_of(err.begin(), err.end(), [](int e) { return e != 0; })) {
+        auto now = xc_->info(info_.domid);
+        if (!now || now->dying || now->shutdown) {
+          xenforeignmemory_unmap(xc_->fmem(), base, arr.size());
+          gone_or(fmt::format("reading {:#x}", for_addr), ESRCH);
+        }
+      }
+      batches_.push_back({base, arr.size()});
+      for (std::size_t k = 0; k < arr.size(); ++k)
+        pages_[arr[k]] = err[k] ? nullptr : static_cast<const std::byte*>(base) + k * kPage;
+    }
+  }
+  const std::byte* p = pages_[gfn];
+  if (!p)
+    throw bad_input(fmt::format("guest-physical address {:#x}: frame {:#x} is not memory of domain '{}'", for_addr, gfn,
+                                info_.name));
+  return p;
+}
+
+void XenDomainTarget::read_physical(std::uint64_t paddr, std::span<std::byte> out) {
+  std::size_t done = 0;
+  while (done < out.size()) {
+    std::uint64_t a = paddr + done;
+    std::size_t in_page = std::min<std::size_t>(out.size() - done, kPage - (a % kPage));
+    std::memcpy(out.data() + done, page(a / kPage, a) + a % kPage, in_page);
+    done += in_page;
+  }
+}
+
+void XenDomainTarget::load_p2m() {
+  if (!p2m_.empty()) return;
+  xc_domain_meminfo mi{};
+  if (xc_map_domain_meminfo(xc_->xc(), info_.domid, &mi) != 0) gone_or("reading its p2m list", errno);
+  p2m_.resize(mi.p2m_size);
+  for (unsigned long k = 0; k < mi.p2m_size; ++k) {
+    // The guest writes its p2m list: a 64-bit guest's entries are 8 bytes.
+    std::uint64_t m = mi.guest_width == 8 ? reinterpret_cast<const std::uint64_t*>(mi.p2m_table)[k]
+                                          : reinterpret_cast<const std::uint32_t*>(mi.p2m_table)[k];
+    p2m_[k] = m;
+    if (m != ~0ull && m != 0xffffffffull) m2p_.emplace(m, k);
+  }
+  xc_unmap_domain_meminfo(xc_->xc(), &mi);
+  if (p2m_.empty()) throw runtime_error(fmt::format("engine xen: domain '{}' has an empty p2m list", info_.name));
+}
+
+void XenDomainTarget::read_ram(std::uint64_t addr, std::span<std::byte> out) {
+  if (info_.hvm) return read_physical(addr, out);
+  load_p2m();
+  std::size_t done = 0;
+  while (done < out.size()) {
+    std::uint64_t a = addr + done, pfn = a / kPage;
+    std::size_t in_page = std::min<std::size_t>(out.size() - done, kPage - (a % kPage));
+    if (pfn >= p2m_.size() || m2p_.count(p2m_[pfn]) == 0)
+      throw bad_input(fmt::format("guest RAM address {:#x}: pseudo-physical frame {:#x} of domain '{}' has no machine "
+                                  "frame",
+                                  a, pfn, info_.name));
+    read_physical(p2m_[pfn] * kPage + a % kPage, out.subspan(done, in_page));
+    done += in_page;
+  }
+}
+
+std::optional<std::uint64_t> XenDomainTarget::ram_address_of(std::uint64_t paddr) {
+  if (info_.hvm) return paddr;
+  load_p2m();
+  auto it = m2p_.find(paddr / kPage);
+  if (it == m2p_.end()) return std::nullopt;
+  return it->second * kPage + paddr % kPage;
+}
+
+std::vector<PhysicalRange> XenDomainTarget::ram_ranges() {
+  if (!info_.hvm) {
+    load_p2m();
+    std::vector<PhysicalRange> out;
+    for (std::uint64_t pfn = 0; pfn < p2m_.size(); ++pfn) {
+      if (!m2p_.count(p2m_[pfn])) continue;
+      std::uint64_t a = pfn * kPage;
+      if (!out.empty() && out.back().guest + out.back().size == a) out.back().size += kPage;
+      else out.push_back({a, kPage, 0});
+    }
+    return out;
+  }
+  xen_pfn_t max = 0;
+  if (xc_domain_maximum_gpfn(xc_->xc(), info_.domid, &max) < 0) gone_or("asking its memory size", errno);
+  std::vector<PhysicalRange> out;
+  constexpr std::size_t kProbe = 1024;
+  std::vector<xen_pfn_t> arr(kProbe);
+  std::vector<int> err(kProbe);
+  for (std::uint64_t first = 0; first <= max; first += kProbe) {
+    std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(kProbe, max + 1 - first));
+    for (std::size_t k = 0; k < n; ++k) arr[k] = first + k;
+    void* base = xenforeignmemory_map(xc_->fmem(), info_.domid, PROT_READ, n, arr.data(), err.data());
+    if (!base) {
+      if (errno == ESRCH || !xc_->info(info_.domid)) gone_or("finding its RAM", ESRCH);
+      continue;  // the whole batch is not memory
+    }
+    xenforeignmemory_unmap(xc_->fmem(), base, n);
+    for (std::size_t k = 0; k < n; ++k) {
+      if (err[k]) continue;
+      std::uint64_t a = (first + k) * kPage;
+      if (!out.empty() && out.back().guest + out.back().size == a) out.back().size += kPage;
+      else out.push_back({a, kPage, 0});
+    }
+  }
+  return out;
+}
+
+std::optional<std::uint64_t> XenDomainTarget::xen_translate(std::uint64_t vaddr, unsigned vcpu) {
+  unsigned long f = xc_translate_foreign_address(xc_->xc(), info_.domid, static_cast<int>(vcpu), vaddr);
+  if (f == 0) return std::nullopt;
+  return static_cast<std::uint64_t>(f) * kPage + vaddr % kPage;
+}
+
+std::optional<std::string> XenDomainTarget::read_virtual(std::uint64_t vaddr, std::size_t len, unsigned vcpu) {
+  std::string out(len, '\0');
+  std::size_t done = 0;
+  while (done < len) {
+    std::uint64_t a = vaddr + done;
+    std::size_t in_page = std::min<std::size_t>(len - done, kPage - (a % kPage));
+    auto pa = xen_translate(a, vcpu);
+    if (!pa) return std::nullopt;
+    read_physical(*pa, std::as_writable_bytes(std::span(out.data() + done, in_page)));
+    done += in_page;
+  }
+  return out;
+}
+
+}  // namespace xentt::xen
