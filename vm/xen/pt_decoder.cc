@@ -82,7 +82,8 @@ class CodeCache {
   void rethrow_reader_exception() {
     if (exception_) std::rethrow_exception(std::exchange(exception_, nullptr));
   }
-  // The address of the last read that found nothing, once.
+  // The address of the last read that found nothing (take: and forget it).
+  std::optional<std::uint64_t> unreadable() const { return unreadable_; }
   std::optional<std::uint64_t> take_unreadable() { return std::exchange(unreadable_, std::nullopt); }
 
  private:
@@ -167,12 +168,12 @@ class RecordBuilder {
     batch_.reserve(kBatch);
   }
 
-  // A block of instructions that ran. `error_after`: decoding failed right
-  // after it, so where its last instruction went is unknown.
-  void on_block(const pt_block& b, bool error_after) {
+  // A block of instructions that ran: it settles the pending branch, and
+  // its own last instruction may be the next one.
+  void on_block(const pt_block& b) {
     if (b.ninsn == 0) return;  // no instruction: b.ip means nothing
     arrive(b.ip);
-    if (!error_after && is_branch(b.iclass)) pending_ = Pending{b.end_ip, b.iclass, b.mode};
+    if (is_branch(b.iclass)) pending_ = Pending{b.end_ip, b.iclass, b.mode};
   }
 
   void on_event(const pt_event& ev) {
@@ -233,7 +234,8 @@ class RecordBuilder {
     pending_.reset();
   }
   // A decode error or overflow lost the trace after it: not counted as
-  // unresolved, it is part of the gap.
+  // unresolved, it is part of the gap. Every resync follows a gap, so
+  // nothing pending crosses a PSB we resynchronise at.
   void drop() { pending_.reset(); }
 
   void flush() {
@@ -346,7 +348,6 @@ class Run {
       }
       stats_.syncs++;
       if (!stats_.first_psb_offset) stats_.first_psb_offset = linear_.ring_offset(sync);
-      builder_.drop();  // a new start: nothing before the PSB carries over
       status = decode_from_sync(status);
       if (status == -pte_eos) break;
       gap(status);
@@ -383,8 +384,14 @@ class Run {
       pt_block block;
       status = pt_blk_next(dec_.get(), &block, sizeof block);
       code_.rethrow_reader_exception();
-      // An error applies after the block's last instruction: the block ran.
-      builder_.on_block(block, status < 0);
+      // An error applies after the block's last instruction: the block ran
+      // (and gap() drops the branch it may end with, its target unknown).
+      builder_.on_block(block);
+      // No code at the address the trace sent execution to: the branch
+      // there happened (the record says where to), the decode cannot go on.
+      if (pt_errcode(status) == pte_nomap && block.ninsn == 0 && code_.unreadable() == block.ip) {
+        builder_.arrive(block.ip);
+      }
       if (status < 0) return status;
     }
   }
