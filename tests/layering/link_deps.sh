@@ -69,5 +69,10 @@ fi
 if forbid "$bin/tt_record" "control" libxentt-session libxentt-qemu >/dev/null; then
   fail "the check does not see that tt_record links the session layer and engine qemu"
 fi
+# ... and unit_tests, which links engine xen's vmtrace library: the check must
+# see a library whose name has a hyphen (libxentt-xen-pt).
+if forbid "$XENTT_BUILD/tests/unit_tests" "control" libxentt-xen-pt >/dev/null; then
+  fail "the check does not see that unit_tests links libxentt-xen-pt"
+fi
 [ $bad = 0 ] || fail "link dependencies against the layering (above)"
 echo "ok: file tools link no engine and no session code; each library needs only those below it"
