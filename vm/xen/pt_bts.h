@@ -16,7 +16,7 @@ namespace xentt::xen {
 // never holding them all. Returns the decode's counts. Cost: decode_pt's,
 // plus one large write() per 1 MiB of records. Throws what decode_pt and
 // tracefmt's BtsWriter throw (an unwritable file: system_error naming it);
-// the file then holds the records decoded so far, a well-formed raw .bts.
+// the file then holds a prefix of the records, a well-formed raw .bts.
 PtDecodeStats write_pt_bts(const PtBuffer& buf, const CodeReader& read_code, const std::string& path,
                            const PtDecodeOptions& options = {});
 

@@ -33,9 +33,11 @@ namespace {
 constexpr std::uint64_t kPageSize = 4096;
 
 // Guest code as libipt reads it: through the caller's reader, a page at a
-// time, kept. libipt (without image sections, as here) reads up to 15 bytes
-// for every instruction it walks, so the cache is what makes a reader that
-// costs a hypercall affordable.
+// time, kept (up to PtDecodeOptions::code_cache_pages pages, then dropped
+// all at once). libipt (without image sections, as here) reads up to 15
+// bytes for every instruction it walks, so the cache is what makes a reader
+// that costs a hypercall affordable. The guest is paused: its code does not
+// change under the cache.
 class CodeCache {
  public:
   CodeCache(const CodeReader& reader, std::size_t max_pages) : reader_(reader), max_pages_(std::max<std::size_t>(max_pages, 1)) {}
@@ -51,7 +53,7 @@ class CodeCache {
       if (off >= page.valid) {
         // The page does not start mapped (an ELF segment starting inside a
         // page, say): ask for the exact bytes instead.
-        return done + reader_(at, out.subspan(done));
+        return done + std::min(reader_(at, out.subspan(done)), out.size() - done);
       }
       const std::size_t n = std::min(out.size() - done, page.valid - off);
       std::memcpy(out.data() + done, page.bytes.data() + off, n);
