@@ -8,15 +8,15 @@ The layers (docs/architecture.md), each a folder, and what each may include:
     tracefmt   base
     vm         base
     vm/qemu    vm, tracefmt, base          (engine qemu, its plugin included)
-    vm/xen     vm, tracefmt, base          (engine xen)
+    vm/xen     vm, tracefmt, base          (engine xen, its vmtrace/PT part included)
     vmi        vm, symbolize, base         (never an engine)
     session    vmi, vm, symbolize, tracefmt, base   (never an engine)
     tools, tests, bench: anything
 
 A header's layer is read off how it is included: "xentt/LAYER/..." is a
-public header of LAYER, "LAYER/src/..." or "vm/qemu/..." or "vm/xen/..." a private one
-(only its own layer may include those), a bare name one of the includer's
-own folder. Prints one line per violation, FILE:LINE and both layers, and
+public header of LAYER, "LAYER/src/..." or an engine's "vm/qemu/...",
+"vm/xen/..." a private one (only its own layer may include those), a bare
+name one of the includer's own folder. Prints one line per violation, FILE:LINE and both layers, and
 exits 1 if there is any.
 
 Usage: check_layers.py [SOURCE_DIR]      check the tree
@@ -76,7 +76,7 @@ def check(root):
                 rel = os.path.relpath(path, root)
                 me = layer_of_file(rel)
                 if me != d:
-                    continue  # vm/qemu files are walked under "vm" too
+                    continue  # engine files are walked under "vm" too
                 with open(path, encoding="utf-8", errors="replace") as fh:
                     for n, line in enumerate(fh, 1):
                         m = INCLUDE.match(line)
@@ -101,8 +101,11 @@ def self_test():
         "session/src/c.cc": '#include "vm/qemu/qemu_files.h"\n',          # an engine's private header
         "tracefmt/src/d.cc": '#include "symbolize/src/dwarf_unit.h"\n',   # another layer's private header
         "vm/qemu/e.cc": '#include "xentt/session/location.h"\n',          # upward: an engine includes the session
+        "vm/xen/f.cc": '#include "vm/qemu/qemu_files.h"\n',               # sideways: one engine's private header in another
+        "session/src/g.cc": '#include "vm/xen/pt_decoder.h"\n',            # the session names engine xen
         "session/src/ok.cc": '#include "xentt/vm/engine.h"\n#include "xentt/base/error.h"\n#include "own.h"\n',
         "vm/qemu/plugin/ok.cc": '#include "protocol.h"\n#include "xentt/tracefmt/trace_log.h"\n',
+        "vm/xen/ok.cc": '#include "pt_decoder.h"\n#include "xentt/tracefmt/bts_record.h"\n#include "xentt/vm/target.h"\n',
     }
     with tempfile.TemporaryDirectory() as t:
         for rel, text in cases.items():
@@ -110,7 +113,8 @@ def self_test():
             with open(os.path.join(t, rel), "w") as fh:
                 fh.write(text)
         found = sorted(p.split(":")[0] for p in check(t))
-    want = sorted(["base/src/a.cc", "symbolize/src/b.cc", "session/src/c.cc", "tracefmt/src/d.cc", "vm/qemu/e.cc"])
+    want = sorted(["base/src/a.cc", "symbolize/src/b.cc", "session/src/c.cc", "tracefmt/src/d.cc", "vm/qemu/e.cc",
+                   "vm/xen/f.cc", "session/src/g.cc"])
     if found != want:
         print(f"self-test: found violations in {found}, want {want}")
         return 1
