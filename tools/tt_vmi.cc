@@ -44,8 +44,9 @@ struct Options {
   bool raw = false, physical = false;
   // print
   std::string expr;
-  // core
+  // core, trace
   std::string output;
+  unsigned ms = 100;
 };
 
 // "0000: 48 89 e5 ... |H..|" lines, 16 bytes each, addresses from `base`.
@@ -292,6 +293,20 @@ int main(int argc, char** argv) {
             std::uint64_t s = insp.kaslr_slide();
             if (out) *out = json{{"kaslr_slide", fmt::format("{:#x}", s)}};
             else fmt::print("{:#x}\n", s);
+          };
+        });
+
+        auto* trace = app.add_subcommand(
+            "trace", "with --xen: the domain's branches while it runs on for --ms, through vmtrace (Intel PT), as a .bts");
+        trace->add_option("-o,--output", o.output, "the .bts file to write (raw: PT gives no branch count)")->required();
+        trace->add_option("--ms", o.ms, "milliseconds to let the domain run (default 100)")->check(CLI::Range(1u, 60000u));
+        trace->add_option("-c,--vcpu", o.vcpu, "vCPU (default 0)");
+        trace->callback([&] {
+          answer = [&](const Instant&, vmi::Inspector& insp, json* out) {
+            Target::LiveTrace t = insp.target().trace_live(o.vcpu, std::chrono::milliseconds(o.ms), o.output);
+            if (out) *out = json{{"bts", o.output}, {"records", t.records}, {"gaps", t.gaps}, {"first_error", t.first_error}};
+            else fmt::print("wrote {}: {} branch records, {} gaps{}\n", o.output, t.records, t.gaps,
+                            t.first_error.empty() ? "" : " (first: " + t.first_error + ")");
           };
         });
 

@@ -75,6 +75,9 @@ sec bad dom0
 vmi --xen Domain-0 regs 2>&1
 sec bad notroot
 su -s /bin/sh nobody -c "$B/bin/tt_vmi --xen pv1 regs" 2>&1; echo "rc=$?"
+sec bad vmtrace-pv
+vmi --xen pv1 trace -o /tmp/pv1.bts --ms 50 2>&1
+ls /tmp/pv1.bts 2>/dev/null && echo "left-behind"
 sec bad destroyed
 ("$B/bin/tt_vmi" --xen --vmlinux "$V" pv1 core -o /tmp/gone.core >/tmp/gone.out 2>&1; echo "rc=$?" >>/tmp/gone.out) &
 # Destroyed once the vmcore is being written (its temporary file exists).

@@ -77,7 +77,7 @@ def xenctx_regs(lines):
     return regs
 
 
-cores = dict(a.split('=', 1) for a in sys.argv[3:])  # DOMAIN=crash output file
+cores = dict(a.split('=', 1) for a in sys.argv[2:])  # DOMAIN=crash output file
 for dom in ('pv1', 'pvh1'):
     if (dom, 'not-running') in sections:
         # Not a pass: said, so that the closing note and the log carry it.
@@ -156,7 +156,8 @@ for dom in ('pv1', 'pvh1'):
 
 # Bad input.
 for what, rc, words in (('unknown', 2, 'no Xen domain'), ('dom0', 2, 'domain 0'), ('notroot', 1, 'root'),
-                        ('destroyed', 1, 'gone'), ('after-destroy', 2, 'no Xen domain')):
+                        ('vmtrace-pv', 2, 'is PV'), ('destroyed', 1, 'gone'),
+                        ('after-destroy', 2, 'no Xen domain')):
     lines = sec('bad', what)
     msg = [l for l in lines if l.startswith('tt_vmi:')]
     if rc_of(lines) != rc or len(msg) != 1 or words not in msg[0]:

@@ -16,6 +16,11 @@ void Target::read_physical(std::uint64_t paddr, std::span<std::byte> out) {
   read_physical_from(*mem, paddr, out);
 }
 
+Target::LiveTrace Target::trace_live(unsigned, std::chrono::milliseconds, const std::filesystem::path&) {
+  throw bad_input("engine " + engine() +
+                  " does not trace a live VM: it traces replays (trace_task); engine xen traces live domains");
+}
+
 void read_physical_from(const PhysicalMemory& mem, std::uint64_t paddr, std::span<std::byte> out) {
   int fd = -1;
   auto close_fd = [&] {

@@ -55,6 +55,13 @@ class XenDomainTarget final : public Target {
   void read_ram(std::uint64_t addr, std::span<std::byte> out) override;
   std::optional<std::uint64_t> ram_address_of(std::uint64_t paddr) override;
 
+  // vmtrace: reset and enable Intel PT on `vcpu` (kernel and user, branch
+  // packets, no return compression), unpause for `run_for`, pause, copy
+  // the ring, disable, decode with code read through Xen's translation.
+  // Throws BadInput with what is missing (PV domain, no Intel PT, no
+  // vmtrace_buf_kb: vm/xen/vmtrace.h) before the domain ran.
+  LiveTrace trace_live(unsigned vcpu, std::chrono::milliseconds run_for, const std::filesystem::path& bts) override;
+
   const DomainInfo& info() const { return info_; }
   XenControl& control() { return *xc_; }
   // Xen's own translation of `vaddr` for `vcpu` (the frame's address, for

@@ -4,6 +4,7 @@
 // talk to this interface only.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -88,6 +89,17 @@ class Target {
   // The RAM address of guest-physical `paddr` (a page walk's answer);
   // nullopt when it is not RAM of the guest.
   virtual std::optional<std::uint64_t> ram_address_of(std::uint64_t paddr) { return paddr; }
+
+  // Branch records of the guest running on for `run_for` from here, where
+  // the engine captures them from a live VM (engine xen: vmtrace, Intel
+  // PT), written to `bts` as a raw .bts (no exact brctr); the guest is
+  // paused again after. Throws BadInput saying why it cannot (this default:
+  // the engine traces replays, with trace_task).
+  struct LiveTrace {
+    std::uint64_t records = 0, gaps = 0;
+    std::string first_error;  // the first decode error, with its offset; "" when none
+  };
+  virtual LiveTrace trace_live(unsigned vcpu, std::chrono::milliseconds run_for, const std::filesystem::path& bts);
 
   // Where debuggers and VMI tools attach.
   virtual std::vector<Endpoint> endpoints() const = 0;
