@@ -81,4 +81,17 @@ bool Symtab::has_symbol_at(std::string_view name, std::uint64_t addr) const {
   return false;
 }
 
+std::string_view Symtab::shown_slow(std::size_t i) const {
+  std::call_once(shown_once_, [this] { shown_ = std::make_unique<std::atomic<const std::string*>[]>(syms_.size()); });
+  if (const std::string* p = shown_[i].load(std::memory_order_acquire)) return *p;
+  std::lock_guard lock(shown_mu_);
+  auto [it, fresh] = demangled_.try_emplace(syms_[i].name);
+  if (fresh) {
+    auto d = demangle_name(syms_[i].name);
+    it->second = std::make_unique<std::string>(d ? std::move(*d) : std::string(syms_[i].name));
+  }
+  shown_[i].store(it->second.get(), std::memory_order_release);
+  return *it->second;
+}
+
 }  // namespace xentt::sym::detail
