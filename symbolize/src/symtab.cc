@@ -43,6 +43,10 @@ void Symtab::build() {
     index_.add(s.lo, s.hi, static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i));
   }
   index_.build();
+  // A slot per symbol for its demangled name, filled on first use (C
+  // programs and kernels have no mangled name and get no table).
+  if (demangle_ && std::any_of(syms_.begin(), syms_.end(), [](const SymbolRange& s) { return maybe_mangled(s.name); }))
+    shown_ = std::make_unique<std::atomic<const std::string*>[]>(syms_.size());
 }
 
 void Symtab::build_names() const {
@@ -82,8 +86,6 @@ bool Symtab::has_symbol_at(std::string_view name, std::uint64_t addr) const {
 }
 
 std::string_view Symtab::shown_slow(std::size_t i) const {
-  std::call_once(shown_once_, [this] { shown_ = std::make_unique<std::atomic<const std::string*>[]>(syms_.size()); });
-  if (const std::string* p = shown_[i].load(std::memory_order_acquire)) return *p;
   std::lock_guard lock(shown_mu_);
   auto [it, fresh] = demangled_.try_emplace(syms_[i].name);
   if (fresh) {
