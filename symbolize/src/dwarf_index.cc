@@ -64,6 +64,9 @@ std::unique_ptr<DwarfIndex> DwarfIndex::open(Elf* elf, const std::string& path, 
   while ((rc = dwarf_get_units(dw, cu, &cu, &version, &unit_type, &cudie, nullptr)) == 0) {
     // The unit header: the unit DIE's offset less its offset inside the unit.
     ix->starts_.push_back(dwarf_dieoffset(&cudie) - dwarf_cuoffset(&cudie));
+    if (unit_type == DW_UT_skeleton && ix->warning_.empty())
+      ix->warning_ = path + ": split DWARF (-gsplit-dwarf: .dwo/.dwp files) is not read: its units answer from the "
+                            "symbol table only";
     if (unit_type != DW_UT_compile && unit_type != DW_UT_partial) continue;
     auto idx = static_cast<std::uint32_t>(ix->units_.size());
     Dwarf_Addr base, lo, hi;
