@@ -31,6 +31,15 @@ struct SymbolOptions {
                    "asked last")
         ->allow_extra_args(false);
     app.add_flag("--no-demangle", no_demangle, "print C++ and Rust names mangled, as the symbol table spells them");
+    app.footer(
+        "Debug files: a symbol file without DWARF of its own (stripped, as distributions ship them) is\n"
+        "symbolized with its separate debug file, looked for by build-id (DIR/.build-id/xx/rest.debug),\n"
+        "then by .gnu_debuglink (the file's directory, its .debug/, DIR/<the file's directory>/; the CRC-32\n"
+        "must match), then from $DEBUGINFOD_URLS (libdebuginfod; $DEBUGINFOD_TIMEOUT applies). A file\n"
+        "whose build-id or CRC-32 does not match is refused, and a missing one reported, once each (with\n"
+        "the ids and the places looked): its addresses then come from the symbol table alone. Compressed\n"
+        "DWARF sections and dwz supplementary files (.gnu_debugaltlink, .debug_sup) are read too.\n"
+        "Names print demangled as c++filt prints them (C++, Rust) unless --no-demangle.");
   }
   static sym::SymbolizerOptions symbolizer_options(const std::vector<std::string>& debug_dirs, bool no_demangle) {
     sym::SymbolizerOptions o;
