@@ -365,6 +365,7 @@ bool SymbolFile::has_dwarf() const noexcept { return impl_->dwarf != nullptr; }
 const std::string& SymbolFile::debug_file() const noexcept { return impl_->debug ? impl_->debug->path : impl_->no_file; }
 const std::string& SymbolFile::alt_file() const noexcept { return impl_->alt ? impl_->alt->path : impl_->no_file; }
 std::string_view SymbolFile::shown_name(const SymbolRange* s) const { return impl_->symtab.shown(s); }
+bool SymbolFile::demangles_symbols() const noexcept { return impl_->symtab.demangles(); }
 
 std::string demangle(std::string_view name) {
   if (!detail::maybe_mangled(name)) return std::string(name);

@@ -113,6 +113,7 @@ Symbolizer::Symbolizer(std::vector<SymbolMapSpec> maps, Warn warn, bool strict, 
   for (const auto& m : maps_) {
     prefixes_.push_back(m.prefix);
     files_.push_back(strict ? files_cache_.get_or_throw(m.path) : files_cache_.get(m.path));
+    demangles_ = demangles_ || (files_.back() && files_.back()->demangles_symbols());
   }
 }
 
@@ -203,7 +204,8 @@ SymbolFile* Symbolizer::locate(std::uint64_t addr, Resolved& out, std::size_t& h
   out.prefix = prefixes_[mi];
   std::uint64_t fa = addr - maps_[mi].bias;
   if (const SymbolRange* s = f->symbol_at(fa)) {
-    out.symbol = f->shown_name(s);
+    // C files (kernels) skip the call: the symbol lookup is the hot path.
+    out.symbol = demangles_ ? f->shown_name(s) : s->name;
     out.offset = fa - s->lo;
   }
   return f;

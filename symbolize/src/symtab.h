@@ -50,6 +50,7 @@ class Symtab {
   // costs a compare of its first bytes; a mangled one is demangled on its
   // first call (once per distinct name, under a lock) and then costs an
   // atomic load. Thread-safe.
+  bool demangles() const noexcept { return shown_ != nullptr; }
   std::string_view shown(const SymbolRange* s) const {
     if (!shown_ || !maybe_mangled(s->name)) return s->name;
     std::size_t i = static_cast<std::size_t>(s - syms_.data());

@@ -98,6 +98,9 @@ class SymbolFile {
   // LoadOptions::demangle. O(1) after the first call for that symbol;
   // thread-safe.
   std::string_view shown_name(const SymbolRange* s) const;
+  // Whether shown_name() may differ from the symbol's name (demangling on
+  // and some name looks mangled); when not, callers may skip the call.
+  bool demangles_symbols() const noexcept;
 
   // Name -> range of a function or object symbol (the first definition when
   // several share a name; globals win over locals). The name index is built

@@ -158,6 +158,7 @@ class Symbolizer {
   std::vector<SymbolMapSpec> maps_;
   std::vector<std::string> prefixes_;  // normalized (with ':')
   std::vector<SymbolFile*> files_;
+  bool demangles_ = false;  // some file's symbol names need shown_name()
   SymbolFileCache files_cache_;
   Warn warn_;
   mutable std::atomic<bool> warned_unmapped_{false};
