@@ -12,6 +12,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "bts_symopts.h"
 #include "tool_main.h"
 #include "xentt/base/error.h"
 #include "xentt/base/interrupt.h"
@@ -32,6 +33,8 @@ namespace {
 struct Options {
   std::string statedir, start, end, output = "trace.bts", log;
   bool symbols = false, lines = false, inlines = false, json = false, quiet = false, one_insn_per_tb = false;
+  std::vector<std::string> debug_dirs;
+  bool no_demangle = false;
 };
 
 int run(const Options& o) {
@@ -51,7 +54,8 @@ int run(const Options& o) {
   // One pass over the log: the .bts file, the distinct functions entered or
   // returned to (each target address resolved once), the symbolized print.
   auto maps = symbol_maps(sd);
-  sym::Symbolizer symbolizer(maps, [](const std::string& w) { fmt::print(stderr, "trace_task: warning: {}\n", printable(w)); });
+  sym::Symbolizer symbolizer(maps, [](const std::string& w) { fmt::print(stderr, "trace_task: warning: {}\n", printable(w)); },
+                             false, tools::SymbolOptions::symbolizer_options(o.debug_dirs, o.no_demangle));
   sym::PrintOptions po;
   po.symbols = true;
   po.lines = o.lines;
@@ -136,6 +140,7 @@ int main(int argc, char** argv) {
         app.add_flag("-S,--symbols", o.symbols, "print the trace symbolized (as bts_dump --symbols)");
         app.add_flag("--lines", o.lines, "with --symbols: file:line");
         app.add_flag("--inlines", o.inlines, "with --symbols: inline frames");
+        tools::SymbolOptions::add_naming(app, o.debug_dirs, o.no_demangle);
         app.add_flag("--json", o.json, "print the summary as JSON on stdout");
         app.add_flag("-q,--quiet", o.quiet, "no summary");
         app.add_flag("--one-insn-per-tb", o.one_insn_per_tb,

@@ -8,17 +8,20 @@
 #include <algorithm>
 #include <thread>
 
+#include "demangle.h"
 #include "xentt/base/error.h"
 
 namespace xentt::sym::detail {
 
 std::unique_ptr<DwarfIndex> DwarfIndex::open(Elf* elf, const std::string& path, void* image, std::size_t image_len,
-                                             bool mapped) {
+                                             bool mapped, bool demangle, const SupSections* sup) {
   Dwarf* dw = dwarf_begin_elf(elf, DWARF_C_READ, nullptr);
   if (!dw) return nullptr;  // no .debug_info: symbols only
   std::unique_ptr<DwarfIndex> ix(new DwarfIndex(path));
   // After dwarf_begin_elf: compressed sections are decompressed in place.
   ix->sections_ = find_dwarf_sections(elf);
+  ix->sections_.sup = sup;
+  ix->demangle_ = demangle;
   ix->image_ = image;
   // Dropping pages is only safe when libelf converted nothing in place: a
   // native (little-endian, 64-bit) file mapped from disk.
@@ -31,14 +34,21 @@ std::unique_ptr<DwarfIndex> DwarfIndex::open(Elf* elf, const std::string& path, 
     for (Elf_Scn* scn = nullptr; (scn = elf_nextscn(elf, scn));) {
       GElf_Shdr sh;
       const char* name;
-      if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS || (sh.sh_flags & SHF_COMPRESSED) ||
-          !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
+      if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS || !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
         continue;
       std::string_view n = name;
       if (n == ".debug_info" || n == ".debug_line" || n == ".debug_rnglists" || n == ".debug_ranges" ||
           n == ".debug_loclists" || n == ".debug_loc") {
+        // Only what is read in place: a compressed section was decompressed
+        // (dwarf_begin_elf) into memory of its own, its header now giving
+        // the decompressed size, so its bytes are not at sh_offset.
+        Elf_Data* d = elf_getdata(scn, nullptr);
+        auto* base = static_cast<const char*>(image);
+        auto* at = d ? static_cast<const char*>(d->d_buf) : nullptr;
+        if (!at || at < base || at + d->d_size > base + image_len) continue;
+        std::uint64_t off = static_cast<std::uint64_t>(at - base);
         // Whole pages inside the section only (neighbours are not ours to drop).
-        std::uint64_t b = (sh.sh_offset + 4095) & ~4095ull, e = (sh.sh_offset + sh.sh_size) & ~4095ull;
+        std::uint64_t b = (off + 4095) & ~4095ull, e = (off + d->d_size) & ~4095ull;
         if (e > b && e <= image_len) ix->parse_once_.push_back({b, e - b});
       }
     }
@@ -54,6 +64,9 @@ std::unique_ptr<DwarfIndex> DwarfIndex::open(Elf* elf, const std::string& path, 
   while ((rc = dwarf_get_units(dw, cu, &cu, &version, &unit_type, &cudie, nullptr)) == 0) {
     // The unit header: the unit DIE's offset less its offset inside the unit.
     ix->starts_.push_back(dwarf_dieoffset(&cudie) - dwarf_cuoffset(&cudie));
+    if (unit_type == DW_UT_skeleton && ix->warning_.empty())
+      ix->warning_ = path + ": split DWARF (-gsplit-dwarf: .dwo/.dwp files) is not read: its units answer from the "
+                            "symbol table only";
     if (unit_type != DW_UT_compile && unit_type != DW_UT_partial) continue;
     auto idx = static_cast<std::uint32_t>(ix->units_.size());
     Dwarf_Addr base, lo, hi;
@@ -175,6 +188,21 @@ std::uint32_t DwarfIndex::UnitData::file_index(std::uint32_t f) {
   return file_slot[f];
 }
 
+void DwarfIndex::UnitData::demangle_from(std::size_t first) {
+  for (std::size_t i = first; i < scopes.size(); ++i) {
+    ScopeNode& s = scopes[i];
+    if (!s.linkage || !maybe_mangled(s.name)) continue;
+    auto [it, fresh] = demangled.try_emplace(s.name.data(), s.name);
+    if (fresh) {
+      if (auto d = demangle_name(s.name)) {
+        strings.push_back(std::make_unique<std::string>(std::move(*d)));
+        it->second = *strings.back();
+      }
+    }
+    s.name = it->second;
+  }
+}
+
 bool DwarfIndex::UnitData::needs_scopes(std::uint64_t addr) const {
   if (whole) return false;
   std::uint32_t fn = scope_index.find(addr);
@@ -206,6 +234,7 @@ void DwarfIndex::read_scopes_for(Unit& u, std::uint64_t addr, std::string& warni
     }
     for (std::size_t i = first; i < d.scopes.size(); ++i)
       if (d.scopes[i].call_file != kNoFile) d.scopes[i].call_file = d.file_index(d.scopes[i].call_file);
+    if (demangle_) d.demangle_from(first);
     if (d.whole)
       d.scope_index.build();
     else
@@ -247,6 +276,7 @@ void DwarfIndex::parse(Unit& u, UnitData& d, Scratch& scratch) {
   // Functions only; their bodies are read when a lookup lands in them
   // (read_scopes_for), which most of a unit's functions never see.
   read_functions(sections_, ur, starts_, d.scopes, d.bodies, d.scope_index);
+  if (demangle_) d.demangle_from(0);
   d.body_index.resize(d.bodies.size());
   d.any_body = std::any_of(d.bodies.begin(), d.bodies.end(), [](std::uint64_t b) { return b != 0; });
   d.scope_index.build();

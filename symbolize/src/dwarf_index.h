@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -37,8 +38,13 @@ class DwarfIndex {
   // the file, or a memory image); `mapped`: the image is a file mapping
   // whose clean pages may be dropped after parsing (see drop_pages()).
   // The index reads the DWARF sections of `elf` until it is destroyed.
+  // `demangle`: function names that are linkage names are kept demangled
+  // (each distinct name once per unit, when the unit or body is read).
+  // `sup`: dwz's supplementary file, when the file has one and it was
+  // found (it must outlive the index).
   static std::unique_ptr<DwarfIndex> open(Elf* elf, const std::string& path, void* image = nullptr,
-                                          std::size_t image_len = 0, bool mapped = false);
+                                          std::size_t image_len = 0, bool mapped = false, bool demangle = false,
+                                          const SupSections* sup = nullptr);
 
   // Parses, on up to `threads` threads, every not yet parsed unit that one
   // of `addrs` falls in, so that the lookups that follow find them ready.
@@ -78,7 +84,11 @@ class DwarfIndex {
     bool any_body = false;  // some function has children
     bool whole = false;
     std::vector<std::string_view> files;                // file names, by index
-    std::vector<std::unique_ptr<std::string>> strings;  // their storage
+    std::vector<std::unique_ptr<std::string>> strings;  // their storage, and demangled names
+    // Demangled linkage names by the address of the mangled one (in the
+    // mapped file): an inlined function's name comes back for each of its
+    // inline instances.
+    std::unordered_map<const char*, std::string_view> demangled;
     // The line table's file list (call sites of bodies read later name
     // files from it), which of them have a `files` slot yet, the comp dir.
     std::vector<LineFile> line_files;
@@ -91,6 +101,8 @@ class DwarfIndex {
     std::uint32_t file_index(std::uint32_t f);
     // Whether a lookup of `addr` needs scopes not read yet.
     bool needs_scopes(std::uint64_t addr) const;
+    // Demangles the linkage names of scopes[first..] in place.
+    void demangle_from(std::size_t first);
   };
   struct Unit {
     std::uint64_t offset;  // of the unit header in .debug_info
@@ -136,6 +148,7 @@ class DwarfIndex {
   std::atomic<unsigned> reads_{0};
   void* image_ = nullptr;
   bool drop_pages_ = false;
+  bool demangle_ = false;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> parse_once_;  // (offset, length) in the mapping
 
   DwarfSections sections_;

@@ -122,8 +122,9 @@ class Walker {
       }
       if (at.has_name && plain.empty()) plain = u->string(at.name);
       if (hop == 16 || !(at.has_origin || at.has_spec)) break;
-      std::uint64_t ref = u->reference(at.has_origin ? at.origin : at.specification);
-      u = unit_of(ref);
+      const FormValue& r = at.has_origin ? at.origin : at.specification;
+      std::uint64_t ref = u->reference(r);
+      u = unit_of(ref, u->in_sup(r));
       if (!u) break;
       Cursor c = u->cursor(ref);
       const Abbrev* a = u->next_die(c);
@@ -135,14 +136,18 @@ class Walker {
   }
 
   // The unit holding a .debug_info offset: this one, or another one read
-  // on demand (references across units come from LTO or dwz; rare).
-  const UnitReader* unit_of(std::uint64_t off) {
-    if (u_.contains(off)) return &u_;
+  // on demand (references across units come from LTO or dwz; rare); in
+  // the supplementary file (dwz -m) when `sup`.
+  const UnitReader* unit_of(std::uint64_t off, bool sup) {
+    if (off == ~0ull) return nullptr;
+    if (!sup && u_.contains(off)) return &u_;
     for (const auto& o : others_)
-      if (o->contains(off)) return o.get();
-    auto it = std::upper_bound(starts_.begin(), starts_.end(), off);
-    if (it == starts_.begin() || others_.size() >= 16) return nullptr;
-    others_.push_back(std::make_unique<UnitReader>(s_, *(it - 1)));
+      if (o->is_sup() == sup && o->contains(off)) return o.get();
+    if (sup && !s_.sup) return nullptr;
+    std::span<const std::uint64_t> starts = sup ? std::span<const std::uint64_t>(s_.sup->starts) : starts_;
+    auto it = std::upper_bound(starts.begin(), starts.end(), off);
+    if (it == starts.begin() || others_.size() >= 16) return nullptr;
+    others_.push_back(std::make_unique<UnitReader>(sup ? s_.sup->s : s_, *(it - 1)));
     return others_.back()->contains(off) ? others_.back().get() : nullptr;
   }
 

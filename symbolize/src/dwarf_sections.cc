@@ -44,4 +44,17 @@ DwarfSections find_dwarf_sections(Elf* elf) {
   return s;
 }
 
+void find_sup_sections(Elf* elf, SupSections& out) {
+  out.s = find_dwarf_sections(elf);
+  out.s.is_sup = true;
+  out.starts.clear();
+  Cursor c(out.s.info, ".debug_info", 0, out.s.big_endian);
+  while (!c.at_end()) {
+    out.starts.push_back(c.pos());
+    unsigned osz;
+    std::uint64_t len = c.initial_length(osz);
+    c.skip(len);
+  }
+}
+
 }  // namespace xentt::sym::detail

@@ -288,8 +288,12 @@ std::string_view UnitReader::string(const FormValue& v) const {
       Cursor c(s_.str_offsets, ".debug_str_offsets", at, s_.big_endian);
       return string_at(s_.str, c.fixed(offset_size_));
     }
+    case kGnuStrpAlt:
+    case DW_FORM_strp_sup:
+      // dwz's supplementary file, when found.
+      return s_.sup ? string_at(s_.sup->s.str, v.u) : std::string_view{};
     default:
-      return {};  // strings in a supplementary file (dwz): not followed
+      return {};
   }
 }
 
@@ -311,14 +315,20 @@ std::uint64_t UnitReader::address(const FormValue& v) const {
   return c.fixed(addr_size_);
 }
 
+bool UnitReader::in_sup(const FormValue& v) const noexcept {
+  return s_.is_sup || v.form == kGnuRefAlt || v.form == DW_FORM_ref_sup4 || v.form == DW_FORM_ref_sup8;
+}
+
 std::uint64_t UnitReader::reference(const FormValue& v) const {
   switch (v.form) {
     case DW_FORM_ref_addr:
       return v.u;
+    case kGnuRefAlt: case DW_FORM_ref_sup4: case DW_FORM_ref_sup8:
+      return s_.sup ? v.u : ~0ull;  // an offset in the supplementary file's .debug_info
     case DW_FORM_ref1: case DW_FORM_ref2: case DW_FORM_ref4: case DW_FORM_ref8: case DW_FORM_ref_udata:
       return begin_ + v.u;
     default:
-      return ~0ull;  // type signatures, supplementary files: not followed
+      return ~0ull;  // type signatures: not followed
   }
 }
 

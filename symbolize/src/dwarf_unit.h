@@ -89,7 +89,14 @@ class UnitReader {
   // Value helpers.
   std::string_view string(const FormValue& v) const;  // strp, line_strp, strx*, string
   std::uint64_t address(const FormValue& v) const;     // addr, addrx*
-  std::uint64_t reference(const FormValue& v) const;   // absolute .debug_info offset
+  // A reference's absolute .debug_info offset (~0: not followed), in this
+  // unit's file or, when in_sup(v), in the supplementary file.
+  std::uint64_t reference(const FormValue& v) const;
+  // Whether reference `v` points into the supplementary file: a GNU_ref_alt
+  // or ref_sup form, or any reference made inside the supplementary file.
+  bool in_sup(const FormValue& v) const noexcept;
+  // Whether this unit is in a supplementary file.
+  bool is_sup() const noexcept { return s_.is_sup; }
   // Calls f(lo, hi) for each [lo, hi) of the DIE's code (low/high pc or
   // ranges); returns how many non-empty ranges.
   template <class F>

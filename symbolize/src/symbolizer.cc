@@ -82,6 +82,12 @@ std::vector<SymbolMapSpec> read_symbol_map_list(const std::string& path, const s
   return maps;
 }
 
+SymbolFileCache::SymbolFileCache(Warn warn, SymbolizerOptions opt)
+    : warn_(std::move(warn)), finder_(std::move(opt.debug), warn_) {
+  load_.demangle = opt.demangle;
+  load_.debug_files = &finder_;
+}
+
 SymbolFile* SymbolFileCache::get(const std::string& path) {
   if (auto it = files_.find(path); it != files_.end()) return it->second.get();
   if (failed_.count(path)) return nullptr;
@@ -96,17 +102,18 @@ SymbolFile* SymbolFileCache::get(const std::string& path) {
 
 SymbolFile* SymbolFileCache::get_or_throw(const std::string& path) {
   if (auto it = files_.find(path); it != files_.end()) return it->second.get();
-  auto f = SymbolFile::open(path);
+  auto f = SymbolFile::open(path, load_);
   SymbolFile* raw = f.get();
   files_.emplace(path, std::move(f));
   return raw;
 }
 
-Symbolizer::Symbolizer(std::vector<SymbolMapSpec> maps, Warn warn, bool strict)
-    : maps_(std::move(maps)), files_cache_(warn), warn_(std::move(warn)) {
+Symbolizer::Symbolizer(std::vector<SymbolMapSpec> maps, Warn warn, bool strict, SymbolizerOptions opt)
+    : maps_(std::move(maps)), files_cache_(warn, std::move(opt)), warn_(std::move(warn)) {
   for (const auto& m : maps_) {
     prefixes_.push_back(m.prefix);
     files_.push_back(strict ? files_cache_.get_or_throw(m.path) : files_cache_.get(m.path));
+    demangles_ = demangles_ || (files_.back() && files_.back()->demangles_symbols());
   }
 }
 
@@ -197,7 +204,8 @@ SymbolFile* Symbolizer::locate(std::uint64_t addr, Resolved& out, std::size_t& h
   out.prefix = prefixes_[mi];
   std::uint64_t fa = addr - maps_[mi].bias;
   if (const SymbolRange* s = f->symbol_at(fa)) {
-    out.symbol = s->name;
+    // C files (kernels) skip the call: the symbol lookup is the hot path.
+    out.symbol = demangles_ ? f->shown_name(s) : s->name;
     out.offset = fa - s->lo;
   }
   return f;

@@ -43,6 +43,10 @@ void Symtab::build() {
     index_.add(s.lo, s.hi, static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i));
   }
   index_.build();
+  // A slot per symbol for its demangled name, filled on first use (C
+  // programs and kernels have no mangled name and get no table).
+  if (demangle_ && std::any_of(syms_.begin(), syms_.end(), [](const SymbolRange& s) { return maybe_mangled(s.name); }))
+    shown_ = std::make_unique<std::atomic<const std::string*>[]>(syms_.size());
 }
 
 void Symtab::build_names() const {
@@ -79,6 +83,17 @@ bool Symtab::has_symbol_at(std::string_view name, std::uint64_t addr) const {
     if (base == name) return true;
   }
   return false;
+}
+
+std::string_view Symtab::shown_slow(std::size_t i) const {
+  std::lock_guard lock(shown_mu_);
+  auto [it, fresh] = demangled_.try_emplace(syms_[i].name);
+  if (fresh) {
+    auto d = demangle_name(syms_[i].name);
+    it->second = std::make_unique<std::string>(d ? std::move(*d) : std::string(syms_[i].name));
+  }
+  shown_[i].store(it->second.get(), std::memory_order_release);
+  return *it->second;
 }
 
 }  // namespace xentt::sym::detail

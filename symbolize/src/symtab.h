@@ -1,6 +1,7 @@
 // symtab.h (internal): a file's symbol table as a flat range index.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "xentt/symbolize/symbol_file.h"
+#include "demangle.h"
 #include "interval_index.h"
 
 namespace xentt::sym::detail {
@@ -40,6 +42,22 @@ class Symtab {
   // hashing every name).
   bool has_symbol_at(std::string_view name, std::uint64_t addr) const;
 
+  // Names are shown demangled (shown()) when this is on; set before build()
+  // (which makes a slot per symbol when any name looks mangled).
+  void set_demangle(bool on) noexcept { demangle_ = on; }
+  // The name to print for `s` (one of this table's entries, from at()):
+  // its name, demangled when that is on and it is a mangled name. A C name
+  // costs a compare of its first bytes; a mangled one is demangled on its
+  // first call (once per distinct name, under a lock) and then costs an
+  // atomic load. Thread-safe.
+  bool demangles() const noexcept { return shown_ != nullptr; }
+  std::string_view shown(const SymbolRange* s) const {
+    if (!shown_ || !maybe_mangled(s->name)) return s->name;
+    std::size_t i = static_cast<std::size_t>(s - syms_.data());
+    if (const std::string* p = shown_[i].load(std::memory_order_acquire)) return *p;
+    return shown_slow(i);
+  }
+
  private:
   struct Extra {
     Binding binding;
@@ -56,6 +74,14 @@ class Symtab {
   void build_names() const;
   mutable std::once_flag addr_once_;
   mutable std::vector<std::uint32_t> by_addr_;  // symbol numbers by start address
+  // Demangled names: per symbol, once made (null: not yet; no table: no
+  // demangling, or no mangled name); the strings by mangled name (aliases
+  // share one).
+  bool demangle_ = false;
+  std::unique_ptr<std::atomic<const std::string*>[]> shown_;
+  mutable std::mutex shown_mu_;
+  mutable std::unordered_map<std::string_view, std::unique_ptr<std::string>> demangled_;
+  std::string_view shown_slow(std::size_t i) const;
 };
 
 }  // namespace xentt::sym::detail

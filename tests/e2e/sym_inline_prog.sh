@@ -54,7 +54,7 @@ with open(sys.argv[2], 'w') as f:
         f.write('%s %x %x\n' % (funcs[i][0], int(funcs[i + 1][0], 16) + 1, 1000 + i))  # brctr in hex
 PY
 python3 "$XENTT_SOURCE/tests/data/bts/make_bts.py" "$tmp/trace.txt" "$tmp/trace.bts"
-"$XENTT_BIN/bts_dump" --symbols --json -e "$prog" "$tmp/trace.bts" > "$tmp/trace.json"
+"$XENTT_BIN/bts_dump" --symbols --json --no-demangle -e "$prog" "$tmp/trace.bts" > "$tmp/trace.json"
 python3 - "$tmp/funcs" "$tmp/trace.json" <<'PY'
 import json, sys, collections
 at = collections.defaultdict(set)
@@ -73,18 +73,18 @@ print('bts_dump --symbols: %d records agree with nm' % len(rows))
 PY
 
 # Text mode with lines: "N: sym+0x0 at FILE:LINE -> ..." for the first record.
-"$XENTT_BIN/bts_dump" --lines -e "$prog" "$tmp/trace.bts" > "$tmp/lines.txt"
+"$XENTT_BIN/bts_dump" --lines --no-demangle -e "$prog" "$tmp/trace.bts" > "$tmp/lines.txt"
 head -1 "$tmp/lines.txt" | grep -Eq '^0: [^ ]+\+0x0 at [^ ]+:[0-9?]+ -> [^ ]+\+0x1 at .* \(brctr 1000\)$' \
   || fail "text --lines format: $(head -1 "$tmp/lines.txt")"
 
-# Symbol maps: the program's code seen at a load bias of 0x10000000 with a
+# Symbol maps (names demangled, as by default): the program's code seen at a load bias of 0x10000000 with a
 # prefix, and a second, empty-handed range; an address outside both prints
 # raw with one warning for many addresses.
 main=$(awk '$2 == "main" {print $1}' "$tmp/funcs")
 walk=$(awk '$2 == "_Z4walkii" {print $1}' "$tmp/funcs")
 printf '%x\n%x\n%x\n%x\n' $((0x10000000 + 0x$main)) $((0x10000000 + 0x$walk + 2)) 0x5 0x6 > "$tmp/addrs"
 "$XENTT_BIN/tt_symbolize" --symmap "$prog@10000000-20000000+10000000:User" < "$tmp/addrs" > "$tmp/out" 2> "$tmp/err"
-printf '0x%x User:main+0x0\n0x%x User:_Z4walkii+0x2\n0x5 0x5\n0x6 0x6\n' $((0x10000000 + 0x$main)) $((0x10000000 + 0x$walk + 2)) | diff -u - "$tmp/out" || fail "symmap with bias and prefix"
+printf '0x%x User:main+0x0\n0x%x User:walk(int, int)+0x2\n0x5 0x5\n0x6 0x6\n' $((0x10000000 + 0x$main)) $((0x10000000 + 0x$walk + 2)) | diff -u - "$tmp/out" || fail "symmap with bias and prefix"
 [ "$(grep -c 'outside every symbol map' "$tmp/err")" -eq 1 ] || fail "unmapped warning not exactly once: $(cat "$tmp/err")"
 
 # The same through a state directory's symfiles (relative path, comments).
@@ -96,7 +96,7 @@ printf '# symbol maps of this recording\n\nsyms/prog@10000000-20000000+10000000:
 # A System.map-style text file: names from nm, sizes up to the next symbol.
 nm "$prog" | awk '$2 ~ /^[tT]$/' > "$tmp/prog.map"
 printf '%x\n%x\n' 0x$main $((0x$walk + 3)) | "$XENTT_BIN/tt_symbolize" -e "$tmp/prog.map" > "$tmp/out"
-printf '0x%x main+0x0\n0x%x _Z4walkii+0x3\n' 0x$main $((0x$walk + 3)) | diff -u - "$tmp/out" || fail "System.map"
+printf '0x%x main+0x0\n0x%x walk(int, int)+0x3\n' 0x$main $((0x$walk + 3)) | diff -u - "$tmp/out" || fail "System.map"
 
 # A bad --symmap spec is a usage error naming it.
 set +e

@@ -37,30 +37,70 @@ struct SymbolRange {
 // the innermost inlined function with the line table's file:line; each
 // further frame is a caller, with the file:line of the call site.
 struct Frame {
-  std::string_view function;  // linkage (mangled) name, or plain name; empty if unknown
+  std::string_view function;  // linkage name (demangled unless LoadOptions::demangle is off), or plain name;
+                              // empty if unknown
   std::string_view file;      // as DWARF gives it (comp dir joined); empty if unknown
   std::uint32_t line = 0;     // 0: unknown
   std::uint32_t column = 0;
 };
 
+class DebugFileFinder;
+
+// How a file is loaded.
+struct LoadOptions {
+  // Names printed demangled, as c++filt prints them (C++, Rust legacy and
+  // v0): symbol names through shown_name(), frame function names as
+  // frames_at() gives them. Each distinct name is demangled once, when
+  // first needed.
+  bool demangle = true;
+  // Where to look for the separate debug file of an ELF without DWARF,
+  // and for dwz's supplementary file (debug_file.h); null: nowhere (the
+  // file's own symbols and DWARF only). Used while open() runs.
+  DebugFileFinder* debug_files = nullptr;
+};
+
+// `name` demangled as c++filt prints it, or `name` itself when it is not
+// a mangled name. ~1-3 us for a C++ name.
+std::string demangle(std::string_view name);
+
 class SymbolFile {
  public:
   // Opens an ELF file (symbol table, DWARF if present) or a text symbol
   // list ("ADDR TYPE NAME" lines, as in System.map or /proc/kallsyms).
-  // Throws xentt::Error (bad_input naming the file and what is wrong, or a
-  // system error) for a missing, unreadable, corrupt or symbol-less file.
-  static std::unique_ptr<SymbolFile> open(const std::string& path);
+  // An ELF without DWARF of its own gets its separate debug file's DWARF
+  // (and its .symtab, when the file has only .dynsym) when
+  // `opt.debug_files` finds one; one with a .gnu_debugaltlink gets dwz's
+  // supplementary file the same way. Problems with those (not found, not
+  // matching) are reported through the finder, and the file loads without
+  // them. Throws xentt::Error (bad_input naming the file and what is
+  // wrong, or a system error) for a missing, unreadable, corrupt or
+  // symbol-less file. Cost: the search (a few stat()s when the file has
+  // DWARF, a CRC-32 of debuglink candidates), then what the header says.
+  static std::unique_ptr<SymbolFile> open(const std::string& path, const LoadOptions& opt = {});
   // The same from memory (`bytes` must outlive the object); for tests/fuzzing.
+  // No debug file is looked for.
   static std::unique_ptr<SymbolFile> from_memory(std::span<const std::byte> bytes,
-                                                 const std::string& name);
+                                                 const std::string& name, const LoadOptions& opt = {});
   virtual ~SymbolFile();
 
   const std::string& path() const noexcept;
   std::size_t symbol_count() const noexcept;
   bool has_dwarf() const noexcept;
+  // The separate debug file whose DWARF this file uses; empty: none.
+  const std::string& debug_file() const noexcept;
+  // dwz's supplementary file in use; empty: none.
+  const std::string& alt_file() const noexcept;
 
   // The innermost symbol containing `addr` (a file address). O(log n).
+  // Its `name` is the symbol table's (mangled); print shown_name().
   const SymbolRange* symbol_at(std::uint64_t addr) const noexcept;
+  // The name to print for `s` (from symbol_at()): demangled when
+  // LoadOptions::demangle. O(1) after the first call for that symbol;
+  // thread-safe.
+  std::string_view shown_name(const SymbolRange* s) const;
+  // Whether shown_name() may differ from the symbol's name (demangling on
+  // and some name looks mangled); when not, callers may skip the call.
+  bool demangles_symbols() const noexcept;
 
   // Name -> range of a function or object symbol (the first definition when
   // several share a name; globals win over locals). The name index is built

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "xentt/symbolize/debug_file.h"
 #include "xentt/symbolize/symbol_file.h"
 
 namespace xentt::sym {
@@ -48,12 +49,25 @@ SymbolMapSpec parse_symmap(std::string_view spec, const std::string& base_dir = 
 // cannot be read. Throws bad_input naming the file and line of a bad spec.
 std::vector<SymbolMapSpec> read_symbol_map_list(const std::string& path, const std::string& what = "the symbol-map list");
 
+// How a Symbolizer loads its files and names what it finds.
+struct SymbolizerOptions {
+  // Symbol and function names printed demangled (C++, Rust), as c++filt
+  // prints them; off: as the symbol table and DWARF spell them.
+  bool demangle = true;
+  // Where separate debug files and dwz supplementary files are looked for
+  // (default: $XENTT_DEBUG_FILE_DIRECTORY or /usr/lib/debug, then
+  // $DEBUGINFOD_URLS when set).
+  DebugFileOptions debug;
+};
+
 // Loads each symbol file once and remembers failures, so that a missing or
-// broken file is reported once (through `warn`), not once per address.
+// broken file is reported once (through `warn`), not once per address; the
+// same for debug files (one search per file: found, refused or missing is
+// said once).
 class SymbolFileCache {
  public:
   using Warn = std::function<void(const std::string&)>;
-  explicit SymbolFileCache(Warn warn) : warn_(std::move(warn)) {}
+  explicit SymbolFileCache(Warn warn, SymbolizerOptions opt = {});
   // nullptr when the file could not be loaded (already reported).
   SymbolFile* get(const std::string& path);
   // Like get() but throws the load error instead of reporting it.
@@ -61,6 +75,8 @@ class SymbolFileCache {
 
  private:
   Warn warn_;
+  DebugFileFinder finder_;
+  LoadOptions load_;
   std::map<std::string, std::unique_ptr<SymbolFile>> files_;
   std::map<std::string, std::string> failed_;
 };
@@ -105,7 +121,8 @@ class Symbolizer {
   // that fails to load is reported once through `warn` and its range then
   // prints raw addresses; with `strict`, the load error is thrown instead
   // (for files the user named on the command line).
-  Symbolizer(std::vector<SymbolMapSpec> maps, Warn warn, bool strict = false);
+  // `opt`: demangling and where debug files are found.
+  Symbolizer(std::vector<SymbolMapSpec> maps, Warn warn, bool strict = false, SymbolizerOptions opt = {});
 
   // Fills `out` for `addr`. Never throws for a bad address: an address
   // outside every map comes back unmapped (and is reported once through
@@ -141,6 +158,7 @@ class Symbolizer {
   std::vector<SymbolMapSpec> maps_;
   std::vector<std::string> prefixes_;  // normalized (with ':')
   std::vector<SymbolFile*> files_;
+  bool demangles_ = false;  // some file's symbol names need shown_name()
   SymbolFileCache files_cache_;
   Warn warn_;
   mutable std::atomic<bool> warned_unmapped_{false};
