@@ -45,7 +45,7 @@ struct Options {
   // print
   std::string expr;
   // core, trace
-  std::string output;
+  std::string output, core_format = "elf";
   unsigned ms = 100;
 };
 
@@ -313,11 +313,21 @@ int main(int argc, char** argv) {
         auto* core = app.add_subcommand("core", "an ELF vmcore of this instant that crash and drgn open with the vmlinux");
         core->add_option("-o,--output", o.output, "the vmcore to write (with several --at: FILE.0, FILE.1, ... in their order)")
             ->required();
+        core->add_option("--format", o.core_format,
+                         "elf (default: an ELF vmcore with VMCOREINFO, for crash and drgn) or xen (with --xen: Xen's "
+                         "xc_core, what xl dump-core writes; crash reads a PV domain's memory only from this)")
+            ->check(CLI::IsMember({"elf", "xen"}));
         core->callback([&] {
           answer = [&](const Instant& in, vmi::Inspector& insp, json* out) {
             static std::size_t nth = 0;  // the instants come in the order of the --at points
             std::string file = o.at.size() > 1 ? o.output + "." + std::to_string(nth++) : o.output;
             (void)in;
+            if (o.core_format == "xen") {
+              insp.target().write_native_core(file);
+              if (out) *out = json{{"vmcore", file}, {"format", "xen"}};
+              else fmt::print("wrote {}: the engine's own core format\n", file);
+              return;
+            }
             vmi::VmcoreSpec spec = vmi::linux_vmcore_spec(insp);
             std::uint64_t bytes = 0;
             for (const auto& r : spec.ram) bytes += r.size;

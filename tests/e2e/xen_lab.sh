@@ -8,14 +8,19 @@
 #   jiffies  advances across an unpause;
 #   walk     our page walk equals xc_translate_foreign_address across the
 #            kernel image, the direct map and every task's stack;
-#   core     each domU's vmcore opens in crash here, on the host (its
-#            release, its task list = tt_vmi ps); a PV domU's is written in
-#            its kernel's pseudo-physical numbering (through its p2m list);
+#   core     each domU's ELF vmcore opens in drgn here, on the host (its
+#            task list = tt_vmi ps), and an HVM/PVH domU's in crash (its
+#            release, its task list); a PV domU's ELF vmcore is in its
+#            kernel's pseudo-physical numbering with canonical page tables,
+#            which crash does not read (it takes a PV kernel's memory only
+#            from Xen's own format): its core --format xen opens in crash;
 #   errors   an unknown domain, dom0, not root, a domain destroyed while its
 #            vmcore is written: one line, exit 2 / 1, no file left.
 # A PVH domU shuts down at once under QEMU's emulator here (docs/xen.md):
 # the judge says so ("NOT VERIFIED") and checks it wherever it boots.
 # The lab boots, runs this and powers off by itself (limit 300 s).
+# XENLAB_KEEP=DIR keeps the serial log, the vmcores and their crash and drgn
+# outputs there.
 source "$(dirname "$0")/lib/common.bash"
 
 out=$TMP/lab
@@ -26,6 +31,7 @@ rc=$?
 set -e
 [ $rc = 77 ] && skip "$(cat "$TMP/lab.err")"
 tr -d '\r' <"$TMP/serial.log" >"$TMP/serial.txt"
+[ -n "${XENLAB_KEEP:-}" ] && mkdir -p "$XENLAB_KEEP" && cp "$TMP/serial.txt" "$XENLAB_KEEP/"
 [ $rc = 0 ] || { tail -n 60 "$TMP/serial.txt"; fail "the Xen lab: $(cat "$TMP/lab.err")"; }
 read -r _ vmlinux < <(bash "$XENTT_SOURCE/scripts/kernel-image")
 
@@ -37,7 +43,10 @@ while read -r dom bytes seek; do
   printf 'sys\nlist task_struct.tasks -s task_struct.pid,comm -h init_task\nquit\n' |
     timeout 300 crash -s "$vmlinux" "$TMP/$dom.core" >"$TMP/$dom.crash" 2>&1 || true
   grep -E '^ +(RELEASE|TASKS|DUMPFILE):' "$TMP/$dom.crash" || true
-  cores+=("$dom=$TMP/$dom.crash")
+  timeout 300 drgn -q -c "$TMP/$dom.core" -s "$vmlinux" "$XENTT_SOURCE/tests/e2e/linux_vmi/tasks.py" \
+    >"$TMP/$dom.drgn" 2>&1 || true
+  cores+=("$dom=$TMP/$dom")
+  [ -n "${XENLAB_KEEP:-}" ] && mkdir -p "$XENLAB_KEEP" && cp "$TMP/$dom.core" "$TMP/$dom.crash" "$TMP/$dom.drgn" "$XENLAB_KEEP/"
   rm -f "$TMP/$dom.core"
-done < <(awk '/^==XENTT== /{d=$2} /^core-bytes /{print d, $2, $4}' "$TMP/serial.txt")
+done < <(awk '/^==XENTT== /{d=$2; w=$3} /^core-bytes /{print d "." w, $2, $4}' "$TMP/serial.txt")
 check "the lab's results" python3 "$XENTT_SOURCE/tests/xen/judge.py" "$TMP/serial.txt" "${cores[@]}"

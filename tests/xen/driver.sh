@@ -49,16 +49,20 @@ for d in $running; do
   sleep 3
   sec "$d" jiffies2
   vmi --xen --vmlinux "$V" "$d" --json print jiffies 2>&1
-  # A vmcore, copied raw onto the transfer disk (pv1 at 0, pvh1 at 256 MiB).
-  sec "$d" core
-  seek=0; [ "$d" = pvh1 ] && seek=256
-  vmi --xen --vmlinux "$V" "$d" core -o "/tmp/$d.core" >/tmp/core.out 2>&1
-  cat /tmp/core.out
-  if grep -q '^rc=0$' /tmp/core.out; then
-    echo "core-bytes $(wc -c <"/tmp/$d.core") at $seek"
-    dd if="/tmp/$d.core" of=/dev/vda bs=1M seek=$seek conv=fsync 2>/dev/null && echo "core-copied"
-    rm -f "/tmp/$d.core"
-  fi
+  # Its vmcores (ELF, and Xen's own format), copied raw onto the transfer
+  # disk: pv1 at 0 and 256 MiB, pvh1 at 512 and 768 MiB.
+  seek=0; [ "$d" = pvh1 ] && seek=512
+  for f in elf xen; do
+    sec "$d" "core-$f"
+    vmi --xen --vmlinux "$V" "$d" core --format $f -o "/tmp/$d.core" >/tmp/core.out 2>&1
+    cat /tmp/core.out
+    if grep -q '^rc=0$' /tmp/core.out; then
+      echo "core-bytes $(wc -c <"/tmp/$d.core") at $seek"
+      dd if="/tmp/$d.core" of=/dev/vda bs=1M seek=$seek conv=fsync 2>/dev/null && echo "core-copied"
+      rm -f "/tmp/$d.core"
+    fi
+    seek=$((seek + 256))
+  done
 done
 if [ -n "${XENTT_BENCH:-}" ]; then
   for d in $running; do

@@ -139,20 +139,38 @@ for dom in ('pv1', 'pvh1'):
         fail(f'{dom}: tt_vmi dmesg: {dm}')
     ok(f'{dom}: dmesg read, ending {dm[-2][:70]}')
 
-    # The vmcore, opened by crash on the host.
-    core = sec(dom, 'core')
-    if not any(l.startswith('core-copied') for l in core) or dom not in cores:
-        fail(f'{dom}: tt_vmi core: {core}')
-    crash_out = open(cores[dom], errors='replace').read()
-    m = re.search(r'^ +RELEASE: (\S+)$', crash_out, re.M)
-    if not m or m[1] != release:
-        fail(f'{dom}: crash did not read release {release} from the vmcore: {crash_out[-800:]}')
-    pids = re.findall(r'^ +pid = (\d+),\s*\n +comm = "([^"\\]*)', crash_out, re.M)
-    crash_tasks = {(int(p), c) for p, c in pids}
-    leaders = {(t['pid'], t['comm']) for t in ps if t['pid'] != 0 and t['pid'] == t['tgid']}
-    if not crash_tasks or crash_tasks != leaders:
-        fail(f'{dom}: crash\'s task list {sorted(crash_tasks)[:8]}... is not tt_vmi ps\'s {sorted(leaders)[:8]}...')
-    ok(f'{dom}: crash opened the vmcore: release {release}, {len(crash_tasks)} tasks as tt_vmi ps')
+    # The vmcores, opened on the host: the ELF one by drgn, and by crash
+    # (HVM/PVH); a PV domain's Xen-format one by crash.
+    pv = not dom.startswith('pvh')
+    for f in ('elf', 'xen'):
+        core = sec(dom, 'core-' + f)
+        if not any(l.startswith('core-copied') for l in core) or f'{dom}.core-{f}' not in cores:
+            fail(f'{dom}: tt_vmi core --format {f}: {core}')
+    base = cores[f'{dom}.core-elf']
+    drgn_out = open(base + '.drgn', errors='replace').read()
+    drgn_tasks = {(int(m[1]), m[2]) for m in re.finditer(r'^(\d+) (.*)$', drgn_out, re.M)}
+    everyone = {(t['pid'], t['comm']) for t in ps if t['pid'] != 0}
+    if not drgn_tasks or drgn_tasks != everyone:
+        fail(f'{dom}: drgn\'s for_each_task in the vmcore {sorted(drgn_tasks)[:6]}... is not tt_vmi ps\'s '
+             f'{sorted(everyone)[:6]}... ({drgn_out[-300:]})')
+    ok(f'{dom}: drgn opened the ELF vmcore: for_each_task lists the {len(drgn_tasks)} tasks of tt_vmi ps')
+    leaders = {(t['pid'], t['comm']) for t in ps if t['pid'] == t['tgid']}  # crash's list walk starts at init_task (pid 0)
+    for f in (('xen',) if pv else ('elf', 'xen')):
+        crash_out = open(cores[f'{dom}.core-{f}'] + '.crash', errors='replace').read()
+        m = re.search(r'^ +RELEASE: (\S+)$', crash_out, re.M)
+        pids = re.findall(r'^ +pid = (\d+),\s*\n +comm = "([^"\\]*)', crash_out, re.M)
+        crash_tasks = {(int(p), c) for p, c in pids}
+        if not m or m[1] != release:
+            fail(f'{dom}: crash did not read release {release} from the {f} vmcore: {crash_out[-800:]}')
+        if not crash_tasks or crash_tasks != leaders:
+            fail(f'{dom}: crash\'s task list in the {f} vmcore {sorted(crash_tasks)[:8]}... is not tt_vmi ps\'s '
+                 f'{sorted(leaders)[:8]}...')
+        ok(f'{dom}: crash opened the {f} vmcore: release {release}, {len(crash_tasks)} tasks as tt_vmi ps')
+    if pv:
+        crash_out = open(base + '.crash', errors='replace').read()
+        first = next((l for l in crash_out.splitlines() if 'error' in l), crash_out.strip()[:120])
+        print(f'NOT VERIFIED: {dom}: crash on a PV domain\'s ELF vmcore: {first} (crash reads a PV kernel\'s '
+              f'memory only from Xen\'s own format: core --format xen, checked above)')
 
 # Bad input.
 for what, rc, words in (('unknown', 2, 'no Xen domain'), ('dom0', 2, 'domain 0'), ('notroot', 1, 'root'),
@@ -165,4 +183,10 @@ for what, rc, words in (('unknown', 2, 'no Xen domain'), ('dom0', 2, 'domain 0')
     if any(l == 'left-behind' for l in lines):
         fail(f'{what}: a vmcore was left behind')
     ok(f'{what}: exit {rc}: {msg[0]}')
+# vmtrace needs Intel PT that VMX may use: Xen here runs under QEMU's
+# emulator, which has none (and the lab's PV domain cannot be traced: the
+# refusal is checked above). The decoder runs on encoder-made streams in
+# the unit tests ([pt]).
+print('SKIP: vmtrace of a running domain: no Intel PT under QEMU\'s emulator (decoder tested on libipt-encoded '
+      'streams: unit tests [pt])')
 print('all Xen lab checks passed')

@@ -21,6 +21,10 @@ Target::LiveTrace Target::trace_live(unsigned, std::chrono::milliseconds, const 
                   " does not trace a live VM: it traces replays (trace_task); engine xen traces live domains");
 }
 
+void Target::write_native_core(const std::filesystem::path&) {
+  throw bad_input("engine " + engine() + " has no core format of its own: write an ELF vmcore (--format elf)");
+}
+
 void read_physical_from(const PhysicalMemory& mem, std::uint64_t paddr, std::span<std::byte> out) {
   int fd = -1;
   auto close_fd = [&] {

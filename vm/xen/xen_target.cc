@@ -5,8 +5,11 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <unistd.h>
 #include <thread>
 
 #include "vm/xen/pt_bts.h"
@@ -143,7 +146,13 @@ void XenDomainTarget::load_p2m() {
   xc_domain_meminfo mi{};
   if (xc_map_domain_meminfo(xc_->xc(), info_.domid, &mi) != 0) gone_or("reading its p2m list", errno);
   p2m_.resize(mi.p2m_size);
+  table_level_.assign(mi.p2m_size, 0);
   for (unsigned long k = 0; k < mi.p2m_size; ++k) {
+    if (mi.pfn_type) {
+      std::uint64_t type = mi.pfn_type[k] & XEN_DOMCTL_PFINFO_LTABTYPE_MASK;
+      if (type >= XEN_DOMCTL_PFINFO_L1TAB && type <= XEN_DOMCTL_PFINFO_L4TAB)
+        table_level_[k] = static_cast<std::uint8_t>(type >> XEN_DOMCTL_PFINFO_LTAB_SHIFT);
+    }
     // The guest writes its p2m list: a 64-bit guest's entries are 8 bytes.
     std::uint64_t m = mi.guest_width == 8 ? reinterpret_cast<const std::uint64_t*>(mi.p2m_table)[k]
                                           : reinterpret_cast<const std::uint32_t*>(mi.p2m_table)[k];
@@ -165,7 +174,22 @@ void XenDomainTarget::read_ram(std::uint64_t addr, std::span<std::byte> out) {
       throw bad_input(fmt::format("guest RAM address {:#x}: pseudo-physical frame {:#x} of domain '{}' has no machine "
                                   "frame",
                                   a, pfn, info_.name));
-    read_physical(p2m_[pfn] * kPage + a % kPage, out.subspan(done, in_page));
+    if (!table_level_[pfn]) {
+      read_physical(p2m_[pfn] * kPage + a % kPage, out.subspan(done, in_page));
+    } else {
+      // A page table: its entries name machine frames; give the
+      // pseudo-physical ones (an entry naming no frame of the domain is
+      // left as it is).
+      std::array<std::uint64_t, kPage / 8> e;
+      read_physical(p2m_[pfn] * kPage, std::as_writable_bytes(std::span(e)));
+      constexpr std::uint64_t kFrame = 0x000ffffffffff000ull;
+      for (auto& x : e) {
+        if (!(x & 1)) continue;
+        auto it = m2p_.find((x & kFrame) >> 12);
+        if (it != m2p_.end()) x = (x & ~kFrame) | (it->second << 12);
+      }
+      std::memcpy(out.data() + done, reinterpret_cast<const std::byte*>(e.data()) + a % kPage, in_page);
+    }
     done += in_page;
   }
 }
@@ -204,6 +228,25 @@ Target::LiveTrace XenDomainTarget::trace_live(unsigned vcpu, std::chrono::millis
   };
   PtDecodeStats st = write_pt_bts(snap.buffer(), code, bts.string());
   return LiveTrace{st.records, st.gaps, st.first_error};
+}
+
+void XenDomainTarget::write_native_core(const std::filesystem::path& path) {
+  std::filesystem::path tmp = path;
+  tmp += fmt::format(".tmp.{}", ::getpid());
+  if (xc_domain_dumpcore(xc_->xc(), info_.domid, tmp.c_str()) != 0) {
+    int e = errno;
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    if (e == ESRCH || !xc_->info(info_.domid)) gone_or("writing its core", ESRCH);
+    throw runtime_error(fmt::format("engine xen: writing {} (xc_domain_dumpcore of '{}') failed: {}", path.string(),
+                                    info_.name, std::strerror(e)));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    throw runtime_error(fmt::format("engine xen: renaming the core to {} failed", path.string()));
+  }
 }
 
 std::vector<PhysicalRange> XenDomainTarget::ram_ranges() {

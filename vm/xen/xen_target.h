@@ -49,7 +49,10 @@ class XenDomainTarget final : public Target {
   // below xc_domain_maximum_gpfn that map (1024 frames probed per
   // hypercall). PV: pseudo-physical frames, through the guest's p2m list
   // (libxenguest's xc_map_domain_meminfo, read once; the m2p inverse of
-  // it built once, 16 bytes per frame).
+  // it built once, 16 bytes per frame), with its page-table pages
+  // canonicalised as Xen's own save does: each present entry's machine
+  // frame replaced by its pseudo-physical one, so that crash and drgn walk
+  // them as a native kernel's.
   std::vector<PhysicalRange> ram_ranges() override;
   bool ram_is_physical() const override { return info_.hvm; }
   void read_ram(std::uint64_t addr, std::span<std::byte> out) override;
@@ -61,6 +64,11 @@ class XenDomainTarget final : public Target {
   // Throws BadInput with what is missing (PV domain, no Intel PT, no
   // vmtrace_buf_kb: vm/xen/vmtrace.h) before the domain ran.
   LiveTrace trace_live(unsigned vcpu, std::chrono::milliseconds run_for, const std::filesystem::path& bts) override;
+
+  // Xen's xc_core format (libxenctrl's xc_domain_dumpcore: every page of
+  // the domain with its p2m, the vCPU contexts, the shared info page).
+  // Cost: one read of the domain's memory.
+  void write_native_core(const std::filesystem::path& path) override;
 
   const DomainInfo& info() const { return info_; }
   XenControl& control() { return *xc_; }
@@ -77,6 +85,7 @@ class XenDomainTarget final : public Target {
   // none) and its inverse, loaded on first use.
   void load_p2m();
   std::vector<std::uint64_t> p2m_;
+  std::vector<std::uint8_t> table_level_;  // per pseudo-physical frame: 1-4 a page table of that level, else 0
   std::unordered_map<std::uint64_t, std::uint64_t> m2p_;
   [[noreturn]] void gone_or(const std::string& what, int e);
 

@@ -101,6 +101,12 @@ class Target {
   };
   virtual LiveTrace trace_live(unsigned vcpu, std::chrono::milliseconds run_for, const std::filesystem::path& bts);
 
+  // The engine's own core format of the VM as it is now, where it has one
+  // (engine xen: Xen's xc_core, what `xl dump-core` writes and crash reads
+  // for PV domains), written whole under a temporary name, then renamed.
+  // Throws BadInput when the engine has none (this default).
+  virtual void write_native_core(const std::filesystem::path& path);
+
   // Where debuggers and VMI tools attach.
   virtual std::vector<Endpoint> endpoints() const = 0;
 };
