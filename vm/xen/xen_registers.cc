@@ -3,14 +3,23 @@
 
 namespace xentt::xen {
 
+namespace {
+// The general registers, rip and rflags: the PV context's user_regs and
+// the HVM save record name them alike.
+template <class T>
+void set_general(Registers& r, const T& s) {
+  r.set(Reg::rax, s.rax), r.set(Reg::rbx, s.rbx), r.set(Reg::rcx, s.rcx), r.set(Reg::rdx, s.rdx);
+  r.set(Reg::rsi, s.rsi), r.set(Reg::rdi, s.rdi), r.set(Reg::rbp, s.rbp), r.set(Reg::rsp, s.rsp);
+  r.set(Reg::r8, s.r8), r.set(Reg::r9, s.r9), r.set(Reg::r10, s.r10), r.set(Reg::r11, s.r11);
+  r.set(Reg::r12, s.r12), r.set(Reg::r13, s.r13), r.set(Reg::r14, s.r14), r.set(Reg::r15, s.r15);
+  r.set(Reg::rip, s.rip), r.set(Reg::rflags, s.rflags);
+}
+}  // namespace
+
 Registers from_pv(const vcpu_guest_context_x86_64_t& c) {
   Registers r;
   const auto& u = c.user_regs;
-  r.set(Reg::rax, u.rax), r.set(Reg::rbx, u.rbx), r.set(Reg::rcx, u.rcx), r.set(Reg::rdx, u.rdx);
-  r.set(Reg::rsi, u.rsi), r.set(Reg::rdi, u.rdi), r.set(Reg::rbp, u.rbp), r.set(Reg::rsp, u.rsp);
-  r.set(Reg::r8, u.r8), r.set(Reg::r9, u.r9), r.set(Reg::r10, u.r10), r.set(Reg::r11, u.r11);
-  r.set(Reg::r12, u.r12), r.set(Reg::r13, u.r13), r.set(Reg::r14, u.r14), r.set(Reg::r15, u.r15);
-  r.set(Reg::rip, u.rip), r.set(Reg::rflags, u.rflags);
+  set_general(r, u);
   r.set(Reg::cs, u.cs), r.set(Reg::ss, u.ss), r.set(Reg::ds, u.ds), r.set(Reg::es, u.es);
   r.set(Reg::fs, u.fs), r.set(Reg::gs, u.gs);
   // A 64-bit PV kernel and its user space keep two GS bases; the one in
@@ -32,11 +41,7 @@ Registers from_pv(const vcpu_guest_context_x86_64_t& c) {
 
 Registers from_hvm(const hvm_hw_cpu& c) {
   Registers r;
-  r.set(Reg::rax, c.rax), r.set(Reg::rbx, c.rbx), r.set(Reg::rcx, c.rcx), r.set(Reg::rdx, c.rdx);
-  r.set(Reg::rsi, c.rsi), r.set(Reg::rdi, c.rdi), r.set(Reg::rbp, c.rbp), r.set(Reg::rsp, c.rsp);
-  r.set(Reg::r8, c.r8), r.set(Reg::r9, c.r9), r.set(Reg::r10, c.r10), r.set(Reg::r11, c.r11);
-  r.set(Reg::r12, c.r12), r.set(Reg::r13, c.r13), r.set(Reg::r14, c.r14), r.set(Reg::r15, c.r15);
-  r.set(Reg::rip, c.rip), r.set(Reg::rflags, c.rflags);
+  set_general(r, c);
   r.set(Reg::cs, c.cs_sel), r.set(Reg::ss, c.ss_sel), r.set(Reg::ds, c.ds_sel), r.set(Reg::es, c.es_sel);
   r.set(Reg::fs, c.fs_sel), r.set(Reg::gs, c.gs_sel);
   r.set(Reg::fs_base, c.fs_base), r.set(Reg::gs_base, c.gs_base), r.set(Reg::kernel_gs_base, c.shadow_gs);
