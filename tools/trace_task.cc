@@ -12,6 +12,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "bts_export.h"
 #include "tool_main.h"
 #include "xentt/base/error.h"
 #include "xentt/base/interrupt.h"
@@ -32,9 +33,16 @@ namespace {
 struct Options {
   std::string statedir, start, end, output = "trace.bts", log;
   bool symbols = false, lines = false, inlines = false, json = false, quiet = false, one_insn_per_tb = false;
+  tools::ExportOptions exports;
 };
 
 int run(const Options& o) {
+  if (o.exports.wanted()) {
+    o.exports.parsed_format();  // bad names fail before any replay
+    o.exports.parsed_options();
+    if (o.symbols) throw bad_input("--format and --symbols both print the trace: give one");
+    if (o.json) throw bad_input("--format prints the trace on stdout, --json the summary: give one");
+  }
   stop_on_signals();  // Ctrl-C or kill: quit QEMU, remove its files, exit 1
   StateDir sd = StateDir::open_path(o.statedir);
   TraceWindow window{parse_window_end(sd, o.start), parse_window_end(sd, o.end),
@@ -63,6 +71,11 @@ int run(const Options& o) {
   std::string text;
   uint64_t index = 0;
   xtl::LogReader reader(log.string());
+  // --format: the records with the kinds and icounts only the log has.
+  std::vector<bts::Record> ex_records;
+  std::vector<xtl::BranchKind> ex_kinds;
+  std::vector<std::uint64_t> ex_icounts;
+  const bool exporting = o.exports.wanted();
   // The .bts goes to a temporary name first: cut short (Ctrl-C, a full
   // disk), it would read as a whole trace, since .bts files have no trailer.
   fs::path tmp = fs::path(o.output).concat(".tmp." + std::to_string(::getpid()));
@@ -78,6 +91,11 @@ int run(const Options& o) {
   uint64_t n = reader.for_each_branch(0, 0, ~0ull, [&](const xtl::Branch& br) {
     if ((br.brctr & 0xffff) == 0) throw_if_interrupted();  // Ctrl-C within a second on any log
     out.write(bts::Record{br.from, br.to, br.brctr});
+    if (exporting) {
+      ex_records.push_back({br.from, br.to, br.brctr});
+      ex_kinds.push_back(br.kind);
+      ex_icounts.push_back(br.icount);
+    }
     if (seen_targets.insert(br.to).second) {
       symbolizer.resolve(br.to, {}, r);
       if (!r.symbol.empty()) functions.emplace(r.symbol);
@@ -97,6 +115,17 @@ int run(const Options& o) {
   fs::rename(tmp, o.output);
   tmp_guard.keep = true;
   fmt::print("{}", text);
+  if (exporting) {
+    std::fflush(stdout);
+    auto code = exports::CodeImage::from_maps(maps);
+    exports::Trace t;
+    t.name = log.string();
+    t.records = ex_records;
+    t.extended = true;
+    t.kinds = ex_kinds;
+    t.icounts = ex_icounts;
+    o.exports.write(t, symbolizer, *code, "trace_task");
+  }
   json summary = {{"records", n},
                   {"start_icount", w.start.icount},
                   {"start_brctr", w.start.brctr},
@@ -137,6 +166,7 @@ int main(int argc, char** argv) {
         app.add_flag("--lines", o.lines, "with --symbols: file:line");
         app.add_flag("--inlines", o.inlines, "with --symbols: inline frames");
         app.add_flag("--json", o.json, "print the summary as JSON on stdout");
+        o.exports.add_to(app);
         app.add_flag("-q,--quiet", o.quiet, "no summary");
         app.add_flag("--one-insn-per-tb", o.one_insn_per_tb,
                      "ground truth: translate one instruction per block (several times slower)");
