@@ -102,9 +102,11 @@ std::span<const std::uint8_t> CodeImage::at(std::uint64_t addr) const noexcept {
   return {it->bytes + (addr - it->lo), static_cast<std::size_t>(it->hi - addr)};
 }
 
-int CodeImage::module_of(std::uint64_t addr) const noexcept {
+int CodeImage::module_of(std::uint64_t addr, bool with_code) const noexcept {
   for (std::size_t i = 0; i < modules_.size(); ++i)
-    if (addr >= modules_[i].base && (addr < modules_[i].end || modules_[i].end == ~0ull)) return int(i);
+    if (addr >= modules_[i].base && (addr < modules_[i].end || modules_[i].end == ~0ull) &&
+        (!with_code || modules_[i].has_code))
+      return int(i);
   return -1;
 }
 

@@ -41,8 +41,8 @@ void write_drcov(Context& c) {
     if (!s.has_run || !s.run_ok) continue;  // an unknown end (no code at `from`): counted by the walker
     std::uint64_t a = s.run_start, end = s.run_end;
     while (a < end) {
-      int m = c.code.module_of(a);
-      if (m < 0 || !mods[std::size_t(m)].has_code) {
+      int m = c.code.module_of(a, true);
+      if (m < 0) {
         ++c.report.outside_modules;
         break;
       }

@@ -4,6 +4,9 @@
 //   FLAGS  IP SYM+0xOFF (DSO) =>  ADDR SYM+0xOFF (DSO)
 #include <fmt/format.h>
 
+#include <cstring>
+#include <unordered_map>
+
 #include "writers.h"
 
 namespace xentt::exports {
@@ -25,35 +28,58 @@ const char* perf_flags(const Step& s) {
   }
 }
 
-void append_location(std::string& out, std::uint64_t addr, sym::Symbolizer& symbols, const CodeImage& code,
-                     sym::Resolved& r) {
-  symbols.resolve(addr, {}, r);
-  fmt::format_to(std::back_inserter(out), "{:16x} ", addr);
-  if (r.symbol.empty()) {
-    out += "[unknown]";
-  } else {
-    out.append(r.prefix);
-    out.append(r.symbol);
-    fmt::format_to(std::back_inserter(out), "+0x{:x}", r.offset);
+// "IP SYM+0xOFF (DSO)" of each address, formatted once: traces revisit
+// the same few thousand addresses millions of times.
+class Locations {
+ public:
+  Locations(sym::Symbolizer& s, const CodeImage& c) : symbols_(s), code_(c) {}
+  void append(std::string& out, std::uint64_t addr) {
+    auto it = cache_.find(addr);
+    if (it == cache_.end()) {
+      if (cache_.size() > (1u << 20)) cache_.clear();  // bounded on traces of many addresses
+      it = cache_.emplace(addr, format(addr)).first;
+    }
+    out += it->second;
   }
-  int m = code.module_of(addr);
-  out += " (";
-  out += m < 0 ? "[unknown]" : code.modules()[std::size_t(m)].path;
-  out += ')';
-}
+
+ private:
+  std::string format(std::uint64_t addr) {
+    std::string out = fmt::format("{:16x} ", addr);
+    symbols_.resolve(addr, {}, r_);
+    if (r_.symbol.empty()) {
+      out += "[unknown]";
+    } else {
+      out.append(r_.prefix);
+      out.append(r_.symbol);
+      fmt::format_to(std::back_inserter(out), "+0x{:x}", r_.offset);
+    }
+    int m = code_.module_of(addr);
+    out += " (";
+    out += m < 0 ? "[unknown]" : code_.modules()[std::size_t(m)].path;
+    out += ')';
+    return out;
+  }
+  sym::Symbolizer& symbols_;
+  const CodeImage& code_;
+  sym::Resolved r_;
+  std::unordered_map<std::uint64_t, std::string> cache_;
+};
 
 }  // namespace
 
 void write_perf(Context& c) {
   Walker w(c.trace, c.code, c.report);
   Buffer b(c.out);
-  sym::Resolved r;
+  Locations loc(c.symbols, c.code);
   Step s;
   while (w.next(s)) {
-    fmt::format_to(std::back_inserter(b.buf), "  {:<15} ", perf_flags(s));
-    append_location(b.buf, s.from, c.symbols, c.code, r);
+    const char* flags = perf_flags(s);
+    b.buf += "  ";
+    b.buf += flags;
+    b.buf.append(std::strlen(flags) < 15 ? 16 - std::strlen(flags) : 1, ' ');
+    loc.append(b.buf, s.from);
     b.buf += " => ";
-    append_location(b.buf, s.to, c.symbols, c.code, r);
+    loc.append(b.buf, s.to);
     b.buf += '\n';
     b.maybe_flush();
   }

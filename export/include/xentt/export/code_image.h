@@ -43,8 +43,9 @@ class CodeImage {
   // The bytes from `addr` to the end of its segment (empty: no code there).
   std::span<const std::uint8_t> at(std::uint64_t addr) const noexcept;
   const std::vector<Module>& modules() const noexcept { return modules_; }
-  // The module containing `addr`, or -1.
-  int module_of(std::uint64_t addr) const noexcept;
+  // The first module containing `addr` (with `with_code`, the first whose
+  // file holds code), or -1.
+  int module_of(std::uint64_t addr, bool with_code = false) const noexcept;
 
  private:
   struct Segment {
