@@ -37,5 +37,5 @@ rate() {
 }
 rate "bts_dump (raw)"
 rate "bts_dump --symbols" --symbols
-for f in folded perf drcov perfetto; do rate "bts_dump --format $f" --format "$f"; done
+for f in folded perf drcov perfetto perfetto-proto; do rate "bts_dump --format $f" --format "$f"; done
 rate "bts_dump --format folded --weight branches" --format folded --weight branches

@@ -11,7 +11,8 @@ struct Entry {
   Format format;
 };
 constexpr Entry kFormats[] = {
-    {"folded", Format::Folded}, {"perf", Format::Perf}, {"drcov", Format::Drcov}, {"perfetto", Format::Perfetto}};
+    {"folded", Format::Folded}, {"perf", Format::Perf}, {"drcov", Format::Drcov}, {"perfetto", Format::Perfetto},
+    {"perfetto-proto", Format::PerfettoProto}};
 
 }  // namespace
 
@@ -62,7 +63,8 @@ Report write_export(Format format, const Trace& trace, sym::Symbolizer& symbols,
     case Format::Folded: write_folded(c); break;
     case Format::Perf: write_perf(c); break;
     case Format::Drcov: write_drcov(c); break;
-    case Format::Perfetto: write_perfetto(c); break;
+    case Format::Perfetto: write_perfetto(c, false); break;
+    case Format::PerfettoProto: write_perfetto(c, true); break;
   }
   return report;
 }

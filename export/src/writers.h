@@ -39,6 +39,6 @@ class Buffer {
 void write_folded(Context& c);
 void write_perf(Context& c);
 void write_drcov(Context& c);
-void write_perfetto(Context& c);
+void write_perfetto(Context& c, bool proto);
 
 }  // namespace xentt::exports

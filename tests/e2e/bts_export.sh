@@ -18,7 +18,7 @@ trace_task -q --format folded --weight branches -o "$TMP/win2.bts" "$D" idt_init
 check "no QEMU left behind" no_qemu_left
 check "two traces of the window are the same" cmp "$TMP/win.bts" "$TMP/win2.bts"
 
-for f in folded perf drcov perfetto; do
+for f in folded perf drcov perfetto perfetto-proto; do
   bts_dump --format $f -e "$ELF" "$TMP/win.bts" >"$TMP/out.$f" 2>"$TMP/err.$f" ||
     fail "bts_dump --format $f: $(cat "$TMP/err.$f")"
   [ ! -s "$TMP/err.$f" ] || fail "bts_dump --format $f warned: $(cat "$TMP/err.$f")"
@@ -174,11 +174,45 @@ for e in j["traceEvents"]:
         assert depth >= 0, "an end without a begin"
 assert depth == 0 and begins > 100, (depth, begins)
 print("perfetto:", begins, "slices, balanced")
+
+# --- perfetto-proto: protobuf wire format (varint keys, length-delimited
+# fields) of perfetto/trace/trace.proto: Trace.packet = 1; TracePacket
+# timestamp = 8, track_event = 11, track_descriptor = 60; TrackEvent type =
+# 9 (1 begin, 2 end), track_uuid = 11, name = 23 ---
+def pb(b):
+    i, out = 0, []
+    def varint():
+        nonlocal i
+        v, shift = 0, 0
+        while True:
+            c = b[i]; i += 1
+            v |= (c & 0x7f) << shift; shift += 7
+            if not c & 0x80:
+                return v
+    while i < len(b):
+        k = varint()
+        if k & 7 == 0:
+            out.append((k >> 3, varint()))
+        else:
+            assert k & 7 == 2, k
+            n = varint(); out.append((k >> 3, b[i:i + n])); i += n
+    return out
+proto_events = []
+for field, packet in pb(open(f"{tmp}/out.perfetto-proto", "rb").read()):
+    assert field == 1
+    p = dict(pb(packet))
+    if 60 in p:
+        continue
+    ev = dict(pb(p[11]))
+    proto_events.append(("B", ev[23].decode(), p[8]) if ev[9] == 1 else ("E", None, p[8]))
+json_events = [(e["ph"], e.get("name"), e["ts"]) for e in j["traceEvents"]]
+assert proto_events == json_events, "the protobuf trace has other slices than the JSON one"
+print("perfetto-proto: the same", len(proto_events), "events as the JSON trace")
 PY
 cat "$TMP/py.out"
 
 # Bad input: one line, exit 2.
-expect_exit 2 "the formats are folded, perf, drcov, perfetto" bts_dump --format flame -e "$ELF" "$TMP/win.bts"
+expect_exit 2 "the formats are folded, perf, drcov, perfetto, perfetto-proto" bts_dump --format flame -e "$ELF" "$TMP/win.bts"
 expect_exit 2 "needs symbol files" bts_dump --format folded "$TMP/win.bts"
 nm "$ELF" >"$TMP/System.map"
 expect_exit 2 "needs the code" bts_dump --format folded -e "$TMP/System.map" "$TMP/win.bts"

@@ -243,10 +243,87 @@ TEST_CASE("perfetto: Chrome JSON with begin/end events that nest, names the func
   CHECK(opened == std::vector<std::string>{"main", "f", "f", "isr"});
 }
 
+// Protobuf's wire format, read by hand: (field, wire type, value or bytes).
+struct PbField {
+  unsigned field, wire;
+  std::uint64_t v = 0;
+  std::string bytes;
+};
+static std::vector<PbField> read_pb(std::string_view b) {
+  std::vector<PbField> out;
+  std::size_t i = 0;
+  auto varint = [&] {
+    std::uint64_t v = 0;
+    for (unsigned shift = 0;; shift += 7) {
+      REQUIRE(i < b.size());
+      std::uint8_t c = std::uint8_t(b[i++]);
+      v |= std::uint64_t(c & 0x7f) << shift;
+      if (!(c & 0x80)) return v;
+    }
+  };
+  while (i < b.size()) {
+    std::uint64_t k = varint();
+    PbField f{unsigned(k >> 3), unsigned(k & 7), 0, {}};
+    if (f.wire == 0) {
+      f.v = varint();
+    } else {
+      REQUIRE(f.wire == 2);
+      std::uint64_t n = varint();
+      REQUIRE(i + n <= b.size());
+      f.bytes = std::string(b.substr(i, n));
+      i += n;
+    }
+    out.push_back(f);
+  }
+  return out;
+}
+
+TEST_CASE("perfetto-proto: a Trace of TracePackets, slices begin and end on one described track", "[export]") {
+  Fixture fx;
+  std::string pb = fx.run(Format::PerfettoProto, fx.trace());
+  // perfetto/trace/trace.proto: Trace { repeated TracePacket packet = 1; }
+  // TracePacket { timestamp = 8; trusted_packet_sequence_id = 10; track_event = 11; track_descriptor = 60; }
+  // TrackEvent { type = 9 (1 SLICE_BEGIN, 2 SLICE_END); track_uuid = 11; name = 23; }
+  // TrackDescriptor { uuid = 1; name = 2; }
+  auto packets = read_pb(pb);
+  REQUIRE(packets.size() == 1 + 8);
+  std::uint64_t track = 0;
+  std::vector<std::string> opened;
+  int depth = 0;
+  for (std::size_t k = 0; k < packets.size(); ++k) {
+    REQUIRE(packets[k].field == 1);
+    std::map<unsigned, PbField> p;
+    for (auto& f : read_pb(packets[k].bytes)) p[f.field] = f;
+    CHECK(p.count(10));
+    if (k == 0) {
+      REQUIRE(p.count(60));
+      for (auto& f : read_pb(p[60].bytes))
+        if (f.field == 1) track = f.v;
+      CHECK(track != 0);
+      continue;
+    }
+    REQUIRE(p.count(11));
+    REQUIRE(p.count(8));
+    std::map<unsigned, PbField> ev;
+    for (auto& f : read_pb(p[11].bytes)) ev[f.field] = f;
+    CHECK(ev[11].v == track);
+    if (ev[9].v == 1) {
+      opened.push_back(ev[23].bytes);
+      ++depth;
+    } else {
+      REQUIRE(ev[9].v == 2);
+      --depth;
+      REQUIRE(depth >= 0);
+    }
+  }
+  CHECK(depth == 0);
+  CHECK(opened == std::vector<std::string>{"main", "f", "f", "isr"});
+}
+
 TEST_CASE("exports: unknown names, and code that cannot be classified, are bad input", "[export]") {
   CHECK(!parse_format("flame"));
   CHECK(parse_format("drcov") == Format::Drcov);
-  CHECK(format_names() == "folded, perf, drcov, perfetto");
+  CHECK(format_names() == "folded, perf, drcov, perfetto, perfetto-proto");
   CHECK(!parse_weight("cycles"));
   Fixture fx;
   CodeImage no_code;  // a System.map only: no bytes, and a .bts has no kinds

@@ -1,6 +1,7 @@
 // xentt/export/export.h: branch traces written in the formats of the tools
 // users already have (docs/exports.md): folded stacks for flame graphs,
-// `perf script` lines, DynamoRIO drcov coverage, Chrome/Perfetto JSON.
+// `perf script` lines, DynamoRIO drcov coverage, Chrome/Perfetto JSON and
+// Perfetto's protobuf trace.
 //
 // Each format is one writer (src/FORMAT.cc); they share the reading of the
 // trace: what kind each record is (from the trace when it says, else from
@@ -23,12 +24,12 @@
 
 namespace xentt::exports {
 
-enum class Format { Folded, Perf, Drcov, Perfetto };
+enum class Format { Folded, Perf, Drcov, Perfetto, PerfettoProto };
 
-// "folded", "perf", "drcov", "perfetto"; nullopt for any other name.
+// "folded", "perf", "drcov", "perfetto", "perfetto-proto"; nullopt for any other name.
 std::optional<Format> parse_format(std::string_view name) noexcept;
 const char* format_name(Format f) noexcept;
-// The names, for usage messages: "folded, perf, drcov, perfetto".
+// The names, for usage messages: "folded, perf, drcov, perfetto, perfetto-proto".
 std::string format_names();
 
 // What a folded stack weighs.
