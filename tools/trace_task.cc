@@ -71,8 +71,8 @@ int run(const Options& o) {
   std::string text;
   uint64_t index = 0;
   xtl::LogReader reader(log.string());
-  // --format: the records with the kinds and icounts only the log has.
-  std::vector<bts::Record> ex_records;
+  // --format: the kinds and icounts only the log has (9 bytes a record;
+  // the records themselves are read back from the .bts file).
   std::vector<xtl::BranchKind> ex_kinds;
   std::vector<std::uint64_t> ex_icounts;
   const bool exporting = o.exports.wanted();
@@ -92,7 +92,6 @@ int run(const Options& o) {
     if ((br.brctr & 0xffff) == 0) throw_if_interrupted();  // Ctrl-C within a second on any log
     out.write(bts::Record{br.from, br.to, br.brctr});
     if (exporting) {
-      ex_records.push_back({br.from, br.to, br.brctr});
       ex_kinds.push_back(br.kind);
       ex_icounts.push_back(br.icount);
     }
@@ -118,9 +117,10 @@ int run(const Options& o) {
   if (exporting) {
     std::fflush(stdout);
     auto code = exports::CodeImage::from_maps(maps);
+    bts::BtsFile written(o.output);
     exports::Trace t;
     t.name = log.string();
-    t.records = ex_records;
+    t.records = written.records();
     t.extended = true;
     t.kinds = ex_kinds;
     t.icounts = ex_icounts;

@@ -164,6 +164,10 @@ void CallStacks::pass(Walker& w, Events* ev, bool reveal) {
       case BranchKind::SoftInterrupt:
       case BranchKind::Interrupt:
       case BranchKind::Exception: {
+        if (stack_.size() >= kMaxDepth) {  // calls that never return (stack switches): bounded
+          become(target);
+          break;
+        }
         bool irq = s.kind != BranchKind::Call && s.kind != BranchKind::IndirectCall;
         std::uint64_t ret = !s.executed ? s.from : s.from_len ? s.from + s.from_len : 0;
         stack_.push_back({ret, child(top(), leaf), leaf, irq});
@@ -186,7 +190,7 @@ void CallStacks::pass(Walker& w, Events* ev, bool reveal) {
           pop_to(stack_.size() - 1);  // no frame returns there: a return pops one
         } else {
           // Back into a caller from before the trace began.
-          if (reveal) revealed_.push_back({s.to, 0, target, want_irq});
+          if (reveal && revealed_.size() < kMaxDepth) revealed_.push_back({s.to, 0, target, want_irq});
           close(1);
           leaf = target;
           if (ev) ev->open(target, &s);

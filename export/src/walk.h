@@ -112,6 +112,10 @@ class CallStacks {
 
   CallStacks(FunctionNames& names) : names_(names) { nodes_.push_back({0, kRoot}); }
   static constexpr std::uint32_t kRoot = ~0u;  // the synthetic root's func id
+  // At most this many frames (and as many callers found below the start):
+  // a call beyond it (stacks switched under calls that never return) only
+  // moves the leaf, as a jump would.
+  static constexpr std::size_t kMaxDepth = 1024;
 
   // Walks the trace twice (finding the callers it started under, then for
   // real), calling `ev`.

@@ -121,6 +121,25 @@ TEST_CASE("folded: calls push, returns and irets pop, the caller the trace start
   CHECK(read_folded(fx.run(Format::Folded, fx.trace(), o)) == want);
 }
 
+TEST_CASE("folded: calls that never return make stacks no deeper than 1024 frames", "[export]") {
+  Fixture fx;
+  std::vector<bts::Record> recs(3000, bts::Record{0x1001, 0x1010, 0});  // call f, again and again
+  Trace t = fx.trace();
+  t.records = recs;
+  Options o;
+  o.weight = Weight::Branches;
+  Report r;
+  auto m = read_folded(fx.run(Format::Folded, t, o, &r));
+  std::size_t deepest = 0, total = 0;
+  for (const auto& [stack, w] : m) {
+    deepest = std::max<std::size_t>(deepest, std::count(stack.begin(), stack.end(), ';'));
+    total += w;
+  }
+  CHECK(deepest == 1024 + 1);  // [trace];main;f;...;f: 1024 callers and the leaf
+  CHECK(total == recs.size() - 1);
+  CHECK(r.undecoded_runs == recs.size() - 1);  // f's code never leads to main's call
+}
+
 TEST_CASE("folded: kinds and icounts from a trace log are used as they are", "[export]") {
   Fixture fx;
   Trace t = fx.trace();
