@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
       },
       [&]() -> int {
         if (eo.wanted()) return eo.run_bts(files, so, require_extended, "bts_dump");
+        eo.check_unused();
         if (po.inlines) po.lines = true;
         if (po.lines) po.symbols = true;
         if (po.symbols && !so.any()) {

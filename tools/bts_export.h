@@ -34,11 +34,17 @@ struct ExportOptions {
     app.add_option("--format", format,
                    "write the trace in another tool's format instead: " + exports::format_names() +
                        " (docs/exports.md; needs symbol files)");
-    app.add_option("--weight", weight, "--format folded: what a stack weighs: instructions, bytes or branches")
-        ->capture_default_str();
-    app.add_option("--drcov-flavor", flavor, "--format drcov: the DRCOV FLAVOR line")->capture_default_str();
+    weight_opt_ = app.add_option("--weight", weight, "--format folded: what a stack weighs: instructions, bytes or branches")
+                      ->capture_default_str();
+    flavor_opt_ = app.add_option("--drcov-flavor", flavor, "--format drcov: the DRCOV FLAVOR line")->capture_default_str();
   }
   bool wanted() const { return !format.empty(); }
+  // --weight or --drcov-flavor without --format: a usage error, not ignored.
+  void check_unused() const {
+    if (wanted()) return;
+    if (weight_opt_ && weight_opt_->count()) throw bad_input("--weight is an option of --format folded");
+    if (flavor_opt_ && flavor_opt_->count()) throw bad_input("--drcov-flavor is an option of --format drcov");
+  }
 
   // The checked format and options (bad_input for unknown names).
   exports::Format parsed_format() const {
@@ -85,7 +91,12 @@ struct ExportOptions {
       throw bad_input(std::string("--format ") + exports::format_name(f) +
                       " needs symbol files: give -e FILE, --symmap SPEC or -s STATEDIR");
     auto symbolizer = so.make(tool);
-    auto code = exports::CodeImage::from_maps(symbolizer->maps());
+    // Files a state directory lists are reported and left out, as the
+    // symbolizer does; files named on the command line must load.
+    std::function<void(const std::string&)> warn;
+    if (!so.statedir.empty())
+      warn = [tool](const std::string& w) { std::cerr << tool << ": warning: " << printable(w) << "\n"; };
+    auto code = exports::CodeImage::from_maps(symbolizer->maps(), warn);
     bts::BtsFile file(files[0]);
     if (require_extended && file.format() != bts::Format::Extended)
       throw bad_input(files[0] + ": raw .bts file (no extended marker at offset 0) but -x was given");
@@ -96,6 +107,10 @@ struct ExportOptions {
     write(t, *symbolizer, *code, tool);
     return 0;
   }
+
+ private:
+  CLI::Option* weight_opt_ = nullptr;
+  CLI::Option* flavor_opt_ = nullptr;
 };
 
 }  // namespace xentt::tools

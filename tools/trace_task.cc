@@ -37,6 +37,7 @@ struct Options {
 };
 
 int run(const Options& o) {
+  o.exports.check_unused();
   if (o.exports.wanted()) {
     o.exports.parsed_format();  // bad names fail before any replay
     o.exports.parsed_options();
@@ -116,7 +117,8 @@ int run(const Options& o) {
   fmt::print("{}", text);
   if (exporting) {
     std::fflush(stdout);
-    auto code = exports::CodeImage::from_maps(maps);
+    auto code = exports::CodeImage::from_maps(
+        maps, [](const std::string& w) { fmt::print(stderr, "trace_task: warning: {}\n", printable(w)); });
     bts::BtsFile written(o.output);
     exports::Trace t;
     t.name = log.string();

@@ -36,9 +36,26 @@ void CodeImage::add(std::uint64_t addr, std::span<const std::uint8_t> bytes, con
   modules_.push_back({addr, addr + bytes.size(), path, "", true});
 }
 
-std::unique_ptr<CodeImage> CodeImage::from_maps(const std::vector<sym::SymbolMapSpec>& maps) {
+std::unique_ptr<CodeImage> CodeImage::from_maps(const std::vector<sym::SymbolMapSpec>& maps,
+                                                const std::function<void(const std::string&)>& warn) {
   auto img = std::make_unique<CodeImage>();
   for (const auto& m : maps) {
+    try {
+      img->add_map(m);
+    } catch (const Error& e) {
+      if (!warn) throw;
+      warn(std::string(e.what()) + " (its code is left out)");
+      img->modules_.push_back({m.lo, m.hi, m.path, m.prefix, false});
+    }
+  }
+  return img;
+}
+
+// Checks the whole file before keeping anything of it: a damaged file
+// adds neither segments nor a mapping.
+void CodeImage::add_map(const sym::SymbolMapSpec& m) {
+  std::vector<Segment> segs;
+  {
     Module mod{m.lo, m.hi, m.path, m.prefix, false};
     int fd = ::open(m.path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw system_error(m.path + ": cannot open the symbol file", errno);
@@ -79,18 +96,18 @@ std::unique_ptr<CodeImage> CodeImage::from_maps(const std::vector<sym::SymbolMap
         // Cut to the map's range: only addresses the map covers are its code.
         std::uint64_t clo = std::max(glo, m.lo), chi = std::min<std::uint64_t>(glo + ph.p_filesz, m.hi);
         if (clo >= chi) continue;
-        img->add_segment({clo, chi, base + ph.p_offset + (clo - glo)});
+        segs.push_back({clo, chi, base + ph.p_offset + (clo - glo)});
         mod.has_code = true;
       }
       if (lo < hi) {
         mod.base = std::max(lo, m.lo);
         mod.end = std::min<std::uint64_t>(hi, m.hi);
       }
-      img->mappings_.push_back(std::move(map));
+      for (const Segment& sg : segs) add_segment(sg);
+      mappings_.push_back(std::move(map));
     }
-    img->modules_.push_back(std::move(mod));
+    modules_.push_back(std::move(mod));
   }
-  return img;
 }
 
 std::span<const std::uint8_t> CodeImage::at(std::uint64_t addr) const noexcept {

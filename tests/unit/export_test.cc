@@ -353,6 +353,39 @@ TEST_CASE("exports: unknown names, and code that cannot be classified, are bad i
   CHECK(test::status_of([&] { write_export(Format::Drcov, fx.trace(), *fx.symbols, no_code, {}, out); }) == 2);
 }
 
+TEST_CASE("code image: the demo guest's code at its addresses; a damaged ELF is an error, or a warning", "[export]") {
+  std::string elf = XENTT_BINARY_DIR "/guest/demo.elf";
+  auto img = CodeImage::from_maps({sym::parse_symmap(elf)});
+  REQUIRE(img->modules().size() == 1);
+  CHECK(img->modules()[0].has_code);
+  CHECK(img->modules()[0].base == 0x100000);  // the demo's link address (guest/demo.ld)
+  CHECK(img->at(0x100000).size() > 0);
+  CHECK(img->at(0x1000).empty());
+  // The map's range and bias move and cut the code.
+  auto moved = CodeImage::from_maps({sym::parse_symmap(elf + "@200000-200010+100000")});
+  REQUIRE(moved->at(0x200000).size() == 0x10);
+  CHECK(moved->at(0x200000)[0] == img->at(0x100000)[0]);
+  CHECK(moved->at(0x200010).empty());
+
+  test::TempDir dir;
+  std::string bad = (dir.path / "bad.elf").string();
+  std::string header(64, '\0');
+  header.replace(0, 5, "\x7f" "ELF\x02");
+  header[56] = 0x10;  // e_phnum: 16 program headers, none in the file
+  header[54] = 56;    // e_phentsize
+  header[32] = 64;    // e_phoff
+  std::ofstream(bad, std::ios::binary) << header;
+  CHECK(test::message_of([&] { CodeImage::from_maps({sym::parse_symmap(bad)}); }).find("bad.elf: damaged ELF") != std::string::npos);
+  std::vector<std::string> warnings;
+  auto lenient = CodeImage::from_maps({sym::parse_symmap(bad), sym::parse_symmap(elf)},
+                                      [&](const std::string& w) { warnings.push_back(w); });
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].find("bad.elf") != std::string::npos);
+  REQUIRE(lenient->modules().size() == 2);
+  CHECK(!lenient->modules()[0].has_code);
+  CHECK(lenient->module_of(0x100000, true) == 1);
+}
+
 // objdump -d -w: "  ADDR:\tBYTES \tMNEMONIC OPERANDS", one instruction a line.
 static void compare_with_objdump(const std::string& elf, std::size_t limit) {
   std::string cmd = "objdump -d -w " + elf + " 2>/dev/null";

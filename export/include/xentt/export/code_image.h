@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -34,8 +35,11 @@ class CodeImage {
   CodeImage& operator=(const CodeImage&) = delete;
 
   // Throws xentt::Error (bad_input naming the file) for a file that cannot
-  // be read or is a damaged ELF file.
-  static std::unique_ptr<CodeImage> from_maps(const std::vector<sym::SymbolMapSpec>& maps);
+  // be read or is a damaged ELF file; with `warn`, reports it through warn
+  // instead and the map's module has no code (for maps a state directory
+  // lists, as the Symbolizer does).
+  static std::unique_ptr<CodeImage> from_maps(const std::vector<sym::SymbolMapSpec>& maps,
+                                              const std::function<void(const std::string&)>& warn = {});
   // Adds code bytes at `addr` (not copied: they must outlive the image)
   // and a module around them; for tests.
   void add(std::uint64_t addr, std::span<const std::uint8_t> bytes, const std::string& path);
@@ -57,6 +61,7 @@ class CodeImage {
   std::vector<Module> modules_;
   std::vector<std::unique_ptr<Mapping>> mappings_;
   void add_segment(Segment s);
+  void add_map(const sym::SymbolMapSpec& m);
 };
 
 }  // namespace xentt::exports
