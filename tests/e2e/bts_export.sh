@@ -24,6 +24,9 @@ for f in folded perf drcov perfetto perfetto-proto; do
   [ ! -s "$TMP/err.$f" ] || fail "bts_dump --format $f warned: $(cat "$TMP/err.$f")"
 done
 bts_dump --format folded --weight branches -e "$ELF" "$TMP/win.bts" >"$TMP/out.folded_branches"
+# The maps from the state directory (its symfiles list) give the same export.
+bts_dump --format drcov -s "$D" "$TMP/win.bts" >"$TMP/out.drcov_statedir"
+check "-s STATEDIR exports as -e ELF does" cmp <(sed 1,5d "$TMP/out.drcov") <(sed 1,5d "$TMP/out.drcov_statedir")
 
 objdump -d -w "$ELF" >"$TMP/objdump.txt"
 nm "$ELF" >"$TMP/nm.txt"
