@@ -262,6 +262,22 @@ TEST_CASE("perfetto: Chrome JSON with begin/end events that nest, names the func
   CHECK(opened == std::vector<std::string>{"main", "f", "f", "isr"});
 }
 
+TEST_CASE("perfetto: with a trace log's icounts, time is instructions since the first record", "[export]") {
+  Fixture fx;
+  Trace t = fx.trace();
+  std::vector<std::uint64_t> icounts = {100, 110, 111, 113, 115, 117};
+  t.icounts = icounts;
+  auto j = nlohmann::json::parse(fx.run(Format::Perfetto, t));
+  CHECK(j["otherData"]["time"] == "instructions");
+  std::vector<std::pair<std::string, std::uint64_t>> ev;
+  for (const auto& e : j["traceEvents"]) ev.emplace_back(e["ph"], e["ts"]);
+  // main and f open at the start; f returns (record 0), is called (1), isr
+  // entered (2), left (3), f returns (4); main ends with the trace.
+  std::vector<std::pair<std::string, std::uint64_t>> want = {
+      {"B", 0}, {"B", 0}, {"E", 0}, {"B", 10}, {"B", 11}, {"E", 13}, {"E", 15}, {"E", 17}};
+  CHECK(ev == want);
+}
+
 // Protobuf's wire format, read by hand: (field, wire type, value or bytes).
 struct PbField {
   unsigned field, wire;
