@@ -43,7 +43,11 @@ int main(int argc, char** argv) {
         app.add_option("FILE", files, ".bts files")->required()->check(CLI::ExistingPath);
       },
       [&]() -> int {
-        if (eo.wanted()) return eo.run_bts(files, so, require_extended, "bts_dump");
+        if (eo.wanted()) {
+          if (po.symbols || po.lines || po.inlines || po.json)
+            throw xentt::bad_input("--format chooses the output: not with --symbols, --lines, --inlines or --json");
+          return eo.run_bts(files, so, require_extended, "bts_dump");
+        }
         eo.check_unused();
         if (po.inlines) po.lines = true;
         if (po.lines) po.symbols = true;

@@ -219,6 +219,7 @@ expect_exit 2 "the formats are folded, perf, drcov, perfetto, perfetto-proto" bt
 expect_exit 2 "needs symbol files" bts_dump --format folded "$TMP/win.bts"
 nm "$ELF" >"$TMP/System.map"
 expect_exit 2 "needs the code" bts_dump --format folded -e "$TMP/System.map" "$TMP/win.bts"
+expect_exit 2 "not with --symbols" bts_dump --format perf --symbols -e "$ELF" "$TMP/win.bts"
 expect_exit 2 "an option of --format folded" bts_dump --weight bytes "$TMP/win.bts"
 expect_exit 2 "the formats are" trace_task --format flame "$D" idt_init demo_finish
 echo PASS
