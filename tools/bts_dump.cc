@@ -11,6 +11,7 @@
 
 #include "xentt/tracefmt/bts_file.h"
 #include "xentt/symbolize/printer.h"
+#include "bts_export.h"
 #include "bts_output.h"
 #include "bts_symopts.h"
 #include "tool_main.h"
@@ -22,10 +23,12 @@ int main(int argc, char** argv) {
   sym::PrintOptions po;
   std::vector<std::string> files;
   bool debug = false, require_extended = false;
+  xentt::tools::ExportOptions eo;
   return xentt::tool_main(
       argc, argv, "bts_dump",
       "Print the branch records of .bts files (raw or extended, see docs/bts-format.md), one line per record:\n"
-      "'N: FROM -> TO[ (brctr B)]', or symbol+offset with --symbols, or JSON objects with --json.",
+      "'N: FROM -> TO[ (brctr B)]', or symbol+offset with --symbols, or JSON objects with --json;\n"
+      "or in another tool's format with --format (docs/exports.md).",
       [&](CLI::App& app) {
         app.add_flag("-d,--debug", debug, "print each file's format and record count to stderr, and the hardware "
                                           "flags field of raw records");
@@ -36,9 +39,16 @@ int main(int argc, char** argv) {
         app.add_flag("--inlines", po.inlines, "with --symbols: add every inline frame (implies --lines)");
         app.add_flag("--json", po.json, "one JSON object per record: index, from, to, brctr, from_sym, to_sym, ...");
         so.add_to(app);
+        eo.add_to(app);
         app.add_option("FILE", files, ".bts files")->required()->check(CLI::ExistingPath);
       },
       [&]() -> int {
+        if (eo.wanted()) {
+          if (po.symbols || po.lines || po.inlines || po.json)
+            throw xentt::bad_input("--format chooses the output: not with --symbols, --lines, --inlines or --json");
+          return eo.run_bts(files, so, require_extended, "bts_dump");
+        }
+        eo.check_unused();
         if (po.inlines) po.lines = true;
         if (po.lines) po.symbols = true;
         if (po.symbols && !so.any()) {

@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "bts_symopts.h"
+#include "bts_export.h"
 #include "tool_main.h"
 #include "xentt/base/error.h"
 #include "xentt/base/interrupt.h"
@@ -35,9 +36,17 @@ struct Options {
   bool symbols = false, lines = false, inlines = false, json = false, quiet = false, one_insn_per_tb = false;
   std::vector<std::string> debug_dirs;
   bool no_demangle = false;
+  tools::ExportOptions exports;
 };
 
 int run(const Options& o) {
+  o.exports.check_unused();
+  if (o.exports.wanted()) {
+    o.exports.parsed_format();  // bad names fail before any replay
+    o.exports.parsed_options();
+    if (o.symbols) throw bad_input("--format and --symbols both print the trace: give one");
+    if (o.json) throw bad_input("--format prints the trace on stdout, --json the summary: give one");
+  }
   stop_on_signals();  // Ctrl-C or kill: quit QEMU, remove its files, exit 1
   StateDir sd = StateDir::open_path(o.statedir);
   TraceWindow window{parse_window_end(sd, o.start), parse_window_end(sd, o.end),
@@ -67,6 +76,11 @@ int run(const Options& o) {
   std::string text;
   uint64_t index = 0;
   xtl::LogReader reader(log.string());
+  // --format: the kinds and icounts only the log has (9 bytes a record;
+  // the records themselves are read back from the .bts file).
+  std::vector<xtl::BranchKind> ex_kinds;
+  std::vector<std::uint64_t> ex_icounts;
+  const bool exporting = o.exports.wanted();
   // The .bts goes to a temporary name first: cut short (Ctrl-C, a full
   // disk), it would read as a whole trace, since .bts files have no trailer.
   fs::path tmp = fs::path(o.output).concat(".tmp." + std::to_string(::getpid()));
@@ -82,6 +96,10 @@ int run(const Options& o) {
   uint64_t n = reader.for_each_branch(0, 0, ~0ull, [&](const xtl::Branch& br) {
     if ((br.brctr & 0xffff) == 0) throw_if_interrupted();  // Ctrl-C within a second on any log
     out.write(bts::Record{br.from, br.to, br.brctr});
+    if (exporting) {
+      ex_kinds.push_back(br.kind);
+      ex_icounts.push_back(br.icount);
+    }
     if (seen_targets.insert(br.to).second) {
       symbolizer.resolve(br.to, {}, r);
       if (!r.symbol.empty()) functions.emplace(r.symbol);
@@ -101,6 +119,19 @@ int run(const Options& o) {
   fs::rename(tmp, o.output);
   tmp_guard.keep = true;
   fmt::print("{}", text);
+  if (exporting) {
+    std::fflush(stdout);
+    auto code = exports::CodeImage::from_maps(
+        maps, [](const std::string& w) { fmt::print(stderr, "trace_task: warning: {}\n", printable(w)); });
+    bts::BtsFile written(o.output);
+    exports::Trace t;
+    t.name = log.string();
+    t.records = written.records();
+    t.extended = true;
+    t.kinds = ex_kinds;
+    t.icounts = ex_icounts;
+    o.exports.write(t, symbolizer, *code, "trace_task");
+  }
   json summary = {{"records", n},
                   {"start_icount", w.start.icount},
                   {"start_brctr", w.start.brctr},
@@ -142,6 +173,7 @@ int main(int argc, char** argv) {
         app.add_flag("--inlines", o.inlines, "with --symbols: inline frames");
         tools::SymbolOptions::add_naming(app, o.debug_dirs, o.no_demangle);
         app.add_flag("--json", o.json, "print the summary as JSON on stdout");
+        o.exports.add_to(app);
         app.add_flag("-q,--quiet", o.quiet, "no summary");
         app.add_flag("--one-insn-per-tb", o.one_insn_per_tb,
                      "ground truth: translate one instruction per block (several times slower)");

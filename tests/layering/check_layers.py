@@ -6,6 +6,7 @@ The layers (docs/architecture.md), each a folder, and what each may include:
     base       nothing of ours
     symbolize  base
     tracefmt   base
+    export     symbolize, tracefmt, base    (trace exports: never the session or an engine)
     vm         base
     vm/qemu    vm, tracefmt, base          (engine qemu, its plugin included)
     vm/xen     vm, tracefmt, base          (engine xen, its vmtrace/PT part included)
@@ -31,13 +32,14 @@ ALLOWED = {
     "base": set(),
     "symbolize": {"base"},
     "tracefmt": {"base"},
+    "export": {"symbolize", "tracefmt", "base"},
     "vm": {"base"},
     "vm/qemu": {"vm", "tracefmt", "base"},
     "vm/xen": {"vm", "tracefmt", "base"},
     "vmi": {"vm", "symbolize", "base"},
     "session": {"vmi", "vm", "symbolize", "tracefmt", "base"},
 }
-LIBRARY_DIRS = ["vm/qemu", "vm/xen", "base", "symbolize", "tracefmt", "vmi", "vm", "session"]  # longest prefix first
+LIBRARY_DIRS = ["vm/qemu", "vm/xen", "base", "symbolize", "tracefmt", "export", "vmi", "vm", "session"]  # longest prefix first
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
 
@@ -50,13 +52,13 @@ def layer_of_file(rel):
 
 def layer_of_header(spelled, includer_layer):
     """(layer, private) of an included header, or (None, False) if not ours."""
-    m = re.match(r"xentt/(base|symbolize|tracefmt|vmi|vm|session)/", spelled)
+    m = re.match(r"xentt/(base|symbolize|tracefmt|export|vmi|vm|session)/", spelled)
     if m:
         return m.group(1), False
     for engine in ("vm/qemu", "vm/xen"):
         if spelled.startswith(engine + "/"):
             return engine, True
-    m = re.match(r"(base|symbolize|tracefmt|vmi|vm|session)/src/", spelled)
+    m = re.match(r"(base|symbolize|tracefmt|export|vmi|vm|session)/src/", spelled)
     if m:
         return m.group(1), True
     if "/" not in spelled:
@@ -100,6 +102,7 @@ def self_test():
         "symbolize/src/b.cc": '#include "xentt/tracefmt/trace_log.h"\n',  # sideways
         "session/src/c.cc": '#include "vm/qemu/qemu_files.h"\n',          # an engine's private header
         "tracefmt/src/d.cc": '#include "symbolize/src/dwarf_unit.h"\n',   # another layer's private header
+        "export/src/f.cc": '#include "xentt/vm/target.h"\n',              # sideways: exports read files, not VMs
         "vm/qemu/e.cc": '#include "xentt/session/location.h"\n',          # upward: an engine includes the session
         "vm/xen/f.cc": '#include "vm/qemu/qemu_files.h"\n',               # sideways: one engine's private header in another
         "session/src/g.cc": '#include "vm/xen/pt_decoder.h"\n',            # the session names engine xen
@@ -114,7 +117,7 @@ def self_test():
                 fh.write(text)
         found = sorted(p.split(":")[0] for p in check(t))
     want = sorted(["base/src/a.cc", "symbolize/src/b.cc", "session/src/c.cc", "tracefmt/src/d.cc", "vm/qemu/e.cc",
-                   "vm/xen/f.cc", "session/src/g.cc"])
+                   "vm/xen/f.cc", "session/src/g.cc", "export/src/f.cc"])
     if found != want:
         print(f"self-test: found violations in {found}, want {want}")
         return 1

@@ -46,6 +46,8 @@ done
 forbid "$lib/libxentt-base.so" "base is the bottom" libxentt-symbolize libxentt-tracefmt libxentt-vm libxentt-vmi libxentt-qemu libxentt-session || bad=1
 forbid "$lib/libxentt-symbolize.so" "symbolize needs only base" libxentt-tracefmt libxentt-vm libxentt-vmi libxentt-qemu libxentt-session || bad=1
 forbid "$lib/libxentt-tracefmt.so" "tracefmt needs only base" libxentt-symbolize libxentt-vm libxentt-qemu libxentt-session || bad=1
+forbid "$lib/libxentt-export.so" "export needs only symbolize, tracefmt and base" libxentt-vm libxentt-vmi libxentt-qemu libxentt-session || bad=1
+forbid_symbols "$lib/libxentt-export.so" || bad=1
 forbid "$lib/libxentt-vm.so" "vm needs only base" libxentt-symbolize libxentt-tracefmt libxentt-qemu libxentt-vmi libxentt-session || bad=1
 forbid "$lib/libxentt-qemu.so" "an engine is below the session" libxentt-session libxentt-symbolize libxentt-vmi || bad=1
 forbid "$lib/libxentt-xen.so" "an engine is below the session" libxentt-session libxentt-symbolize libxentt-vmi libxentt-qemu || bad=1
