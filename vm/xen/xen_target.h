@@ -91,7 +91,7 @@ class XenDomainTarget final : public Target {
 
   std::unique_ptr<XenControl> xc_;
   DomainInfo info_;
-  bool paused_by_us_ = 0;
+  bool paused_by_us_ = false;
   // Mapped pages by frame number: mappings are batches; each batch's base
   // and page count are kept to unmap it.
   std::unordered_map<std::uint64_t, const std::byte*> pages_;
