@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
         }
         po.flags = debug;
         std::unique_ptr<sym::Symbolizer> symbolizer;
-        if (po.symbols) symbolizer = so.make("bts_dump");
+        if (po.symbols) symbolizer = so.make("bts_dump", po.lines);
         xentt::tools::Output out;
         bool lines = po.lines || po.inlines;
         // Two threads take turns: each formats every other chunk of records

@@ -242,6 +242,10 @@ void load_elf(SymbolFile::Impl& im, std::span<const std::byte> bytes, const Load
   read_symbols(im.symtab, sym_elf, sym_path, sym_len);
   im.symtab.set_demangle(opt.demangle);
   im.symtab.build();
+  if (!opt.dwarf && im.symtab.size() > 0) {  // symbol+offset only: the DWARF is not read
+    if (!missing.empty()) finder->warn_once(im.path + ": no DWARF and " + missing + ": symbol table only");
+    return;
+  }
 
   decompress_debug_sections(dw_elf);
   // dwz's supplementary file, when the DWARF names one.
