@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
         unsigned threads = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
         sym::RecordPrinter printers[2] = {sym::RecordPrinter::for_thread(symbolizer.get(), po),
                                           sym::RecordPrinter::for_thread(symbolizer.get(), po)};
-        std::string bufs[2];
+        sym::TextBuffer bufs[2];
         constexpr std::size_t kChunk = 1 << 16;     // records a chunk (~5 MB of text)
         constexpr std::size_t kPrefetch = 1 << 20;  // records a DWARF prefetch batch
         out.flush();
@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
                   turn_cv.wait(lock, [&] { return turn == c || failed; });
                   if (failed) return;
                   lock.unlock();
-                  out.write(bufs[k]);
+                  out.write(bufs[k].view());
                   f.release_before(i1);  // keep RSS flat on huge files
                   lock.lock();
                   ++turn;

@@ -410,3 +410,91 @@ void RecordPrinter::append(std::string& out, std::uint64_t index, const BranchAd
 }
 
 }  // namespace xentt::sym
+
+namespace xentt::sym {
+
+void TextBuffer::grow(std::size_t room) {
+  std::size_t cap = std::max<std::size_t>({cap_ * 2, n_ + room, 1 << 16});
+  std::unique_ptr<char[]> p(new char[cap]);  // not zero-filled
+  if (n_) std::memcpy(p.get(), p_.get(), n_);
+  p_ = std::move(p);
+  cap_ = cap;
+}
+
+void RecordPrinter::Counter::set(std::uint64_t v) noexcept {
+  if (len && v == value + 1 && v != 0) {  // ends in 9: carry
+    std::uint32_t i = len - 1;
+    while (digits[i] == '9' && i > 0) digits[i--] = '0';
+    if (digits[i] == '9') {  // 99..9 + 1: one digit more
+      digits[i] = '0';
+      std::memmove(digits + 1, digits, len);
+      digits[0] = '1';
+      ++len;
+    } else {
+      ++digits[i];
+    }
+  } else {
+    len = static_cast<std::uint32_t>(std::to_chars(digits, digits + 20, v).ptr - digits);
+  }
+  value = v;
+}
+
+char* RecordPrinter::put_new_location(TextBuffer& out, char* p, std::uint64_t addr, Resolved& r, Recent& e) {
+  resolve(addr, r);
+  p = out.ensure(p, loc_len(r) + 128);  // and the rest of the line
+  char* start = p;
+  put_loc(p, r);
+  auto n = static_cast<std::size_t>(p - start);
+  // Unmapped addresses print raw, after their one warning: not kept.
+  if (r.mapped && n <= sizeof e.text) {
+    e.addr = addr;
+    e.len = static_cast<std::uint8_t>(n);
+    std::memcpy(e.text, start, n);
+  }
+  return p;
+}
+
+void RecordPrinter::append(TextBuffer& out, std::uint64_t index, const BranchAddrs& r,
+                           std::optional<std::uint64_t> brctr) {
+  bool sym = opt_.symbols && (sym_ || shared_);
+  if (opt_.json || opt_.lines || opt_.inlines) {
+    scratch_.clear();
+    append(scratch_, index, r, brctr);
+    out.append(scratch_);
+    return;
+  }
+  // At most: 24 (a number's copy) + 2 + 2 * (55 (a location's copy) or
+  // 18) + 4 + 8 + 24 + 2; a location formatted afresh ensures its own.
+  char* p = out.reserve(256);
+  p = index_.put(p, index);
+  *p++ = ':';
+  *p++ = ' ';
+  if (sym) {
+    if (!recent_) recent_ = std::make_unique<Recent[]>(std::size_t{1} << kRecentBits);
+    p = put_location(out, p, r.from, from_);
+    __builtin_memcpy(p, " -> ", 4);
+    p += 4;
+    p = put_location(out, p, r.to, to_);
+    have_to_ = false;  // to_ no longer follows the records (append(std::string&) would reuse it)
+  } else {
+    put_hex(p, r.from);
+    __builtin_memcpy(p, " -> ", 4);
+    p += 4;
+    put_hex(p, r.to);
+  }
+  if (brctr) {
+    __builtin_memcpy(p, " (brctr ", 8);
+    p += 8;
+    p = brctr_.put(p, *brctr);
+    *p++ = ')';
+  } else if (opt_.flags) {
+    __builtin_memcpy(p, " (flags ", 8);
+    p += 8;
+    put_hex(p, r.flags);
+    *p++ = ')';
+  }
+  *p++ = '\n';
+  out.commit(p);
+}
+
+}  // namespace xentt::sym
