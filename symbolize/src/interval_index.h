@@ -14,6 +14,42 @@
 
 namespace xentt::sym::detail {
 
+// Sorts `v` stably by key(e), an unsigned 64-bit number: LSD radix sort,
+// 16 bits a pass, skipping the passes where every key agrees. O(n),
+// against std::sort's n log n comparisons of whole elements.
+template <class T, class Key>
+void radix_sort(std::vector<T>& v, Key key) {
+  std::size_t n = v.size();
+  if (n < 4096 || n > 0xffffffffu) {
+    std::stable_sort(v.begin(), v.end(), [&](const T& a, const T& b) { return key(a) < key(b); });
+    return;
+  }
+  constexpr unsigned kBits = 16, kPasses = 64 / kBits;
+  constexpr std::size_t kBuckets = std::size_t{1} << kBits;
+  std::vector<std::uint32_t> count(kPasses * kBuckets);  // every pass's histogram, from one pass over v
+  for (const T& e : v) {
+    std::uint64_t k = key(e);
+    for (unsigned d = 0; d < kPasses; ++d) ++count[d * kBuckets + ((k >> (kBits * d)) & (kBuckets - 1))];
+  }
+  std::vector<T> tmp(n);
+  T* src = v.data();
+  T* dst = tmp.data();
+  for (unsigned d = 0; d < kPasses; ++d) {
+    std::uint32_t* c = &count[d * kBuckets];
+    unsigned shift = kBits * d;
+    if (c[(key(src[0]) >> shift) & (kBuckets - 1)] == n) continue;  // the same digit everywhere
+    std::uint32_t sum = 0;
+    for (std::size_t i = 0; i < kBuckets; ++i) {
+      std::uint32_t t = c[i];
+      c[i] = sum;
+      sum += t;
+    }
+    for (std::size_t i = 0; i < n; ++i) dst[c[(key(src[i]) >> shift) & (kBuckets - 1)]++] = src[i];
+    std::swap(src, dst);
+  }
+  if (src != v.data()) std::copy(src, src + n, v.data());
+}
+
 // A sorted array of addresses answering "index of the last element <=
 // addr" through windows with bucket tables: a lookup searches the few
 // window starts, then the bucket of its window (~3 independent memory
@@ -177,13 +213,37 @@ class IntervalIndex {
     if (lo < hi) in_.push_back({lo, hi, value, priority});
   }
 
-  // Flattens the added ranges. O(n log n); frees the input list.
-  void build() {
-    std::sort(in_.begin(), in_.end(), [](const In& a, const In& b) {
+  void reserve(std::size_t n) { in_.reserve(n); }
+
+  // How build() works: `distinct`: no two ranges have the same priority
+  // (a symbol's number), so the order is total and a radix sort by start
+  // gives std::sort's order (ties at one start sorted after). `tables`:
+  // make the lookup tables of find() (off: a plain binary search, for an
+  // index queried a few times).
+  struct BuildOptions {
+    bool distinct = false;
+    bool tables = true;
+  };
+  // Flattens the added ranges. O(n log n), O(n) with `distinct`; frees
+  // the input list.
+  void build() { build(BuildOptions{}); }
+  void build(BuildOptions bo) {
+    auto before = [](const In& a, const In& b) {
       if (a.lo != b.lo) return a.lo < b.lo;
       if (a.hi != b.hi) return a.hi > b.hi;  // outer first, inner pushed later
       return a.prio < b.prio;                // higher priority pushed later
-    });
+    };
+    if (bo.distinct) {
+      radix_sort(in_, [](const In& r) { return r.lo; });
+      for (std::size_t i = 0; i < in_.size();) {
+        std::size_t j = i + 1;
+        while (j < in_.size() && in_[j].lo == in_[i].lo) ++j;
+        if (j - i > 1) std::sort(in_.begin() + static_cast<std::ptrdiff_t>(i), in_.begin() + static_cast<std::ptrdiff_t>(j), before);
+        i = j;
+      }
+    } else {
+      std::sort(in_.begin(), in_.end(), before);
+    }
     starts_.vec().clear();
     values_.clear();
     std::vector<const In*> open;
@@ -214,7 +274,7 @@ class IntervalIndex {
     close_until(~0ull);
     in_.clear();
     in_.shrink_to_fit();
-    starts_.build();
+    if (bo.tables) starts_.build();
   }
 
   // The value of the innermost range containing addr, or kNone.

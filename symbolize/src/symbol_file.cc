@@ -169,6 +169,7 @@ void read_symbols(detail::Symtab& st, Elf* elf, const std::string& path, std::si
       sec_end[i] = sh.sh_addr + sh.sh_size;
   }
   size_t n = symsh.sh_entsize ? data->d_size / symsh.sh_entsize : 0;
+  st.reserve(n);
   for (size_t i = 1; i < n; ++i) {
     GElf_Sym s;
     if (!gelf_getsym(data, static_cast<int>(i), &s)) break;
