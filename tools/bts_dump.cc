@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
         sym::RecordPrinter printers[2] = {sym::RecordPrinter::for_thread(symbolizer.get(), po),
                                           sym::RecordPrinter::for_thread(symbolizer.get(), po)};
         sym::TextBuffer bufs[2];
+        for (auto& b : bufs) b.reserve(std::size_t{8} << 20);  // a chunk's text, grown once
         constexpr std::size_t kChunk = 1 << 16;     // records a chunk (~5 MB of text)
         constexpr std::size_t kPrefetch = 1 << 20;  // records a DWARF prefetch batch
         out.flush();
