@@ -10,6 +10,9 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
 #include <vector>
 
 namespace xentt::sym::detail {
@@ -26,14 +29,19 @@ void radix_sort(std::vector<T>& v, Key key) {
   }
   constexpr unsigned kBits = 16, kPasses = 64 / kBits;
   constexpr std::size_t kBuckets = std::size_t{1} << kBits;
-  std::vector<std::uint32_t> count(kPasses * kBuckets);  // every pass's histogram, from one pass over v
+  // Every pass's histogram, from one pass over v. calloc: large blocks
+  // come zeroed from the kernel, not memset (1 MB).
+  std::unique_ptr<std::uint32_t, void (*)(void*)> counts(
+      static_cast<std::uint32_t*>(std::calloc(kPasses * kBuckets, sizeof(std::uint32_t))), std::free);
+  if (!counts) throw std::bad_alloc();
+  std::uint32_t* count = counts.get();
   for (const T& e : v) {
     std::uint64_t k = key(e);
     for (unsigned d = 0; d < kPasses; ++d) ++count[d * kBuckets + ((k >> (kBits * d)) & (kBuckets - 1))];
   }
-  std::vector<T> tmp(n);
+  std::unique_ptr<T[]> tmp(new T[n]);  // not zero-filled: every element is written before it is read
   T* src = v.data();
-  T* dst = tmp.data();
+  T* dst = tmp.get();
   for (unsigned d = 0; d < kPasses; ++d) {
     std::uint32_t* c = &count[d * kBuckets];
     unsigned shift = kBits * d;

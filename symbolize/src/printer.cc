@@ -440,7 +440,11 @@ void RecordPrinter::Counter::set(std::uint64_t v) noexcept {
 }
 
 char* RecordPrinter::put_new_location(TextBuffer& out, char* p, std::uint64_t addr, Resolved& r, Recent& e) {
-  resolve(addr, r);
+  // Symbols only: one search, no cache of resolved addresses in between.
+  if (shared_)
+    shared_->resolve_parsed(addr, LookupOptions{}, r);
+  else
+    resolve(addr, r);
   p = out.ensure(p, loc_len(r) + 128);  // and the rest of the line
   char* start = p;
   put_loc(p, r);
@@ -470,7 +474,10 @@ void RecordPrinter::append(TextBuffer& out, std::uint64_t index, const BranchAdd
   *p++ = ':';
   *p++ = ' ';
   if (sym) {
-    if (!recent_) recent_ = std::make_unique<Recent[]>(std::size_t{1} << kRecentBits);
+    if (!recent_) {
+      recent_.reset(static_cast<Recent*>(std::calloc(std::size_t{1} << kRecentBits, sizeof(Recent))));
+      if (!recent_) throw std::bad_alloc();
+    }
     p = put_location(out, p, r.from, from_);
     __builtin_memcpy(p, " -> ", 4);
     p += 4;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -199,7 +200,7 @@ class RecordPrinter {
   // Writes the location text of `addr` at p (ensured room: out's), from
   // the table when it is there; returns its end.
   char* put_location(TextBuffer& out, char* p, std::uint64_t addr, Resolved& r) {
-    Recent& e = recent_[(addr * 0x9E3779B97F4A7C15ull) >> (64 - kRecentBits)];
+    Recent& e = recent_.get()[(addr * 0x9E3779B97F4A7C15ull) >> (64 - kRecentBits)];
     if (e.len && e.addr == addr) {
       __builtin_memcpy(p, e.text, sizeof e.text);
       return p + e.len;
@@ -217,7 +218,9 @@ class RecordPrinter {
   bool have_to_ = false;  // to_ holds the previous record's destination
   std::unique_ptr<ResolveCache> cache_;  // for_thread printers'
   Counter index_, brctr_;
-  std::unique_ptr<Recent[]> recent_;  // 1 << kRecentBits, direct-mapped
+  // 1 << kRecentBits, direct-mapped; calloc'ed (4 MB of zero pages from
+  // the kernel, touched only where used, instead of a memset).
+  std::unique_ptr<Recent, void (*)(void*)> recent_{nullptr, std::free};
   std::string scratch_;  // append(TextBuffer&)'s other modes
 };
 
