@@ -246,7 +246,12 @@ class IntervalIndex {
       for (std::size_t i = 0; i < in_.size();) {
         std::size_t j = i + 1;
         while (j < in_.size() && in_[j].lo == in_[i].lo) ++j;
-        if (j - i > 1) std::sort(in_.begin() + static_cast<std::ptrdiff_t>(i), in_.begin() + static_cast<std::ptrdiff_t>(j), before);
+        if (j - i > 16) {
+          std::sort(in_.begin() + static_cast<std::ptrdiff_t>(i), in_.begin() + static_cast<std::ptrdiff_t>(j), before);
+        } else {  // aliases: a few symbols at one address
+          for (std::size_t k = i + 1; k < j; ++k)
+            for (std::size_t m = k; m > i && before(in_[m], in_[m - 1]); --m) std::swap(in_[m], in_[m - 1]);
+        }
         i = j;
       }
     } else {
@@ -254,6 +259,9 @@ class IntervalIndex {
     }
     starts_.vec().clear();
     values_.clear();
+    // At most two segments a range (its start, and where it ends).
+    starts_.vec().reserve(2 * in_.size());
+    values_.reserve(2 * in_.size());
     std::vector<const In*> open;
     auto emit = [&](std::uint64_t pos, std::uint32_t v) {
       if (!starts_.vec().empty() && starts_.vec().back() == pos) {
