@@ -231,9 +231,18 @@ class IntervalIndex {
   struct BuildOptions {
     bool distinct = false;
     bool tables = true;
+    bool keep_input = false;  // keep the sorted input for add_sorted_input_of()
   };
+  // Starts this (empty) index's input with the sorted input `other`
+  // kept at its build() (keep_input), taking it: ranges added after are
+  // sorted alone and merged, not sorted again with these.
+  void add_sorted_input_of(IntervalIndex& other) {
+    in_ = std::move(other.in_);
+    other.in_.clear();
+    sorted_ = in_.size();
+  }
   // Flattens the added ranges. O(n log n), O(n) with `distinct`; frees
-  // the input list.
+  // the input list (unless keep_input).
   void build() { build(BuildOptions{}); }
   void build(BuildOptions bo) {
     auto before = [](const In& a, const In& b) {
@@ -241,22 +250,33 @@ class IntervalIndex {
       if (a.hi != b.hi) return a.hi > b.hi;  // outer first, inner pushed later
       return a.prio < b.prio;                // higher priority pushed later
     };
-    if (bo.distinct) {
-      radix_sort(in_, [](const In& r) { return r.lo; });
-      for (std::size_t i = 0; i < in_.size();) {
+    auto sort = [&](std::vector<In>& v) {
+      if (!bo.distinct) {
+        std::sort(v.begin(), v.end(), before);
+        return;
+      }
+      radix_sort(v, [](const In& r) { return r.lo; });
+      for (std::size_t i = 0; i < v.size();) {
         std::size_t j = i + 1;
-        while (j < in_.size() && in_[j].lo == in_[i].lo) ++j;
+        while (j < v.size() && v[j].lo == v[i].lo) ++j;
         if (j - i > 16) {
-          std::sort(in_.begin() + static_cast<std::ptrdiff_t>(i), in_.begin() + static_cast<std::ptrdiff_t>(j), before);
+          std::sort(v.begin() + static_cast<std::ptrdiff_t>(i), v.begin() + static_cast<std::ptrdiff_t>(j), before);
         } else {  // aliases: a few symbols at one address
           for (std::size_t k = i + 1; k < j; ++k)
-            for (std::size_t m = k; m > i && before(in_[m], in_[m - 1]); --m) std::swap(in_[m], in_[m - 1]);
+            for (std::size_t m = k; m > i && before(v[m], v[m - 1]); --m) std::swap(v[m], v[m - 1]);
         }
         i = j;
       }
-    } else {
-      std::sort(in_.begin(), in_.end(), before);
+    };
+    if (sorted_ == 0) {
+      sort(in_);
+    } else if (sorted_ < in_.size()) {
+      std::vector<In> tail(in_.begin() + static_cast<std::ptrdiff_t>(sorted_), in_.end());
+      sort(tail);
+      std::copy(tail.begin(), tail.end(), in_.begin() + static_cast<std::ptrdiff_t>(sorted_));
+      std::inplace_merge(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(sorted_), in_.end(), before);
     }
+    sorted_ = 0;
     starts_.vec().clear();
     values_.clear();
     // At most two segments a range (its start, and where it ends).
@@ -288,8 +308,10 @@ class IntervalIndex {
       open.push_back(&r);
     }
     close_until(~0ull);
-    in_.clear();
-    in_.shrink_to_fit();
+    if (!bo.keep_input) {
+      in_.clear();
+      in_.shrink_to_fit();
+    }
     if (bo.tables) starts_.build();
   }
 
@@ -307,6 +329,7 @@ class IntervalIndex {
     std::uint32_t value, prio;
   };
   std::vector<In> in_;
+  std::size_t sorted_ = 0;  // in_[0, sorted_) is sorted already (add_sorted_input_of)
   SortedAddresses starts_;  // segment starts
   std::vector<std::uint32_t> values_;
 };

@@ -26,13 +26,13 @@ void Symtab::build() {
   // Priorities are symbol numbers, all distinct: radix-sorted builds.
   IntervalIndex sized;
   sized.reserve(syms_.size());
-  index_.reserve(syms_.size());
   for (std::size_t i = 0; i < syms_.size(); ++i)
-    if (extra_[i].sized) {
-      sized.add(syms_[i].lo, syms_[i].hi, static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i));
-      index_.add(syms_[i].lo, syms_[i].hi, static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i));
-    }
-  sized.build({.distinct = true, .tables = false});  // asked once per unsized symbol
+    if (extra_[i].sized) sized.add(syms_[i].lo, syms_[i].hi, static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i));
+  // Asked once per unsized symbol: no lookup tables. Its sorted input
+  // starts index_'s, which then sorts only the unsized symbols and merges.
+  sized.build({.distinct = true, .tables = false, .keep_input = true});
+  index_ = IntervalIndex{};
+  index_.add_sorted_input_of(sized);
 
   // Unsized symbols (assembly labels, System.map entries) only fill gaps:
   // one that falls inside a sized symbol is skipped, the others extend to
