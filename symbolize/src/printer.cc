@@ -458,31 +458,20 @@ char* RecordPrinter::put_new_location(TextBuffer& out, char* p, std::uint64_t ad
   return p;
 }
 
-void RecordPrinter::append(TextBuffer& out, std::uint64_t index, const BranchAddrs& r,
-                           std::optional<std::uint64_t> brctr) {
-  bool sym = opt_.symbols && (sym_ || shared_);
-  if (opt_.json || opt_.lines || opt_.inlines) {
-    scratch_.clear();
-    append(scratch_, index, r, brctr);
-    out.append(scratch_);
-    return;
-  }
+// One text record without lines at `p` (reserve()d 256 bytes), '\n'
+// included; returns its end. Inlined into both callers below.
+inline char* RecordPrinter::put_text_record(TextBuffer& out, char* p, std::uint64_t index, const BranchAddrs& r,
+                                            bool sym, const std::uint64_t* brctr) {
   // At most: 24 (a number's copy) + 2 + 2 * (55 (a location's copy) or
   // 18) + 4 + 8 + 24 + 2; a location formatted afresh ensures its own.
-  char* p = out.reserve(256);
   p = index_.put(p, index);
   *p++ = ':';
   *p++ = ' ';
   if (sym) {
-    if (!recent_) {
-      recent_.reset(static_cast<Recent*>(std::calloc(std::size_t{1} << kRecentBits, sizeof(Recent))));
-      if (!recent_) throw std::bad_alloc();
-    }
     p = put_location(out, p, r.from, from_);
     __builtin_memcpy(p, " -> ", 4);
     p += 4;
     p = put_location(out, p, r.to, to_);
-    have_to_ = false;  // to_ no longer follows the records (append(std::string&) would reuse it)
   } else {
     put_hex(p, r.from);
     __builtin_memcpy(p, " -> ", 4);
@@ -501,7 +490,43 @@ void RecordPrinter::append(TextBuffer& out, std::uint64_t index, const BranchAdd
     *p++ = ')';
   }
   *p++ = '\n';
-  out.commit(p);
+  return p;
+}
+
+bool RecordPrinter::start_text(bool& sym) {
+  sym = opt_.symbols && (sym_ || shared_);
+  if (opt_.json || opt_.lines || opt_.inlines) return false;
+  if (sym && !recent_) {
+    recent_.reset(static_cast<Recent*>(std::calloc(std::size_t{1} << kRecentBits, sizeof(Recent))));
+    if (!recent_) throw std::bad_alloc();
+  }
+  have_to_ = false;  // to_ no longer follows the records (append(std::string&) would reuse it)
+  return true;
+}
+
+void RecordPrinter::append(TextBuffer& out, std::uint64_t index, const BranchAddrs& r,
+                           std::optional<std::uint64_t> brctr) {
+  bool sym;
+  if (!start_text(sym)) {
+    scratch_.clear();
+    append(scratch_, index, r, brctr);
+    out.append(scratch_);
+    return;
+  }
+  out.commit(put_text_record(out, out.reserve(256), index, r, sym, brctr ? &*brctr : nullptr));
+}
+
+void RecordPrinter::append_all(TextBuffer& out, std::uint64_t first_index, std::span<const BranchAddrs> recs,
+                               bool extended) {
+  bool sym;
+  if (!start_text(sym)) {
+    for (std::size_t i = 0; i < recs.size(); ++i)
+      append(out, first_index + i, recs[i], extended ? std::optional<std::uint64_t>(recs[i].flags) : std::nullopt);
+    return;
+  }
+  for (std::size_t i = 0; i < recs.size(); ++i)
+    out.commit(put_text_record(out, out.reserve(256), first_index + i, recs[i], sym,
+                               extended ? &recs[i].flags : nullptr));
 }
 
 }  // namespace xentt::sym

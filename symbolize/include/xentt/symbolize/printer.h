@@ -168,6 +168,10 @@ class RecordPrinter {
   // revisit the same addresses), so a repeat costs no lookup and no
   // formatting. Other modes format as append(std::string&) does.
   void append(TextBuffer& out, std::uint64_t index, const BranchAddrs& r, std::optional<std::uint64_t> brctr);
+  // append(TextBuffer&) of consecutive records, numbered from
+  // `first_index`; `extended`: each one's `flags` is its branch counter
+  // (an extended .bts file). Saves a call a record.
+  void append_all(TextBuffer& out, std::uint64_t first_index, std::span<const BranchAddrs> recs, bool extended);
 
  private:
   void resolve(std::uint64_t addr, Resolved& out);
@@ -207,6 +211,12 @@ class RecordPrinter {
     }
     return put_new_location(out, p, addr, r, e);
   }
+  // Whether records print as text without lines (else through
+  // append(std::string&)); sets `sym` (symbols asked and possible) and
+  // makes the table of recent addresses.
+  bool start_text(bool& sym);
+  char* put_text_record(TextBuffer& out, char* p, std::uint64_t index, const BranchAddrs& r, bool sym,
+                        const std::uint64_t* brctr);
   // put_location() of an address not in the table: looks it up, formats
   // it and keeps its text in `e` when it fits.
   char* put_new_location(TextBuffer& out, char* p, std::uint64_t addr, Resolved& r, Recent& e);
