@@ -164,7 +164,7 @@ class RecordPrinter {
   // (symbol+offset or raw) is written in place: the numbers of
   // consecutive records by incrementing the previous one's digits, and
   // each address's "sym+0xoff" copied from a per-printer table of recent
-  // addresses (64k entries, 4 MB, made on the first use: branch traces
+  // addresses (256k entries, 16 MB, made on the first use: branch traces
   // revisit the same addresses), so a repeat costs no lookup and no
   // formatting. Other modes format as append(std::string&) does.
   void append(TextBuffer& out, std::uint64_t index, const BranchAddrs& r, std::optional<std::uint64_t> brctr);
@@ -200,7 +200,7 @@ class RecordPrinter {
     char text[55];
     std::uint8_t len = 0;  // 0: empty
   };
-  static constexpr unsigned kRecentBits = 16;
+  static constexpr unsigned kRecentBits = 18;
   // Writes the location text of `addr` at p (ensured room: out's), from
   // the table when it is there; returns its end.
   char* put_location(TextBuffer& out, char* p, std::uint64_t addr, Resolved& r) {
@@ -228,7 +228,7 @@ class RecordPrinter {
   bool have_to_ = false;  // to_ holds the previous record's destination
   std::unique_ptr<ResolveCache> cache_;  // for_thread printers'
   Counter index_, brctr_;
-  // 1 << kRecentBits, direct-mapped; calloc'ed (4 MB of zero pages from
+  // 1 << kRecentBits, direct-mapped; calloc'ed (16 MB of zero pages from
   // the kernel, touched only where used, instead of a memset).
   std::unique_ptr<Recent, void (*)(void*)> recent_{nullptr, std::free};
   std::string scratch_;  // append(TextBuffer&)'s other modes
