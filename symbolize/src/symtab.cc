@@ -26,8 +26,10 @@ void Symtab::build() {
   // Priorities are symbol numbers, all distinct: radix-sorted builds.
   IntervalIndex sized;
   sized.reserve(syms_.size());
-  for (std::size_t i = 0; i < syms_.size(); ++i)
-    if (extra_[i].sized) sized.add(syms_[i].lo, syms_[i].hi, static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i));
+  for (std::size_t i = 0; i < syms_.size(); ++i) {
+    auto n = static_cast<std::uint32_t>(i);
+    if (extra_[i].sized) sized.add(syms_[i].lo, syms_[i].hi, n, n);
+  }
   // Asked once per unsized symbol: no lookup tables. Its sorted input
   // starts index_'s, which then sorts only the unsized symbols and merges.
   sized.build({.distinct = true, .tables = false, .keep_input = true});
