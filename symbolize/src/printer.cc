@@ -439,7 +439,7 @@ void RecordPrinter::Counter::set(std::uint64_t v) noexcept {
   value = v;
 }
 
-char* RecordPrinter::put_new_location(TextBuffer& out, char* p, std::uint64_t addr, Resolved& r, Recent& e) {
+char* RecordPrinter::put_new_location(TextBuffer& out, char* p, std::uint64_t addr, Resolved& r, Recent* set) {
   // Symbols only: one search, no cache of resolved addresses in between.
   if (shared_)
     shared_->resolve_parsed(addr, LookupOptions{}, r);
@@ -450,10 +450,11 @@ char* RecordPrinter::put_new_location(TextBuffer& out, char* p, std::uint64_t ad
   put_loc(p, r);
   auto n = static_cast<std::size_t>(p - start);
   // Unmapped addresses print raw, after their one warning: not kept.
-  if (r.mapped && n <= sizeof e.text) {
-    e.addr = addr;
-    e.len = static_cast<std::uint8_t>(n);
-    std::memcpy(e.text, start, n);
+  if (r.mapped && n <= sizeof set[0].text) {
+    set[1] = set[0];
+    set[0].addr = addr;
+    set[0].len = static_cast<std::uint8_t>(n);
+    std::memcpy(set[0].text, start, n);
   }
   return p;
 }
