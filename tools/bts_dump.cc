@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
         }
         po.flags = debug;
         std::unique_ptr<sym::Symbolizer> symbolizer;
-        if (po.symbols) symbolizer = so.make("bts_dump");
+        if (po.symbols) symbolizer = so.make("bts_dump", po.lines);
         xentt::tools::Output out;
         bool lines = po.lines || po.inlines;
         // Two threads take turns: each formats every other chunk of records
@@ -69,7 +69,9 @@ int main(int argc, char** argv) {
         unsigned threads = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
         sym::RecordPrinter printers[2] = {sym::RecordPrinter::for_thread(symbolizer.get(), po),
                                           sym::RecordPrinter::for_thread(symbolizer.get(), po)};
-        std::string bufs[2];
+        sym::TextBuffer bufs[2];
+        for (auto& b : bufs) b.reserve(std::size_t{8} << 20);  // a chunk's text, grown once
+        std::vector<sym::BranchAddrs> chunk[2];
         constexpr std::size_t kChunk = 1 << 16;     // records a chunk (~5 MB of text)
         constexpr std::size_t kPrefetch = 1 << 20;  // records a DWARF prefetch batch
         out.flush();
@@ -105,14 +107,15 @@ int main(int argc, char** argv) {
                 for (std::size_t c = k; c < nchunks; c += threads) {
                   std::size_t i0 = b0 + c * kChunk, i1 = std::min(b1, i0 + kChunk);
                   bufs[k].clear();
-                  for (std::size_t i = i0; i < i1; ++i)
-                    printers[k].append(bufs[k], i, {recs[i].from, recs[i].to, recs[i].format},
-                                       ext ? std::optional<std::uint64_t>(recs[i].format) : std::nullopt);
+                  // The chunk as the printer's records (the same three words each).
+                  chunk[k].resize(i1 - i0);
+                  for (std::size_t i = i0; i < i1; ++i) chunk[k][i - i0] = {recs[i].from, recs[i].to, recs[i].format};
+                  printers[k].append_all(bufs[k], i0, chunk[k], ext);
                   std::unique_lock lock(m);
                   turn_cv.wait(lock, [&] { return turn == c || failed; });
                   if (failed) return;
                   lock.unlock();
-                  out.write(bufs[k]);
+                  out.write(bufs[k].view());
                   f.release_before(i1);  // keep RSS flat on huge files
                   lock.lock();
                   ++turn;

@@ -41,9 +41,13 @@ struct SymbolOptions {
         "DWARF sections and dwz supplementary files (.gnu_debugaltlink, .debug_sup) are read too.\n"
         "Names print demangled as c++filt prints them (C++, Rust) unless --no-demangle.");
   }
-  static sym::SymbolizerOptions symbolizer_options(const std::vector<std::string>& debug_dirs, bool no_demangle) {
+  // `dwarf`: lines or inline frames will be asked (off: symbol+offset
+  // only, and the DWARF is not read at load).
+  static sym::SymbolizerOptions symbolizer_options(const std::vector<std::string>& debug_dirs, bool no_demangle,
+                                                   bool dwarf = true) {
     sym::SymbolizerOptions o;
     o.demangle = !no_demangle;
+    o.dwarf = dwarf;
     o.debug.dirs = debug_dirs;
     return o;
   }
@@ -61,8 +65,9 @@ struct SymbolOptions {
   bool any() const { return !exe.empty() || !symmaps.empty() || !statedir.empty(); }
 
   // Builds the symbolizer: files the user named fail hard (exit 2), files
-  // a state directory lists are reported once and print raw.
-  std::unique_ptr<sym::Symbolizer> make(const char* tool) const {
+  // a state directory lists are reported once and print raw. `lines`:
+  // file:line or inline frames will be asked (else the DWARF is not read).
+  std::unique_ptr<sym::Symbolizer> make(const char* tool, bool lines = true) const {
     std::vector<sym::SymbolMapSpec> maps;
     if (!exe.empty()) maps.push_back(sym::parse_symmap(exe, {}, "-e"));
     for (const auto& s : symmaps) maps.push_back(sym::parse_symmap(s));
@@ -78,7 +83,7 @@ struct SymbolOptions {
     std::string name = tool;
     return std::make_unique<sym::Symbolizer>(
         std::move(maps), [name](const std::string& w) { std::cerr << name << ": warning: " << printable(w) << "\n"; },
-        strict, symbolizer_options(debug_dirs, no_demangle));
+        strict, symbolizer_options(debug_dirs, no_demangle, lines));
   }
 };
 

@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
       },
       [&]() -> int {
         if (po.inlines) po.lines = true;
-        auto symbolizer = so.make("tt_symbolize");
+        auto symbolizer = so.make("tt_symbolize", po.lines);
         xentt::tools::Output out;
         // stdin is read in blocks of up to 1 MiB; each block's complete
         // lines are parsed, then formatted as a batch (AddressLines: each

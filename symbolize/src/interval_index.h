@@ -10,9 +10,53 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
 #include <vector>
 
 namespace xentt::sym::detail {
+
+// Sorts `v` stably by key(e), an unsigned 64-bit number: LSD radix sort,
+// 16 bits a pass, skipping the passes where every key agrees. O(n),
+// against std::sort's n log n comparisons of whole elements.
+template <class T, class Key>
+void radix_sort(std::vector<T>& v, Key key) {
+  std::size_t n = v.size();
+  if (n < 4096 || n > 0xffffffffu) {
+    std::stable_sort(v.begin(), v.end(), [&](const T& a, const T& b) { return key(a) < key(b); });
+    return;
+  }
+  constexpr unsigned kBits = 16, kPasses = 64 / kBits;
+  constexpr std::size_t kBuckets = std::size_t{1} << kBits;
+  // Every pass's histogram, from one pass over v. calloc: large blocks
+  // come zeroed from the kernel, not memset (1 MB).
+  std::unique_ptr<std::uint32_t, void (*)(void*)> counts(
+      static_cast<std::uint32_t*>(std::calloc(kPasses * kBuckets, sizeof(std::uint32_t))), std::free);
+  if (!counts) throw std::bad_alloc();
+  std::uint32_t* count = counts.get();
+  for (const T& e : v) {
+    std::uint64_t k = key(e);
+    for (unsigned d = 0; d < kPasses; ++d) ++count[d * kBuckets + ((k >> (kBits * d)) & (kBuckets - 1))];
+  }
+  std::unique_ptr<T[]> tmp(new T[n]);  // not zero-filled: every element is written before it is read
+  T* src = v.data();
+  T* dst = tmp.get();
+  for (unsigned d = 0; d < kPasses; ++d) {
+    std::uint32_t* c = &count[d * kBuckets];
+    unsigned shift = kBits * d;
+    if (c[(key(src[0]) >> shift) & (kBuckets - 1)] == n) continue;  // the same digit everywhere
+    std::uint32_t sum = 0;
+    for (std::size_t i = 0; i < kBuckets; ++i) {
+      std::uint32_t t = c[i];
+      c[i] = sum;
+      sum += t;
+    }
+    for (std::size_t i = 0; i < n; ++i) dst[c[(key(src[i]) >> shift) & (kBuckets - 1)]++] = src[i];
+    std::swap(src, dst);
+  }
+  if (src != v.data()) std::copy(src, src + n, v.data());
+}
 
 // A sorted array of addresses answering "index of the last element <=
 // addr" through windows with bucket tables: a lookup searches the few
@@ -177,15 +221,67 @@ class IntervalIndex {
     if (lo < hi) in_.push_back({lo, hi, value, priority});
   }
 
-  // Flattens the added ranges. O(n log n); frees the input list.
-  void build() {
-    std::sort(in_.begin(), in_.end(), [](const In& a, const In& b) {
+  void reserve(std::size_t n) { in_.reserve(n); }
+
+  // How build() works: `distinct`: no two ranges have the same priority
+  // (a symbol's number), so the order is total and a radix sort by start
+  // gives std::sort's order (ties at one start sorted after). `tables`:
+  // make the lookup tables of find() (off: a plain binary search, for an
+  // index queried a few times).
+  struct BuildOptions {
+    bool distinct = false;
+    bool tables = true;
+    bool keep_input = false;  // keep the sorted input for add_sorted_input_of()
+  };
+  // Starts this (empty) index's input with the sorted input `other`
+  // kept at its build() (keep_input), taking it: ranges added after are
+  // sorted alone and merged, not sorted again with these.
+  void add_sorted_input_of(IntervalIndex& other) {
+    in_ = std::move(other.in_);
+    other.in_.clear();
+    sorted_ = in_.size();
+  }
+  // Flattens the added ranges. O(n log n), O(n) with `distinct`; frees
+  // the input list (unless keep_input).
+  void build() { build(BuildOptions{}); }
+  void build(BuildOptions bo) {
+    auto before = [](const In& a, const In& b) {
       if (a.lo != b.lo) return a.lo < b.lo;
       if (a.hi != b.hi) return a.hi > b.hi;  // outer first, inner pushed later
       return a.prio < b.prio;                // higher priority pushed later
-    });
+    };
+    auto sort = [&](std::vector<In>& v) {
+      if (!bo.distinct) {
+        std::sort(v.begin(), v.end(), before);
+        return;
+      }
+      radix_sort(v, [](const In& r) { return r.lo; });
+      for (std::size_t i = 0; i < v.size();) {
+        std::size_t j = i + 1;
+        while (j < v.size() && v[j].lo == v[i].lo) ++j;
+        if (j - i > 16) {
+          std::sort(v.begin() + static_cast<std::ptrdiff_t>(i), v.begin() + static_cast<std::ptrdiff_t>(j), before);
+        } else {  // aliases: a few symbols at one address
+          for (std::size_t k = i + 1; k < j; ++k)
+            for (std::size_t m = k; m > i && before(v[m], v[m - 1]); --m) std::swap(v[m], v[m - 1]);
+        }
+        i = j;
+      }
+    };
+    if (sorted_ == 0) {
+      sort(in_);
+    } else if (sorted_ < in_.size()) {
+      std::vector<In> tail(in_.begin() + static_cast<std::ptrdiff_t>(sorted_), in_.end());
+      sort(tail);
+      std::copy(tail.begin(), tail.end(), in_.begin() + static_cast<std::ptrdiff_t>(sorted_));
+      std::inplace_merge(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(sorted_), in_.end(), before);
+    }
+    sorted_ = 0;
     starts_.vec().clear();
     values_.clear();
+    // At most two segments a range (its start, and where it ends).
+    starts_.vec().reserve(2 * in_.size());
+    values_.reserve(2 * in_.size());
     std::vector<const In*> open;
     auto emit = [&](std::uint64_t pos, std::uint32_t v) {
       if (!starts_.vec().empty() && starts_.vec().back() == pos) {
@@ -212,9 +308,11 @@ class IntervalIndex {
       open.push_back(&r);
     }
     close_until(~0ull);
-    in_.clear();
-    in_.shrink_to_fit();
-    starts_.build();
+    if (!bo.keep_input) {
+      in_.clear();
+      in_.shrink_to_fit();
+    }
+    if (bo.tables) starts_.build();
   }
 
   // The value of the innermost range containing addr, or kNone.
@@ -231,6 +329,7 @@ class IntervalIndex {
     std::uint32_t value, prio;
   };
   std::vector<In> in_;
+  std::size_t sorted_ = 0;  // in_[0, sorted_) is sorted already (add_sorted_input_of)
   SortedAddresses starts_;  // segment starts
   std::vector<std::uint32_t> values_;
 };

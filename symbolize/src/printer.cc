@@ -410,3 +410,127 @@ void RecordPrinter::append(std::string& out, std::uint64_t index, const BranchAd
 }
 
 }  // namespace xentt::sym
+
+namespace xentt::sym {
+
+void TextBuffer::grow(std::size_t room) {
+  std::size_t cap = std::max<std::size_t>({cap_ * 2, n_ + room, 1 << 16});
+  std::unique_ptr<char[]> p(new char[cap]);  // not zero-filled
+  if (n_) std::memcpy(p.get(), p_.get(), n_);
+  p_ = std::move(p);
+  cap_ = cap;
+}
+
+void RecordPrinter::Counter::set(std::uint64_t v) noexcept {
+  if (len && v == value + 1 && v != 0) {  // ends in 9: carry
+    std::uint32_t i = len - 1;
+    while (digits[i] == '9' && i > 0) digits[i--] = '0';
+    if (digits[i] == '9') {  // 99..9 + 1: one digit more
+      digits[i] = '0';
+      std::memmove(digits + 1, digits, len);
+      digits[0] = '1';
+      ++len;
+    } else {
+      ++digits[i];
+    }
+  } else {
+    len = static_cast<std::uint32_t>(std::to_chars(digits, digits + 20, v).ptr - digits);
+  }
+  value = v;
+}
+
+char* RecordPrinter::put_new_location(TextBuffer& out, char* p, std::uint64_t addr, Resolved& r, Recent* set) {
+  // Symbols only: one search, no cache of resolved addresses in between.
+  if (shared_)
+    shared_->resolve_parsed(addr, LookupOptions{}, r);
+  else
+    resolve(addr, r);
+  p = out.ensure(p, loc_len(r) + 128);  // and the rest of the line
+  char* start = p;
+  put_loc(p, r);
+  auto n = static_cast<std::size_t>(p - start);
+  // Unmapped addresses print raw, after their one warning: not kept.
+  if (r.mapped && n <= sizeof set[0].text) {
+    set[1] = set[0];
+    set[0].addr = addr;
+    set[0].len = static_cast<std::uint8_t>(n);
+    std::memcpy(set[0].text, start, n);
+  }
+  return p;
+}
+
+// One text record without lines at `p` (reserve()d 256 bytes), '\n'
+// included; returns its end. Inlined into both callers below.
+// (Always inlined: a call, its register saves and arguments, cost ~30
+// instructions a record.)
+[[gnu::always_inline]] inline char* RecordPrinter::put_text_record(TextBuffer& out, char* p, std::uint64_t index,
+                                                                   const BranchAddrs& r, bool sym,
+                                                                   const std::uint64_t* brctr) {
+  // At most: 24 (a number's copy) + 2 + 2 * (55 (a location's copy) or
+  // 18) + 4 + 8 + 24 + 2; a location formatted afresh ensures its own.
+  p = index_.put(p, index);
+  *p++ = ':';
+  *p++ = ' ';
+  if (sym) {
+    p = put_location(out, p, r.from, from_);
+    __builtin_memcpy(p, " -> ", 4);
+    p += 4;
+    p = put_location(out, p, r.to, to_);
+  } else {
+    put_hex(p, r.from);
+    __builtin_memcpy(p, " -> ", 4);
+    p += 4;
+    put_hex(p, r.to);
+  }
+  if (brctr) {
+    __builtin_memcpy(p, " (brctr ", 8);
+    p += 8;
+    p = brctr_.put(p, *brctr);
+    *p++ = ')';
+  } else if (opt_.flags) {
+    __builtin_memcpy(p, " (flags ", 8);
+    p += 8;
+    put_hex(p, r.flags);
+    *p++ = ')';
+  }
+  *p++ = '\n';
+  return p;
+}
+
+bool RecordPrinter::start_text(bool& sym) {
+  sym = opt_.symbols && (sym_ || shared_);
+  if (opt_.json || opt_.lines || opt_.inlines) return false;
+  if (sym && !recent_) {
+    recent_.reset(static_cast<Recent*>(std::calloc(std::size_t{1} << kRecentBits, sizeof(Recent))));
+    if (!recent_) throw std::bad_alloc();
+  }
+  have_to_ = false;  // to_ no longer follows the records (append(std::string&) would reuse it)
+  return true;
+}
+
+void RecordPrinter::append(TextBuffer& out, std::uint64_t index, const BranchAddrs& r,
+                           std::optional<std::uint64_t> brctr) {
+  bool sym;
+  if (!start_text(sym)) {
+    scratch_.clear();
+    append(scratch_, index, r, brctr);
+    out.append(scratch_);
+    return;
+  }
+  out.commit(put_text_record(out, out.reserve(256), index, r, sym, brctr ? &*brctr : nullptr));
+}
+
+void RecordPrinter::append_all(TextBuffer& out, std::uint64_t first_index, std::span<const BranchAddrs> recs,
+                               bool extended) {
+  bool sym;
+  if (!start_text(sym)) {
+    for (std::size_t i = 0; i < recs.size(); ++i)
+      append(out, first_index + i, recs[i], extended ? std::optional<std::uint64_t>(recs[i].flags) : std::nullopt);
+    return;
+  }
+  for (std::size_t i = 0; i < recs.size(); ++i)
+    out.commit(put_text_record(out, out.reserve(256), first_index + i, recs[i], sym,
+                               extended ? &recs[i].flags : nullptr));
+}
+
+}  // namespace xentt::sym

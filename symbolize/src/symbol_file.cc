@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <charconv>
 #include <utility>
 #include <cstring>
@@ -168,23 +169,53 @@ void read_symbols(detail::Symtab& st, Elf* elf, const std::string& path, std::si
     if (Elf_Scn* scn = elf_getscn(elf, i); scn && gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_ALLOC))
       sec_end[i] = sh.sh_addr + sh.sh_size;
   }
-  size_t n = symsh.sh_entsize ? data->d_size / symsh.sh_entsize : 0;
-  for (size_t i = 1; i < n; ++i) {
-    GElf_Sym s;
-    if (!gelf_getsym(data, static_cast<int>(i), &s)) break;
-    int type = GELF_ST_TYPE(s.st_info);
-    if (type != STT_FUNC && type != STT_OBJECT && type != STT_NOTYPE && type != STT_GNU_IFUNC) continue;
-    if (s.st_shndx == SHN_UNDEF || s.st_shndx == SHN_ABS) continue;
-    const char* name = elf_strptr(elf, symsh.sh_link, s.st_name);
-    if (!name || !*name) continue;
+  // Names read from the string table directly when it ends in a NUL (then
+  // every offset inside it starts a terminated string, which is what
+  // elf_strptr checks for each name, at ~70 instructions a symbol).
+  const char* strtab = nullptr;
+  std::size_t strtab_len = 0;
+  if (Elf_Scn* scn = elf_getscn(elf, symsh.sh_link)) {
+    GElf_Shdr sh;
+    Elf_Data* d = gelf_getshdr(scn, &sh) && sh.sh_type == SHT_STRTAB && !(sh.sh_flags & SHF_COMPRESSED)
+                      ? elf_getdata(scn, nullptr)
+                      : nullptr;
+    if (d && d->d_buf && d->d_size && static_cast<const char*>(d->d_buf)[d->d_size - 1] == '\0') {
+      strtab = static_cast<const char*>(d->d_buf);
+      strtab_len = d->d_size;
+    }
+  }
+  auto add = [&](std::uint64_t value, std::uint64_t size, unsigned char info, std::uint32_t shndx,
+                 std::uint64_t name_off) {
+    int type = GELF_ST_TYPE(info);
+    if (type != STT_FUNC && type != STT_OBJECT && type != STT_NOTYPE && type != STT_GNU_IFUNC) return;
+    if (shndx == SHN_UNDEF || shndx == SHN_ABS) return;
+    const char* name = strtab ? (name_off < strtab_len ? strtab + name_off : nullptr)
+                              : elf_strptr(elf, symsh.sh_link, name_off);
+    if (!name || !*name) return;
     // Assembler-local labels and ARM/AArch64 mapping symbols are not names.
-    if ((name[0] == '.' && name[1] == 'L') || name[0] == '$') continue;
-    int bind = GELF_ST_BIND(s.st_info);
+    if ((name[0] == '.' && name[1] == 'L') || name[0] == '$') return;
+    int bind = GELF_ST_BIND(info);
     auto b = bind == STB_GLOBAL ? detail::Symtab::Global
              : bind == STB_WEAK ? detail::Symtab::Weak
                                 : detail::Symtab::Local;
-    std::uint64_t limit = s.st_shndx < sec_end.size() ? sec_end[s.st_shndx] : ~0ull;
-    st.add(s.st_value, s.st_size, name, b, type == STT_OBJECT, limit);
+    std::uint64_t limit = shndx < sec_end.size() ? sec_end[shndx] : ~0ull;
+    st.add(value, size, name, b, type == STT_OBJECT, limit);
+  };
+  size_t n = symsh.sh_entsize ? data->d_size / symsh.sh_entsize : 0;
+  st.reserve(n);
+  // ELF64 (kernels, programs): the entries as elf_getdata converted them
+  // to memory, read in place rather than copied one by one (gelf_getsym).
+  if (gelf_getclass(elf) == ELFCLASS64 && data->d_type == ELF_T_SYM && symsh.sh_entsize == sizeof(Elf64_Sym) &&
+      reinterpret_cast<std::uintptr_t>(data->d_buf) % alignof(Elf64_Sym) == 0) {
+    const auto* syms = static_cast<const Elf64_Sym*>(data->d_buf);
+    for (size_t i = 1; i < n; ++i)
+      add(syms[i].st_value, syms[i].st_size, syms[i].st_info, syms[i].st_shndx, syms[i].st_name);
+    return;
+  }
+  for (size_t i = 1; i < n; ++i) {
+    GElf_Sym s;
+    if (!gelf_getsym(data, static_cast<int>(i), &s)) break;
+    add(s.st_value, s.st_size, s.st_info, s.st_shndx, s.st_name);
   }
 }
 
@@ -242,6 +273,10 @@ void load_elf(SymbolFile::Impl& im, std::span<const std::byte> bytes, const Load
   read_symbols(im.symtab, sym_elf, sym_path, sym_len);
   im.symtab.set_demangle(opt.demangle);
   im.symtab.build();
+  if (!opt.dwarf && im.symtab.size() > 0) {  // symbol+offset only: the DWARF is not read
+    if (!missing.empty()) finder->warn_once(im.path + ": no DWARF and " + missing + ": symbol table only");
+    return;
+  }
 
   decompress_debug_sections(dw_elf);
   // dwz's supplementary file, when the DWARF names one.

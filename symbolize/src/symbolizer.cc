@@ -85,6 +85,7 @@ std::vector<SymbolMapSpec> read_symbol_map_list(const std::string& path, const s
 SymbolFileCache::SymbolFileCache(Warn warn, SymbolizerOptions opt)
     : warn_(std::move(warn)), finder_(std::move(opt.debug), warn_) {
   load_.demangle = opt.demangle;
+  load_.dwarf = opt.dwarf;
   load_.debug_files = &finder_;
 }
 

@@ -5,6 +5,11 @@
 
 namespace xentt::sym::detail {
 
+void Symtab::reserve(std::size_t n) {
+  syms_.reserve(n);
+  extra_.reserve(n);
+}
+
 void Symtab::add(std::uint64_t addr, std::uint64_t size, std::string_view name, Binding b,
                  bool is_object, std::uint64_t limit) {
   if (name.empty()) return;
@@ -18,11 +23,18 @@ void Symtab::build() {
   // Sized symbols first. Among aliases with the same range, the one that
   // comes last in the symbol table wins: that is what llvm-symbolizer and
   // addr2line print (e.g. the kernel's weak `memcpy` over `__memcpy`).
+  // Priorities are symbol numbers, all distinct: radix-sorted builds.
   IntervalIndex sized;
-  for (std::size_t i = 0; i < syms_.size(); ++i)
-    if (extra_[i].sized) sized.add(syms_[i].lo, syms_[i].hi, static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i));
-  index_ = sized;
-  sized.build();
+  sized.reserve(syms_.size());
+  for (std::size_t i = 0; i < syms_.size(); ++i) {
+    auto n = static_cast<std::uint32_t>(i);
+    if (extra_[i].sized) sized.add(syms_[i].lo, syms_[i].hi, n, n);
+  }
+  // Asked once per unsized symbol: no lookup tables. Its sorted input
+  // starts index_'s, which then sorts only the unsized symbols and merges.
+  sized.build({.distinct = true, .tables = false, .keep_input = true});
+  index_ = IntervalIndex{};
+  index_.add_sorted_input_of(sized);
 
   // Unsized symbols (assembly labels, System.map entries) only fill gaps:
   // one that falls inside a sized symbol is skipped, the others extend to
@@ -30,7 +42,7 @@ void Symtab::build() {
   std::vector<std::uint64_t> starts;
   starts.reserve(syms_.size());
   for (auto& s : syms_) starts.push_back(s.lo);
-  std::sort(starts.begin(), starts.end());
+  radix_sort(starts, [](std::uint64_t a) { return a; });
   starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
   for (std::size_t i = 0; i < syms_.size(); ++i) {
     if (extra_[i].sized) continue;
@@ -42,7 +54,7 @@ void Symtab::build() {
     if (s.hi <= s.lo) continue;  // a label at the very end of its section
     index_.add(s.lo, s.hi, static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i));
   }
-  index_.build();
+  index_.build({.distinct = true});
   // A slot per symbol for its demangled name, filled on first use (C
   // programs and kernels have no mangled name and get no table).
   if (demangle_ && std::any_of(syms_.begin(), syms_.end(), [](const SymbolRange& s) { return maybe_mangled(s.name); }))

@@ -27,6 +27,8 @@ class Symtab {
   // symbol.
   void add(std::uint64_t addr, std::uint64_t size, std::string_view name, Binding b, bool is_object,
            std::uint64_t limit = ~0ull);
+  // Room for `n` symbols (a hint: add() grows as needed).
+  void reserve(std::size_t n);
   // Sorts and flattens; call once after the last add().
   void build();
 

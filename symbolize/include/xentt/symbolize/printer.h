@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <span>
@@ -103,6 +105,44 @@ struct BranchAddrs {
   std::uint64_t flags = 0;
 };
 
+// A growable block of text for the hot loops of the printers: room is
+// handed out without being zero-filled (std::string::resize fills it),
+// and a writer may copy fixed-size pieces past what it keeps.
+class TextBuffer {
+ public:
+  // Where the next bytes go, with at least `room` bytes writable from there.
+  char* reserve(std::size_t room) {
+    if (cap_ - n_ < room) grow(room);
+    return p_.get() + n_;
+  }
+  // Room for `room` more bytes at `at` (a pointer reserve() or ensure()
+  // gave, advanced by what was written since); the bytes before `at` are
+  // kept. Returns where they continue (the block may move).
+  char* ensure(char* at, std::size_t room) {
+    std::size_t used = static_cast<std::size_t>(at - p_.get());
+    if (cap_ - used < room) {
+      n_ = used;
+      grow(room);
+    }
+    return p_.get() + used;
+  }
+  // Keeps what was written up to `end`.
+  void commit(char* end) noexcept { n_ = static_cast<std::size_t>(end - p_.get()); }
+  void append(std::string_view s) {
+    char* p = reserve(s.size());
+    if (!s.empty()) std::memcpy(p, s.data(), s.size());
+    n_ += s.size();
+  }
+  void clear() noexcept { n_ = 0; }
+  std::size_t size() const noexcept { return n_; }
+  std::string_view view() const noexcept { return {p_.get(), n_}; }
+
+ private:
+  void grow(std::size_t room);
+  std::unique_ptr<char[]> p_;
+  std::size_t n_ = 0, cap_ = 0;
+};
+
 // Formats branch records, resolving both ends when symbols are asked.
 // Reuses its lookup buffers: keep one per output stream.
 class RecordPrinter {
@@ -120,9 +160,69 @@ class RecordPrinter {
   // Appends one line, '\n' included. Text: "N: FROM -> TO[ (brctr B)]";
   // JSON: {"index":N,"from":"0x..","to":"0x.."[,"brctr":B][,"flags":"0x.."][,from_sym...]}.
   void append(std::string& out, std::uint64_t index, const BranchAddrs& r, std::optional<std::uint64_t> brctr);
+  // The same into a TextBuffer: bts_dump's hot loop. Text without lines
+  // (symbol+offset or raw) is written in place: the numbers of
+  // consecutive records by incrementing the previous one's digits, and
+  // each address's "sym+0xoff" copied from a per-printer table of recent
+  // addresses (256k entries, 16 MB, made on the first use: branch traces
+  // revisit the same addresses), so a repeat costs no lookup and no
+  // formatting. Other modes format as append(std::string&) does.
+  void append(TextBuffer& out, std::uint64_t index, const BranchAddrs& r, std::optional<std::uint64_t> brctr);
+  // append(TextBuffer&) of consecutive records, numbered from
+  // `first_index`; `extended`: each one's `flags` is its branch counter
+  // (an extended .bts file). Saves a call a record.
+  void append_all(TextBuffer& out, std::uint64_t first_index, std::span<const BranchAddrs> recs, bool extended);
 
  private:
   void resolve(std::uint64_t addr, Resolved& out);
+  // The decimal digits of a number that usually grows by one from call to
+  // call (record indexes, branch counters).
+  struct Counter {
+    std::uint64_t value = 0;
+    std::uint32_t len = 0;  // 0: none yet
+    char digits[28] = {};
+    // Writes `v` at p (copying 24 bytes: room for them needed) and returns its end.
+    char* put(char* p, std::uint64_t v) noexcept {
+      if (len && v == value + 1 && v != 0 && digits[len - 1] != '9') {
+        ++digits[len - 1];  // nine times in ten
+        value = v;
+      } else {
+        set(v);
+      }
+      __builtin_memcpy(p, digits, 24);
+      return p + len;
+    }
+    void set(std::uint64_t v) noexcept;  // the other cases: a carry, or another number
+  };
+  // A recent address's text ("[prefix]sym+0xoff"), when it fits.
+  struct Recent {
+    std::uint64_t addr = 0;
+    char text[55];
+    std::uint8_t len = 0;  // 0: empty
+  };
+  static constexpr unsigned kRecentBits = 18;
+  // Writes the location text of `addr` at p (ensured room: out's), from
+  // the table when it is there; returns its end.
+  char* put_location(TextBuffer& out, char* p, std::uint64_t addr, Resolved& r) {
+    // Two ways a set: 3% of the benchmark trace's lookups miss, against 5%
+    // for as many entries direct-mapped.
+    Recent* set = recent_.get() + 2 * ((addr * 0x9E3779B97F4A7C15ull) >> (64 - kRecentBits + 1));
+    for (int w = 0; w < 2; ++w)
+      if (set[w].len && set[w].addr == addr) {
+        __builtin_memcpy(p, set[w].text, sizeof set[w].text);
+        return p + set[w].len;
+      }
+    return put_new_location(out, p, addr, r, set);
+  }
+  // Whether records print as text without lines (else through
+  // append(std::string&)); sets `sym` (symbols asked and possible) and
+  // makes the table of recent addresses.
+  bool start_text(bool& sym);
+  char* put_text_record(TextBuffer& out, char* p, std::uint64_t index, const BranchAddrs& r, bool sym,
+                        const std::uint64_t* brctr);
+  // put_location() of an address not in the table: looks it up, formats
+  // it and keeps its text in set[0] when it fits (set[0] moving to set[1]).
+  char* put_new_location(TextBuffer& out, char* p, std::uint64_t addr, Resolved& r, Recent* set);
 
   Symbolizer* sym_;
   const Symbolizer* shared_ = nullptr;
@@ -130,6 +230,11 @@ class RecordPrinter {
   Resolved from_, to_;
   bool have_to_ = false;  // to_ holds the previous record's destination
   std::unique_ptr<ResolveCache> cache_;  // for_thread printers'
+  Counter index_, brctr_;
+  // 1 << kRecentBits, in sets of two; calloc'ed (16 MB of zero pages from
+  // the kernel, touched only where used, instead of a memset).
+  std::unique_ptr<Recent, void (*)(void*)> recent_{nullptr, std::free};
+  std::string scratch_;  // append(TextBuffer&)'s other modes
 };
 
 }  // namespace xentt::sym

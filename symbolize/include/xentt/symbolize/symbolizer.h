@@ -54,6 +54,10 @@ struct SymbolizerOptions {
   // Symbol and function names printed demangled (C++, Rust), as c++filt
   // prints them; off: as the symbol table and DWARF spell them.
   bool demangle = true;
+  // Read the DWARF of each file at load (LoadOptions::dwarf): off for
+  // callers that never ask for lines or inline frames (symbol+offset only);
+  // a lookup with lines then answers from the symbol table alone.
+  bool dwarf = true;
   // Where separate debug files and dwz supplementary files are looked for
   // (default: $XENTT_DEBUG_FILE_DIRECTORY or /usr/lib/debug, then
   // $DEBUGINFOD_URLS when set).
