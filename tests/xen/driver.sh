@@ -37,6 +37,17 @@ for d in $running; do
   vmi --xen --vmlinux "$V" "$d" --json print linux_banner 2>&1
   sec "$d" release
   vmi --xen --vmlinux "$V" "$d" --json print init_uts_ns.name.release 2>&1
+  sec "$d" read
+  vmi --xen --vmlinux "$V" "$d" --json read linux_banner 14 2>&1
+  sec "$d" translate
+  vmi --xen --vmlinux "$V" "$d" --json translate linux_banner 2>&1
+  # The same bytes at the guest-physical address the walk gave.
+  pa=$("$B/bin/tt_vmi" --xen --vmlinux "$V" "$d" --json translate linux_banner 2>/dev/null |
+       sed -n 's/.*"paddr":"\(0x[0-9a-f]*\)".*/\1/p')
+  sec "$d" read-physical
+  vmi --xen "$d" --json read -P "${pa:-0xbad}" 14 2>&1
+  sec "$d" lsmod
+  vmi --xen --vmlinux "$V" "$d" --json lsmod 2>&1
   sec "$d" ps
   vmi --xen --vmlinux "$V" "$d" --json ps 2>&1
   sec "$d" dmesg

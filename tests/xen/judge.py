@@ -113,6 +113,21 @@ for dom in ('pv1', 'pvh1'):
         fail(f'{dom}: init_uts_ns.name.release is {r!r}, uname -r said {release!r}')
     ok(f'{dom}: print init_uts_ns.name.release = {release}')
 
+    banner_hex = 'Linux version '.encode().hex()
+    rd = json_of(dom, 'read')
+    if rd.get('bytes') != banner_hex:
+        fail(f'{dom}: read linux_banner 14 gave {rd}, not "Linux version "')
+    tr = json_of(dom, 'translate')
+    rp = json_of(dom, 'read-physical')
+    if not tr.get('paddr') or rp.get('bytes') != banner_hex or rp.get('address') != tr['paddr']:
+        fail(f'{dom}: translate linux_banner {tr} then read -P of it {rp}: not the banner\'s bytes')
+    ok(f'{dom}: read linux_banner, and read -P at translate\'s {tr["paddr"]}, give "Linux version "')
+    nmod = next((int(l.split()[1]) for l in console if l.startswith('modules ')), None)
+    mods = json_of(dom, 'lsmod')
+    if nmod is None or len(mods) != nmod:
+        fail(f'{dom}: lsmod lists {len(mods)} modules, /proc/modules had {nmod}')
+    ok(f'{dom}: lsmod lists {len(mods)} modules, as /proc/modules')
+
     ps = json_of(dom, 'ps')
     have = {(t['pid'], comm(t['comm'])) for t in ps}
     missing = sorted(tasks - have)
