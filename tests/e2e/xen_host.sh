@@ -8,40 +8,22 @@
 source "$(dirname "$0")/lib/common.bash"
 [ -e /dev/xen/privcmd ] && skip "this is a Xen host: xen_lab.sh's checks apply"
 
-set +e
-tt_vmi --xen somedomain regs >"$TMP/out" 2>"$TMP/err"; rc=$?
-set -e
-cat "$TMP/err"
-check "not on Xen: exit 1" test $rc = 1
-check "not on Xen: one line naming privcmd and dom0" \
-  bash -c "[ \$(wc -l <'$TMP/err') = 1 ] && grep -q 'not on a Xen host: /dev/xen/privcmd is missing (run in dom0' '$TMP/err'"
+expect_exit 1 'not on a Xen host: /dev/xen/privcmd is missing (run in dom0' tt_vmi --xen somedomain regs
 check "not on Xen: nothing on stdout" test ! -s "$TMP/out"
 
-set +e
-tt_record --engine xen -k "$XENTT_GUEST" -s "$TMP/rec" xenvm >"$TMP/out" 2>"$TMP/err"; rc=$?
-set -e
-cat "$TMP/err"
-check "tt_record --engine xen: exit 2" test $rc = 2
-check "tt_record --engine xen: says Xen has no record/replay and names engine qemu" \
-  bash -c "grep -q 'engine xen cannot record: Xen has no record/replay' '$TMP/err' && grep -q 'engine qemu' '$TMP/err'"
+expect_exit 2 'engine xen cannot record: Xen has no record/replay' \
+  tt_record --engine xen -k "$XENTT_GUEST" -s "$TMP/rec" xenvm
+check "tt_record --engine xen: names engine qemu" grep -q 'engine qemu' "$TMP/err"
 check "tt_record --engine xen: no state directory made" test ! -e "$TMP/rec"
 
-set +e
-tt_record --engine bochs -k "$XENTT_GUEST" -s "$TMP/rec" xenvm >"$TMP/out" 2>"$TMP/err"; rc=$?
-set -e
-check "an unknown engine: exit 2, naming the engines there are" \
-  bash -c "[ $rc = 2 ] && grep -q \"engine 'bochs' is not part of this xentt (engines here: qemu, xen)\" '$TMP/err'"
+expect_exit 2 "engine 'bochs' is not part of this xentt (engines here: qemu, xen)" \
+  tt_record --engine bochs -k "$XENTT_GUEST" -s "$TMP/rec" xenvm
 
 # A paused replay of engine qemu asked for a live trace.
 record_demo xh
 tt_replay --until icount=20000 xh >"$TMP/p.out" 2>"$TMP/p.err" || fail "tt_replay --until: $(cat "$TMP/p.err")"
 cleanup_hooks+=("tt_replay -K xh >/dev/null 2>&1")
-set +e
-tt_vmi xh trace -o "$TMP/t.bts" >"$TMP/out" 2>"$TMP/err"; rc=$?
-set -e
-cat "$TMP/err"
-check "tt_vmi trace on a replay: exit 2, pointing to trace_task" \
-  bash -c "[ $rc = 2 ] && grep -q 'does not trace a live VM: it traces replays (trace_task)' '$TMP/err'"
+expect_exit 2 'does not trace a live VM: it traces replays (trace_task)' tt_vmi xh trace -o "$TMP/t.bts"
 check "tt_vmi trace on a replay: no file" test ! -e "$TMP/t.bts"
 
 # A recording whose config names engine xen (hand-edited: tt_record makes
@@ -49,9 +31,5 @@ check "tt_vmi trace on a replay: no file" test ! -e "$TMP/t.bts"
 python3 -c "
 import json; p='$XENTT_STATE/xh/config.json'; j = json.load(open(p)); j['engine'] = 'xen'; json.dump(j, open(p, 'w'))"
 tt_replay -K xh >/dev/null 2>&1 || true
-set +e
-tt_replay --until icount=100 xh >"$TMP/out" 2>"$TMP/err"; rc=$?
-set -e
-cat "$TMP/err"
-check "tt_replay of an engine-xen config: exit 2, naming engine qemu" \
-  bash -c "[ $rc = 2 ] && grep -q 'engine xen cannot replay: Xen has no record/replay' '$TMP/err' && grep -q 'engine qemu' '$TMP/err'"
+expect_exit 2 'engine xen cannot replay: Xen has no record/replay' tt_replay --until icount=100 xh
+check "tt_replay of an engine-xen config: names engine qemu" grep -q 'engine qemu' "$TMP/err"
