@@ -55,6 +55,19 @@ void write_file_atomic(const fs::path& path, const std::string& data, unsigned m
   }
 }
 
+void write_then_rename(const fs::path& path, const std::function<void(const fs::path& tmp)>& write) {
+  fs::path tmp = path;
+  tmp += ".tmp." + std::to_string(getpid());
+  try {
+    write(tmp);
+    if (::rename(tmp.c_str(), path.c_str()) != 0)
+      throw system_error("cannot rename " + tmp.string() + " to " + path.string(), errno);
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
+}
+
 void clone_file(const fs::path& from, const fs::path& to) {
   int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) throw system_error("cannot read " + from.string(), errno);

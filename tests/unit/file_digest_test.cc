@@ -7,6 +7,7 @@
 #include <string>
 
 #include "xentt/base/file_digest.h"
+#include "xentt/base/error.h"
 #include "xentt/base/fs_util.h"
 #include "unit_util.h"
 
@@ -64,4 +65,25 @@ TEST_CASE("a damaged digest manifest is refused as itself, naming it") {
   CHECK(status_of([&] { DigestManifest::read(t.path / "sums.json"); }) == 2);
   write_file_atomic(t.path / "sums.json", R"({"format": 9, "files": {}, "crc32": "0x0"})");
   CHECK(message_of([&] { DigestManifest::read(t.path / "sums.json"); }).find("format 9 unknown") != std::string::npos);
+}
+
+TEST_CASE("write_then_rename makes the file whole or leaves nothing, and no temporary file") {
+  TempDir t;
+  fs::path f = t.path / "out.core";
+  write_then_rename(f, [](const fs::path& tmp) { std::ofstream(tmp) << "whole"; });
+  CHECK(read_file(f) == "whole");
+  CHECK(std::distance(fs::directory_iterator(t.path), fs::directory_iterator()) == 1);
+  // A writer that fails half way: the old file stays, the temporary goes.
+  CHECK_THROWS_AS(write_then_rename(f,
+                                    [](const fs::path& tmp) {
+                                      std::ofstream(tmp) << "half";
+                                      throw bad_input("the writer failed");
+                                    }),
+                  Error);
+  CHECK(read_file(f) == "whole");
+  CHECK(std::distance(fs::directory_iterator(t.path), fs::directory_iterator()) == 1);
+  // A rename that cannot happen (the target is a non-empty directory).
+  fs::create_directories(t.path / "dir" / "x");
+  CHECK_THROWS_AS(write_then_rename(t.path / "dir", [](const fs::path& tmp) { std::ofstream(tmp) << "x"; }), Error);
+  CHECK(std::distance(fs::directory_iterator(t.path), fs::directory_iterator()) == 2);
 }

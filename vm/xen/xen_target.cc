@@ -8,8 +8,6 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
-#include <unistd.h>
 #include <thread>
 
 #include "vm/xen/pt_bts.h"
@@ -17,6 +15,7 @@
 #include "vm/xen/xen_c.h"
 #include "vm/xen/xen_registers.h"
 #include "xentt/base/error.h"
+#include "xentt/base/fs_util.h"
 
 namespace xentt::xen {
 
@@ -231,22 +230,13 @@ Target::LiveTrace XenDomainTarget::trace_live(unsigned vcpu, std::chrono::millis
 }
 
 void XenDomainTarget::write_native_core(const std::filesystem::path& path) {
-  std::filesystem::path tmp = path;
-  tmp += fmt::format(".tmp.{}", ::getpid());
-  if (xc_domain_dumpcore(xc_->xc(), info_.domid, tmp.c_str()) != 0) {
+  write_then_rename(path, [&](const std::filesystem::path& tmp) {
+    if (xc_domain_dumpcore(xc_->xc(), info_.domid, tmp.c_str()) == 0) return;
     int e = errno;
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
     if (e == ESRCH || !xc_->info(info_.domid)) gone_or("writing its core", ESRCH);
     throw runtime_error(fmt::format("engine xen: writing {} (xc_domain_dumpcore of '{}') failed: {}", path.string(),
                                     info_.name, std::strerror(e)));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    throw runtime_error(fmt::format("engine xen: renaming the core to {} failed", path.string()));
-  }
+  });
 }
 
 std::vector<PhysicalRange> XenDomainTarget::ram_ranges() {

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "xentt/base/error.h"
+#include "xentt/base/fs_util.h"
 
 namespace xentt::vmi {
 
@@ -138,9 +139,7 @@ void write_vmcore(const std::filesystem::path& path, const VmcoreSpec& spec, con
   eh.e_phnum = static_cast<Elf64_Half>(nphdr);
 
   // Written under a temporary name, renamed when whole.
-  std::filesystem::path tmp = path;
-  tmp += fmt::format(".tmp.{}", ::getpid());
-  try {
+  write_then_rename(path, [&](const std::filesystem::path& tmp) {
     OutFile f(tmp);
     f.write_at(0, &eh, sizeof eh);
     f.write_at(sizeof eh, ph.data(), ph.size() * sizeof(Elf64_Phdr));
@@ -158,12 +157,7 @@ void write_vmcore(const std::filesystem::path& path, const VmcoreSpec& spec, con
       }
     }
     f.close();
-    std::filesystem::rename(tmp, path);
-  } catch (...) {
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
-    throw;
-  }
+  });
 }
 
 }  // namespace xentt::vmi

@@ -17,6 +17,15 @@ std::string read_file(const std::filesystem::path& path);
 // fsync, rename. A reader sees the old or the new content, never half.
 void write_file_atomic(const std::filesystem::path& path, const std::string& data, unsigned mode = 0644);
 
+// Makes `path` whole or not at all: `write` fills the temporary file it is
+// given ("PATH.tmp.PID", same directory), which is then renamed to `path`;
+// when `write` throws, or the rename fails, the temporary file is removed
+// and the error goes on. For writers that need a file name (a library that
+// opens the file itself) or write at offsets; write_file_atomic() is the
+// one for a string. Throws what `write` throws, system_error for the rename.
+void write_then_rename(const std::filesystem::path& path,
+                       const std::function<void(const std::filesystem::path& tmp)>& write);
+
 // Copies a file, sharing blocks where the file system allows (reflink).
 void clone_file(const std::filesystem::path& from, const std::filesystem::path& to);
 
