@@ -75,9 +75,11 @@ std::string hex_string(const std::string& bytes) {
   return s;
 }
 
-vmi::InspectorOptions inspector_options(const StateDir& sd, const Options& o) {
+// The VM's symbol files (none for a live domain: `sd` null), --vmlinux,
+// --kaslr-offset.
+vmi::InspectorOptions inspector_options(const StateDir* sd, const Options& o) {
   vmi::InspectorOptions io;
-  io.maps = symbol_maps(sd);
+  if (sd) io.maps = symbol_maps(*sd);
   if (!o.debug_file.empty()) io.debug_file = o.debug_file;
   if (!o.kaslr.empty()) io.kaslr_offset = static_cast<std::int64_t>(parse_u64(o.kaslr, "--kaslr-offset"));
   return io;
@@ -105,9 +107,7 @@ using Answer = std::function<void(const Instant&, vmi::Inspector&, json* out)>;
 int run_live(const Options& o, const Answer& answer) {
   if (!o.at.empty() || !o.replay.empty() || !o.dir.empty())
     throw bad_input("--xen looks at a live domain: --at, --replay and --state-dir are for recordings");
-  vmi::InspectorOptions io;
-  if (!o.debug_file.empty()) io.debug_file = o.debug_file;
-  if (!o.kaslr.empty()) io.kaslr_offset = static_cast<std::int64_t>(parse_u64(o.kaslr, "--kaslr-offset"));
+  vmi::InspectorOptions io = inspector_options(nullptr, o);
   std::unique_ptr<Target> t = make_engine("xen")->open_live(o.name);
   if (!o.no_pause) t->pause();
   json j;
@@ -126,7 +126,7 @@ int run(const Options& o, const Answer& answer) {
   stop_on_signals();  // Ctrl-C with --at: quit QEMU, remove its files, exit 1
   if (o.xen) return run_live(o, answer);
   StateDir sd = StateDir::open_existing(o.name, o.dir.empty() ? std::nullopt : std::optional<fs::path>(o.dir));
-  vmi::InspectorOptions io = inspector_options(sd, o);
+  vmi::InspectorOptions io = inspector_options(&sd, o);
   json rows = json::array();
   bool several = o.at.size() > 1;
   auto visit = [&](const Instant& in, Target& t) {

@@ -23,7 +23,33 @@ namespace {
 constexpr std::uint64_t kPage = XC_PAGE_SIZE;
 constexpr std::size_t kBatch = 64;       // frames mapped per call: one hypercall
 constexpr std::size_t kMaxHeld = 4096;   // 16 MiB of mappings, then all are dropped
+constexpr std::uint64_t kNoFrame = ~0ull;  // a p2m entry naming no frame (after widening a 32-bit guest's)
+
+// Calls each(address, offset into out, bytes) for the piece of [addr,
+// addr + n) in each page, in order.
+template <class Each>
+void by_page(std::uint64_t addr, std::size_t n, Each&& each) {
+  for (std::size_t done = 0; done < n;) {
+    std::uint64_t a = addr + done;
+    std::size_t in_page = std::min<std::size_t>(n - done, kPage - a % kPage);
+    each(a, done, in_page);
+    done += in_page;
+  }
+}
+
+// Appends the page at `a` to ascending ranges, joining it to the last one
+// when adjacent.
+void add_page(std::vector<PhysicalRange>& out, std::uint64_t a) {
+  if (!out.empty() && out.back().guest + out.back().size == a) out.back().size += kPage;
+  else out.push_back({a, kPage, 0});
+}
 }  // namespace
+
+void XenDomainTarget::check_vcpu(unsigned vcpu) const {
+  if (vcpu >= info_.vcpus)
+    throw bad_input(fmt::format("engine xen: domain '{}' has {} vCPU(s); there is no vCPU {}", info_.name,
+                                info_.vcpus, vcpu));
+}
 
 XenDomainTarget::XenDomainTarget(const std::string& name_or_id) : xc_(std::make_unique<XenControl>()) {
   info_ = xc_->find(name_or_id);
@@ -64,9 +90,7 @@ void XenDomainTarget::resume() {
 }
 
 Registers XenDomainTarget::registers(unsigned vcpu) {
-  if (vcpu >= info_.vcpus)
-    throw bad_input(fmt::format("engine xen: domain '{}' has {} vCPU(s); there is no vCPU {}", info_.name,
-                                info_.vcpus, vcpu));
+  check_vcpu(vcpu);
   if (info_.hvm) {
     hvm_hw_cpu c{};
     if (xc_domain_hvm_getcontext_partial(xc_->xc(), info_.domid, HVM_SAVE_CODE(CPU), static_cast<std::uint16_t>(vcpu),
@@ -131,13 +155,9 @@ const std::byte* XenDomainTarget::page(std::uint64_t gfn, std::uint64_t for_addr
 }
 
 void XenDomainTarget::read_physical(std::uint64_t paddr, std::span<std::byte> out) {
-  std::size_t done = 0;
-  while (done < out.size()) {
-    std::uint64_t a = paddr + done;
-    std::size_t in_page = std::min<std::size_t>(out.size() - done, kPage - (a % kPage));
-    std::memcpy(out.data() + done, page(a / kPage, a) + a % kPage, in_page);
-    done += in_page;
-  }
+  by_page(paddr, out.size(), [&](std::uint64_t a, std::size_t at, std::size_t n) {
+    std::memcpy(out.data() + at, page(a / kPage, a) + a % kPage, n);
+  });
 }
 
 void XenDomainTarget::load_p2m() {
@@ -155,8 +175,9 @@ void XenDomainTarget::load_p2m() {
     // The guest writes its p2m list: a 64-bit guest's entries are 8 bytes.
     std::uint64_t m = mi.guest_width == 8 ? reinterpret_cast<const std::uint64_t*>(mi.p2m_table)[k]
                                           : reinterpret_cast<const std::uint32_t*>(mi.p2m_table)[k];
+    if (m == 0xffffffffull) m = kNoFrame;
     p2m_[k] = m;
-    if (m != ~0ull && m != 0xffffffffull) m2p_.emplace(m, k);
+    if (m != kNoFrame) m2p_.emplace(m, k);
   }
   xc_unmap_domain_meminfo(xc_->xc(), &mi);
   if (p2m_.empty()) throw runtime_error(fmt::format("engine xen: domain '{}' has an empty p2m list", info_.name));
@@ -165,11 +186,9 @@ void XenDomainTarget::load_p2m() {
 void XenDomainTarget::read_ram(std::uint64_t addr, std::span<std::byte> out) {
   if (info_.hvm) return read_physical(addr, out);
   load_p2m();
-  std::size_t done = 0;
-  while (done < out.size()) {
-    std::uint64_t a = addr + done, pfn = a / kPage;
-    std::size_t in_page = std::min<std::size_t>(out.size() - done, kPage - (a % kPage));
-    if (pfn >= p2m_.size() || m2p_.count(p2m_[pfn]) == 0)
+  by_page(addr, out.size(), [&](std::uint64_t a, std::size_t done, std::size_t in_page) {
+    std::uint64_t pfn = a / kPage;
+    if (pfn >= p2m_.size() || p2m_[pfn] == kNoFrame)
       throw bad_input(fmt::format("guest RAM address {:#x}: pseudo-physical frame {:#x} of domain '{}' has no machine "
                                   "frame",
                                   a, pfn, info_.name));
@@ -189,8 +208,7 @@ void XenDomainTarget::read_ram(std::uint64_t addr, std::span<std::byte> out) {
       }
       std::memcpy(out.data() + done, reinterpret_cast<const std::byte*>(e.data()) + a % kPage, in_page);
     }
-    done += in_page;
-  }
+  });
 }
 
 std::optional<std::uint64_t> XenDomainTarget::ram_address_of(std::uint64_t paddr) {
@@ -203,9 +221,7 @@ std::optional<std::uint64_t> XenDomainTarget::ram_address_of(std::uint64_t paddr
 
 Target::LiveTrace XenDomainTarget::trace_live(unsigned vcpu, std::chrono::milliseconds run_for,
                                               const std::filesystem::path& bts) {
-  if (vcpu >= info_.vcpus)
-    throw bad_input(fmt::format("engine xen: domain '{}' has {} vCPU(s); there is no vCPU {}", info_.name,
-                                info_.vcpus, vcpu));
+  check_vcpu(vcpu);
   if (!info_.hvm)  // what Xen would answer (EOPNOTSUPP), said before any hypercall
     throw bad_input(fmt::format("engine xen: vmtrace needs an HVM or PVH domain: '{}' ({}) is PV, and Intel PT "
                                 "cannot trace PV guests",
@@ -243,12 +259,8 @@ std::vector<PhysicalRange> XenDomainTarget::ram_ranges() {
   if (!info_.hvm) {
     load_p2m();
     std::vector<PhysicalRange> out;
-    for (std::uint64_t pfn = 0; pfn < p2m_.size(); ++pfn) {
-      if (!m2p_.count(p2m_[pfn])) continue;
-      std::uint64_t a = pfn * kPage;
-      if (!out.empty() && out.back().guest + out.back().size == a) out.back().size += kPage;
-      else out.push_back({a, kPage, 0});
-    }
+    for (std::uint64_t pfn = 0; pfn < p2m_.size(); ++pfn)
+      if (p2m_[pfn] != kNoFrame) add_page(out, pfn * kPage);
     return out;
   }
   xen_pfn_t max = 0;
@@ -266,12 +278,8 @@ std::vector<PhysicalRange> XenDomainTarget::ram_ranges() {
       continue;  // the whole batch is not memory
     }
     xenforeignmemory_unmap(xc_->fmem(), base, n);
-    for (std::size_t k = 0; k < n; ++k) {
-      if (err[k]) continue;
-      std::uint64_t a = (first + k) * kPage;
-      if (!out.empty() && out.back().guest + out.back().size == a) out.back().size += kPage;
-      else out.push_back({a, kPage, 0});
-    }
+    for (std::size_t k = 0; k < n; ++k)
+      if (!err[k]) add_page(out, (first + k) * kPage);
   }
   return out;
 }
@@ -284,15 +292,13 @@ std::optional<std::uint64_t> XenDomainTarget::xen_translate(std::uint64_t vaddr,
 
 std::optional<std::string> XenDomainTarget::read_virtual(std::uint64_t vaddr, std::size_t len, unsigned vcpu) {
   std::string out(len, '\0');
-  std::size_t done = 0;
-  while (done < len) {
-    std::uint64_t a = vaddr + done;
-    std::size_t in_page = std::min<std::size_t>(len - done, kPage - (a % kPage));
-    auto pa = xen_translate(a, vcpu);
-    if (!pa) return std::nullopt;
-    read_physical(*pa, std::as_writable_bytes(std::span(out.data() + done, in_page)));
-    done += in_page;
-  }
+  bool mapped = true;
+  by_page(vaddr, len, [&](std::uint64_t a, std::size_t done, std::size_t in_page) {
+    auto pa = mapped ? xen_translate(a, vcpu) : std::nullopt;
+    if (!pa) mapped = false;
+    else read_physical(*pa, std::as_writable_bytes(std::span(out.data() + done, in_page)));
+  });
+  if (!mapped) return std::nullopt;
   return out;
 }
 

@@ -81,8 +81,10 @@ class XenDomainTarget final : public Target {
   // not yet held.
   const std::byte* page(std::uint64_t gfn, std::uint64_t for_addr);
   void unmap_all();
-  // PV: the p2m list (pseudo-physical frame -> machine frame; ~0 where
-  // none) and its inverse, loaded on first use.
+  // Throws BadInput naming the domain's vCPU count unless `vcpu` is one.
+  void check_vcpu(unsigned vcpu) const;
+  // PV: the p2m list (pseudo-physical frame -> machine frame; kNoFrame,
+  // ~0, where none) and its inverse, loaded on first use.
   void load_p2m();
   std::vector<std::uint64_t> p2m_;
   std::vector<std::uint8_t> table_level_;  // per pseudo-physical frame: 1-4 a page table of that level, else 0
