@@ -13,6 +13,8 @@
 #include "xentt/base/error.h"
 #include "xentt/base/fs_util.h"
 #include "xentt/base/interrupt.h"
+#include "xentt/debug/gdb_server.h"
+#include "xentt/debug/replay_debug_target.h"
 #include "xentt/session/background_replay.h"
 #include "xentt/session/index_builder.h"
 #include "xentt/session/recording_check.h"
@@ -27,8 +29,9 @@ using namespace std::chrono_literals;
 namespace {
 
 struct Options {
-  std::string name, dir, until;
+  std::string name, dir, until, listen;
   bool paused = false, kill = false, verify = false, json = false, quiet = false, index = false;
+  bool serve = false, headless = false, listen_any = false;
 };
 
 // "\rreplaying demo: icount 12,345,678 / 305,510,543 (4%)" on a terminal only.
@@ -60,6 +63,8 @@ void print_attach_block(const ReplayState& st, const Options& o) {
   for (const auto& e : st.endpoints) {
     if (e.protocol == "gdb-remote") {
       fmt::print("  gdb:     gdb -ex 'target remote {}' {}\n", e.path.string(), st.kernel.string());
+    } else if (e.protocol == "gdb-remote-tcp") {
+      fmt::print("  gdb:     gdb -ex 'target remote {}' {}\n", e.path.string(), st.kernel.string());
     } else if (e.protocol == "qmp") {
       fmt::print("  QMP:     {}\n", e.path.string());
     } else if (e.protocol == "guest-ram") {
@@ -82,6 +87,54 @@ int paused_replay(const StateDir& sd, const Options& o) {
     if (until) s.run_until(*until);
   });
   print_attach_block(st, o);
+  return 0;
+}
+
+// --serve: our gdb server owns the replay (several clients, exact reverse
+// execution, monitor commands); --headless leaves it to a background
+// supervisor, otherwise it serves here until Ctrl-C.
+int serve_replay(const StateDir& sd, const Options& o) {
+  ensure_replay_index(sd, session_options(o, "building the replay index of " + sd.name()));
+  end_progress(o);
+  std::optional<StopPoint> until;
+  if (!o.until.empty()) until = resolve_stop_point(sd, o.until);
+  auto position = [&](ReplaySession& s) {
+    if (until) s.run_until(*until);
+  };
+  std::unique_ptr<debug::ReplayDebugTarget> target;
+  std::unique_ptr<debug::GdbServer> server;
+  ServeHook hook = [&](ReplaySession& s, ReplayState& st) -> std::function<void()> {
+    target = std::make_unique<debug::ReplayDebugTarget>(s);
+    debug::ListenOptions lo;
+    lo.unix_path = s.target().runtime_dir() / "debug.sock";
+    if (!o.listen.empty()) lo.tcp = o.listen;
+    lo.any_address = o.listen_any;
+    server = std::make_unique<debug::GdbServer>(*target, lo, [](const std::string& m) {
+      fmt::print(stderr, "tt_replay: {}\n", m);
+    });
+    // The engine's own gdb socket takes one client, and the server holds
+    // it: clients and our tools (tt_vmi) come to the server instead.
+    for (auto& e : st.endpoints)
+      if (e.protocol == "gdb-remote") e.path = server->unix_path();
+    if (server->tcp_port()) {
+      std::string host = o.listen.substr(0, o.listen.rfind(':'));
+      st.endpoints.push_back({"gdb-tcp", "gdb-remote-tcp", fmt::format("{}:{}", host, *server->tcp_port()), {}});
+    }
+    return [&server, &target, &s] {
+      server->serve([&s] { return s.target().engine_running(); });
+      server.reset();
+      target.reset();
+    };
+  };
+  if (o.headless) {
+    print_attach_block(start_background_replay(sd, position, hook), o);
+    return 0;
+  }
+  supervise_replay(sd, position, hook, [&](const ReplayState& st) {
+    print_attach_block(st, o);
+    if (!o.json) fmt::print("serving until Ctrl-C (or tt_replay -K {})\n", sd.name());
+    std::fflush(stdout);
+  });
   return 0;
 }
 
@@ -184,6 +237,9 @@ int run(const Options& o) {
                idx.checkpoints.size(), idx.build_seconds);
     return 0;
   }
+  if (o.serve) return serve_replay(sd, o);
+  if (!o.listen.empty() || o.headless || o.listen_any)
+    throw bad_input("--listen, --listen-any and --headless go with --serve");
   if (o.paused || !o.until.empty()) return paused_replay(sd, o);
   return full_replay(sd, o);
 }
@@ -200,6 +256,11 @@ int main(int argc, char** argv) {
         app.add_flag("-K,--kill", o.kill, "end every replay of NAME");
         app.add_option("-s,--state-dir", o.dir, "state directory (default $XENTT_STATE/NAME)");
         app.add_option("--until", o.until, "pause at LOC: eip[:brctr[:cx]] (eip may be a symbol) or icount=N");
+        app.add_flag("--serve", o.serve,
+                     "serve the paused replay to several gdb clients at once, with exact reverse execution");
+        app.add_option("--listen", o.listen, "with --serve: also listen on TCP HOST:PORT (loopback only)");
+        app.add_flag("--listen-any", o.listen_any, "with --listen: permit a non-loopback HOST");
+        app.add_flag("--headless", o.headless, "with --serve: serve from the background and return");
         app.add_flag("--verify", o.verify, "replay to the end and prove it matches the recording");
         app.add_flag("--index", o.index, "(re)build the replay index: final icount and checkpoints");
         app.add_flag("--json", o.json, "machine-readable output");

@@ -79,34 +79,46 @@ std::unique_ptr<ReplayTarget> start_engine_replay(Engine& engine, const StateDir
   return replay;
 }
 
-ReplayState start_background_replay(const StateDir& dir, const std::function<void(ReplaySession&)>& position) {
-  std::string out = run_in_background(dir.file(StateDir::kSupervisorLog).string(), [&](const auto& ready) {
-    stop_on_signals();  // tt_replay -K's SIGTERM: stop the replay, remove its files
-    auto s = ReplaySession::start(dir);
-    if (position) position(*s);
-    ReplayTarget& t = s->target();
-    Position p = s->position();
-    ReplayState st;
-    st.vm = dir.name();
-    st.engine = t.engine();
-    st.icount = p.icount;
-    st.rip = p.rip;
-    st.kernel = dir.machine(dir.config()).kernel;
-    st.endpoints = t.endpoints();
-    st.engine_pid = t.engine_pid();
-    st.supervisor_pid = ::getpid();
-    st.engine_start = process_start_time(st.engine_pid).value_or(0);
-    st.supervisor_start = process_start_time(st.supervisor_pid).value_or(0);
-    st.write(t.runtime_dir() / StateDir::kReplayState);
-    ready(st.to_json().dump());
-    try {
+void supervise_replay(const StateDir& dir, const std::function<void(ReplaySession&)>& position,
+                      const ServeHook& serve, const std::function<void(const ReplayState&)>& ready) {
+  auto s = ReplaySession::start(dir);
+  if (position) position(*s);
+  ReplayTarget& t = s->target();
+  Position p = s->position();
+  ReplayState st;
+  st.vm = dir.name();
+  st.engine = t.engine();
+  st.icount = p.icount;
+  st.rip = p.rip;
+  st.kernel = dir.machine(dir.config()).kernel;
+  st.endpoints = t.endpoints();
+  st.engine_pid = t.engine_pid();
+  st.supervisor_pid = ::getpid();
+  st.engine_start = process_start_time(st.engine_pid).value_or(0);
+  st.supervisor_start = process_start_time(st.supervisor_pid).value_or(0);
+  std::function<void()> run;
+  if (serve) run = serve(*s, st);
+  st.write(t.runtime_dir() / StateDir::kReplayState);
+  ready(st);
+  try {
+    if (run) {
+      run();
+    } else {
       while (t.engine_running()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
         throw_if_interrupted();
       }
-    } catch (const Interrupted&) {
     }
-    s->stop();
+  } catch (const Interrupted&) {
+  }
+  s->stop();
+}
+
+ReplayState start_background_replay(const StateDir& dir, const std::function<void(ReplaySession&)>& position,
+                                    const ServeHook& serve) {
+  std::string out = run_in_background(dir.file(StateDir::kSupervisorLog).string(), [&](const auto& ready) {
+    stop_on_signals();  // tt_replay -K's SIGTERM: stop the replay, remove its files
+    supervise_replay(dir, position, serve, [&](const ReplayState& st) { ready(st.to_json().dump()); });
     return 0;
   });
   return ReplayState::from_json(nlohmann::json::parse(out, nullptr, false), "the background replay's state");

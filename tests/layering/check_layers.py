@@ -12,6 +12,7 @@ The layers (docs/architecture.md), each a folder, and what each may include:
     vm/xen     vm, tracefmt, base          (engine xen, its vmtrace/PT part included)
     vmi        vm, symbolize, base         (never an engine)
     session    vmi, vm, symbolize, tracefmt, base   (never an engine)
+    debug      session, vmi, vm, symbolize, tracefmt, base   (the gdb server; never an engine)
     tools, tests, bench: anything
 
 A header's layer is read off how it is included: "xentt/LAYER/..." is a
@@ -38,8 +39,9 @@ ALLOWED = {
     "vm/xen": {"vm", "tracefmt", "base"},
     "vmi": {"vm", "symbolize", "base"},
     "session": {"vmi", "vm", "symbolize", "tracefmt", "base"},
+    "debug": {"session", "vmi", "vm", "symbolize", "tracefmt", "base"},
 }
-LIBRARY_DIRS = ["vm/qemu", "vm/xen", "base", "symbolize", "tracefmt", "export", "vmi", "vm", "session"]  # longest prefix first
+LIBRARY_DIRS = ["vm/qemu", "vm/xen", "base", "symbolize", "tracefmt", "export", "vmi", "vm", "session", "debug"]  # longest prefix first
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
 
@@ -52,13 +54,13 @@ def layer_of_file(rel):
 
 def layer_of_header(spelled, includer_layer):
     """(layer, private) of an included header, or (None, False) if not ours."""
-    m = re.match(r"xentt/(base|symbolize|tracefmt|export|vmi|vm|session)/", spelled)
+    m = re.match(r"xentt/(base|symbolize|tracefmt|export|vmi|vm|session|debug)/", spelled)
     if m:
         return m.group(1), False
     for engine in ("vm/qemu", "vm/xen"):
         if spelled.startswith(engine + "/"):
             return engine, True
-    m = re.match(r"(base|symbolize|tracefmt|export|vmi|vm|session)/src/", spelled)
+    m = re.match(r"(base|symbolize|tracefmt|export|vmi|vm|session|debug)/src/", spelled)
     if m:
         return m.group(1), True
     if "/" not in spelled:

@@ -40,7 +40,7 @@ forbid_symbols() {
 }
 
 for t in bts_dump tt_symbolize xentt_dumplog bts_extract; do
-  forbid "$bin/$t" "a file tool" libxentt-session libxentt-qemu libxentt-xen libxentt-xen-pt libxentt-vm || bad=1
+  forbid "$bin/$t" "a file tool" libxentt-debug libxentt-session libxentt-qemu libxentt-xen libxentt-xen-pt libxentt-vm || bad=1
   forbid_symbols "$bin/$t" || bad=1
 done
 forbid "$lib/libxentt-base.so" "base is the bottom" libxentt-symbolize libxentt-tracefmt libxentt-vm libxentt-vmi libxentt-qemu libxentt-session || bad=1
@@ -53,6 +53,7 @@ forbid "$lib/libxentt-qemu.so" "an engine is below the session" libxentt-session
 forbid "$lib/libxentt-xen.so" "an engine is below the session" libxentt-session libxentt-symbolize libxentt-vmi libxentt-qemu || bad=1
 forbid "$lib/libxentt-vmi.so" "vmi is below the session and never names an engine" libxentt-session libxentt-qemu libxentt-xen libxentt-xen-pt libxentt-tracefmt || bad=1
 forbid "$lib/libxentt-session.so" "the session never names an engine" libxentt-qemu libxentt-xen libxentt-xen-pt || bad=1
+forbid "$lib/libxentt-debug.so" "the debug server never names an engine" libxentt-qemu libxentt-xen libxentt-xen-pt || bad=1
 forbid "$lib/libxentt-xen-pt.so" "engine xen is below the session" libxentt-session libxentt-symbolize libxentt-vmi libxentt-qemu || bad=1
 forbid_symbols "$lib/libxentt-vm.so" || bad=1
 if undefined "$lib/libxentt-session.so" | grep -qE 'xentt::(qemu|xen)::'; then

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <optional>
@@ -154,6 +155,66 @@ class QemuReplay final : public ReplayTarget, public BranchCounting {
       throw_if_exited();
       if (polls % 5 == 0) throw_if_stuck(stuck, icount());
     }
+  }
+
+  RunStop run_to_breakpoints(std::span<const uint64_t> eips, std::optional<uint64_t> until,
+                             const std::function<bool()>& interrupted) override {
+    if (at_end_) return RunStop::End;
+    if (until && *until <= icount()) return RunStop::Icount;
+    GdbRemote gdb(paths_.gdb, 10s);
+    for (uint64_t e : eips) gdb.insert_breakpoint(e);
+    qmp().clear_events();
+    if (until) {
+      qmp().execute("replay-break", {{"icount", *until}});
+    } else {
+      try {
+        qmp().execute("replay-delete-break");
+      } catch (const Error&) {  // none set
+      }
+    }
+    gdb.resume();
+    StuckWatch stuck;
+    bool asked_to_stop = false;
+    RunStop why;
+    for (unsigned polls = 1;; polls++) {
+      if (auto reply = gdb.wait_stop(200ms)) {
+        // Every pause sends the waiting client a stop reply: T05 for a
+        // breakpoint, T02 for a replay-break or a QMP stop (measured, QEMU
+        // 10.0.2), and one past the recorded end (see run_to_eip).
+        const uint64_t rip = gdb.registers().rip();
+        const uint64_t now = icount();
+        if (reply->starts_with("T05") && std::find(eips.begin(), eips.end(), rip) != eips.end()) {
+          why = RunStop::Breakpoint;
+        } else if (until && now == *until) {
+          why = RunStop::Icount;
+        } else if (asked_to_stop) {
+          why = RunStop::Interrupted;
+        } else {
+          at_end_ = true;
+          why = RunStop::End;
+        }
+        break;
+      }
+      qmp().pump();
+      if (qmp().take_event("SHUTDOWN")) {
+        at_end_ = true;  // gdb still waits for its stop reply; closing it drops the breakpoints
+        return RunStop::End;
+      }
+      if (!asked_to_stop && interrupted && interrupted()) {
+        qmp().execute("stop");
+        asked_to_stop = true;
+      }
+      throw_if_exited();
+      if (polls % 5 == 0) throw_if_stuck(stuck, icount());
+    }
+    for (uint64_t e : eips) gdb.remove_breakpoint(e);
+    if (until) {
+      try {
+        qmp().execute("replay-delete-break");
+      } catch (const Error&) {  // it fired
+      }
+    }
+    return why;
   }
 
   uint64_t run_to_end(const Progress& progress) override {

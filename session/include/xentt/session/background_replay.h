@@ -47,7 +47,22 @@ std::unique_ptr<ReplayTarget> start_engine_replay(Engine& engine, const StateDir
 // SIGHUP: tt_replay -K), then stops the replay and removes its files. Its
 // stderr goes to StateDir::kSupervisorLog. Throws what the supervisor threw
 // before it was ready.
-ReplayState start_background_replay(const StateDir& dir, const std::function<void(ReplaySession&)>& position);
+//
+// `serve`, when given, is called in the supervisor once the replay is in
+// position, before it says it is ready: it may change the state it will
+// publish (a debug server replaces the engine's gdb endpoint with its own)
+// and returns what the supervisor runs instead of waiting; that returns
+// when the engine ended or a signal of stop_on_signals() arrived.
+using ServeHook = std::function<std::function<void()>(ReplaySession&, ReplayState&)>;
+ReplayState start_background_replay(const StateDir& dir, const std::function<void(ReplaySession&)>& position,
+                                    const ServeHook& serve = {});
+
+// What start_background_replay()'s supervisor does, in this process (a
+// foreground server): starts the replay, positions it, publishes its state
+// in the runtime directory, calls `ready` with it, serves or waits as
+// above, then stops the replay and removes its files.
+void supervise_replay(const StateDir& dir, const std::function<void(ReplaySession&)>& position,
+                      const ServeHook& serve, const std::function<void(const ReplayState&)>& ready);
 
 // Ends every replay of `dir` that no running program of ours owns: asks
 // each background supervisor to stop (SIGTERM; SIGKILL after 5 s), and

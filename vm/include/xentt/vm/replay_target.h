@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "xentt/vm/target.h"
@@ -69,6 +70,15 @@ class ReplayTarget : public Target {
   // Runs until the first time the guest is about to execute `eip`. Returns
   // false (paused at the end) when the recording ends first.
   virtual bool run_to_eip(std::uint64_t eip) = 0;
+  // Why run_to_breakpoints() returned.
+  enum class RunStop { Breakpoint, Icount, Interrupted, End };
+  // Runs until the guest is about to execute one of `eips` (the vCPU's rip
+  // is then that eip), the replay reaches `until_icount` (when given), the
+  // recording ends, or `interrupted()` (asked about 5 times a second) says
+  // so. Each breakpoint hit costs a stop and a resume (~1 ms for engine
+  // qemu); a run that starts at one of `eips` stops there at once.
+  virtual RunStop run_to_breakpoints(std::span<const std::uint64_t> eips, std::optional<std::uint64_t> until_icount,
+                                     const std::function<bool()>& interrupted) = 0;
   // Runs to the end of the recording; returns the final instruction count.
   virtual std::uint64_t run_to_end(const Progress& progress = {}) = 0;
   // True when the replay has consumed the whole recording. Waits up to
