@@ -95,6 +95,40 @@ check "client B reads demo_ticks there after flushing its register cache" grep -
 timeout 60 tt_vmi demo print demo_ticks >"$TMP/vmi.out" 2>"$TMP/vmi.err" || fail "tt_vmi: $(cat "$TMP/vmi.err")"
 check "tt_vmi reads demo_ticks through the same server" grep -qx '0' "$TMP/vmi.out"
 
+# The gdb/MI commands an editor sends (VS Code's C/C++ extension with
+# "miDebuggerServerAddress": docs/debug-server.md), through gdb's MI.
+{
+  echo "-gdb-set pagination off"
+  echo "-file-exec-and-symbols $kernel"
+  echo "-target-select remote $sock"
+  echo "-break-insert sched_tick"
+  echo "-exec-continue"
+  echo "-exec-continue"
+  echo "-exec-continue --reverse"
+  echo "-stack-list-frames"
+  echo "-data-list-register-values x 16"
+  echo "-data-evaluate-expression demo_ticks"
+  echo '-interpreter-exec console "monitor when"'
+  echo "-break-delete 1"
+  echo "-exec-step --reverse"
+  echo "-exec-next"
+  echo "-target-detach"
+  echo "-gdb-exit"
+} | while read -r line; do
+  # One command at a time, each after the previous one's answer (a stop's
+  # *stopped record for the runs), as an editor sends them.
+  echo "$line"
+  case "$line" in -exec-*) sleep 3 ;; *) sleep 0.5 ;; esac
+done | timeout 120 gdb --interpreter=mi -nx >"$TMP/mi.out" 2>&1 || fail "gdb MI: $(tail -3 "$TMP/mi.out")"
+grep -E '^\*stopped|^\^(done|error)|icount' "$TMP/mi.out" | cut -c1-200
+check "MI: three stops at the breakpoint, the third after -exec-continue --reverse" \
+  test "$(grep -c '^\*stopped,reason="breakpoint-hit"' "$TMP/mi.out")" = 3
+check "MI: the frame list names sched_tick" grep -q '^\^done,stack=\[frame={level="0",addr="[^"]*",func="sched_tick"' "$TMP/mi.out"
+check "MI: rip (register 16) reads sched_tick" grep -q "number=\"16\",value=\"$tick\"" "$TMP/mi.out"
+check "MI: demo_ticks is 1 at the second hit" grep -q '^\^done,value="1"' "$TMP/mi.out"
+check "MI: monitor when through -interpreter-exec" grep -q 'icount [0-9]*, rip '"$tick" "$TMP/mi.out"
+check "MI: reverse step and next end in stops" test "$(grep -c '^\*stopped,reason="end-stepping-range"' "$TMP/mi.out")" = 2
+
 # Bad clients: the server says what happened and serves the next one.
 python3 - "$sock" <<'PY' || fail "bad clients"
 import socket, sys, time
