@@ -31,7 +31,7 @@ namespace {
 struct Options {
   std::string name, dir, until, listen;
   bool paused = false, kill = false, verify = false, json = false, quiet = false, index = false;
-  bool serve = false, headless = false, listen_any = false;
+  bool serve = false, headless = false, listen_any = false, no_watch = false;
 };
 
 // "\rreplaying demo: icount 12,345,678 / 305,510,543 (4%)" on a terminal only.
@@ -126,15 +126,22 @@ int serve_replay(const StateDir& sd, const Options& o) {
       target.reset();
     };
   };
+  // Watchpoints need the plugin's memory callbacks, which cost every run
+  // (bench/debug.sh); --no-watch leaves them out.
+  SessionOptions so;
+  so.memory_watch = !o.no_watch;
   if (o.headless) {
-    print_attach_block(start_background_replay(sd, position, hook), o);
+    print_attach_block(start_background_replay(sd, position, hook, so), o);
     return 0;
   }
-  supervise_replay(sd, position, hook, [&](const ReplayState& st) {
-    print_attach_block(st, o);
-    if (!o.json) fmt::print("serving until Ctrl-C (or tt_replay -K {})\n", sd.name());
-    std::fflush(stdout);
-  });
+  supervise_replay(
+      sd, position, hook,
+      [&](const ReplayState& st) {
+        print_attach_block(st, o);
+        if (!o.json) fmt::print("serving until Ctrl-C (or tt_replay -K {})\n", sd.name());
+        std::fflush(stdout);
+      },
+      so);
   return 0;
 }
 
@@ -238,8 +245,8 @@ int run(const Options& o) {
     return 0;
   }
   if (o.serve) return serve_replay(sd, o);
-  if (!o.listen.empty() || o.headless || o.listen_any)
-    throw bad_input("--listen, --listen-any and --headless go with --serve");
+  if (!o.listen.empty() || o.headless || o.listen_any || o.no_watch)
+    throw bad_input("--listen, --listen-any, --headless and --no-watch go with --serve");
   if (o.paused || !o.until.empty()) return paused_replay(sd, o);
   return full_replay(sd, o);
 }
@@ -261,6 +268,8 @@ int main(int argc, char** argv) {
         app.add_option("--listen", o.listen, "with --serve: also listen on TCP HOST:PORT (loopback only)");
         app.add_flag("--listen-any", o.listen_any, "with --listen: permit a non-loopback HOST");
         app.add_flag("--headless", o.headless, "with --serve: serve from the background and return");
+        app.add_flag("--no-watch", o.no_watch,
+                     "with --serve: no watchpoints (forward runs without the memory callbacks they need)");
         app.add_flag("--verify", o.verify, "replay to the end and prove it matches the recording");
         app.add_flag("--index", o.index, "(re)build the replay index: final icount and checkpoints");
         app.add_flag("--json", o.json, "machine-readable output");

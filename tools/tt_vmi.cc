@@ -18,6 +18,9 @@
 #include "xentt/session/guest_instants.h"
 #include "xentt/session/location.h"
 #include "xentt/session/vm_symbols.h"
+#include "xentt/base/printable.h"
+#include "xentt/base/number.h"
+#include "xentt/vmi/typed_value.h"
 #include "xentt/vm/engine.h"
 #include "xentt/vmi/inspector.h"
 #include "xentt/vmi/linux_vmcore.h"
@@ -47,6 +50,9 @@ struct Options {
   // core, trace
   std::string output, core_format = "elf";
   unsigned ms = 100;
+  // watch
+  std::string from, to;
+  bool watch = false, reads = false, one_insn_per_tb = false;
 };
 
 // "0000: 48 89 e5 ... |H..|" lines, 16 bytes each, addresses from `base`.
@@ -122,8 +128,96 @@ int run_live(const Options& o, const Answer& answer) {
   return 0;
 }
 
+// `bytes` as a value: a little-endian number up to 8 bytes, else hex bytes.
+std::string value_text(const std::string& bytes) {
+  if (bytes.empty()) return "?";
+  if (bytes.size() <= 8) {
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < bytes.size(); i++) v |= std::uint64_t(static_cast<unsigned char>(bytes[i])) << (8 * i);
+    return fmt::format("{:#x}", v);
+  }
+  std::string out;
+  for (unsigned char c : bytes) out += fmt::format("{:02x}", c);
+  return out;
+}
+
+// watch: every write (and with --reads every read) of an object between
+// two locations, through the plugin's memory callbacks in a replay of our
+// own; the writer symbolized, each value before and after.
+int run_watch(const Options& o) {
+  if (o.xen || !o.at.empty() || !o.replay.empty())
+    throw bad_input("watch replays the window itself: --xen, --at and --replay do not apply");
+  StateDir sd = StateDir::open_existing(o.name, o.dir.empty() ? std::nullopt : std::optional<fs::path>(o.dir));
+  const StopPoint from = resolve_stop_point(sd, o.from), to = resolve_stop_point(sd, o.to);
+  SessionOptions so;
+  so.memory_watch = true;
+  so.one_insn_per_tb = o.one_insn_per_tb;
+  auto s = ReplaySession::start(sd, so);
+  s->run_until(from);  // a location without brctr: its first hit
+  const std::uint64_t start = s->position().icount;
+  std::optional<vmi::Inspector> at_start(std::in_place, s->target(), inspector_options(&sd, o));
+  vmi::Inspector& insp = *at_start;
+  // WHAT: ADDR:LEN, or an expression naming an object in memory.
+  MemoryWatch w;
+  w.read = o.reads;
+  w.write = true;
+  if (auto colon = o.what.rfind(':'); colon != std::string::npos && std::isdigit(static_cast<unsigned char>(o.what[colon + 1]))) {
+    w.addr = insp.address_of(o.what.substr(0, colon));
+    w.len = parse_u64(o.what.substr(colon + 1), "watch LEN");
+  } else {
+    vmi::EvalContext cx = insp.kernel_context();
+    vmi::Value v = vmi::evaluate(cx, o.what);
+    if (!v.address || v.bit_size) throw bad_input("watch " + o.what + ": not an object in memory (no address)");
+    w.addr = *v.address;
+    w.len = vmi::size_of(cx, v.type);
+  }
+  if (w.len == 0 || w.len > 4096) throw bad_input(fmt::format("watch {}: {} bytes: watch 1 to 4096", o.what, w.len));
+  const std::size_t shown = std::size_t(std::min<std::uint64_t>(w.len, 64));  // values shown: the first 64 bytes
+  std::string value = insp.read_virtual(w.addr, shown);
+  at_start.reset();  // read at the start: the replay moves on
+  s->run_until(to);  // without brctr: the first hit after the start
+  const std::uint64_t end = s->position().icount;
+  if (end < start)
+    throw bad_input(fmt::format("--to {} (icount {}) comes before --from {} (icount {})", o.to, end, o.from, start));
+  MemoryHits hits = s->accesses({&w, 1}, Icount{start}, Icount{end});
+  sym::Symbolizer symz(symbol_maps(sd), [](const std::string& m) { fmt::print(stderr, "tt_vmi: warning: {}\n", printable(m)); });
+  json rows = json::array();
+  if (!o.json) {
+    fmt::print("{} at {:#x}, {} bytes, from icount {} to {}: {} {}{}\n", o.what, w.addr, w.len, start, end,
+               hits.count, o.reads ? "accesses" : "writes", hits.count > hits.kept.size() ? " (the first 100000 shown)" : "");
+  }
+  for (const MemoryAccess& a : hits.kept) {
+    sym::Resolved r;
+    symz.resolve(a.pc, sym::LookupOptions{.lines = true}, r);
+    std::string where = r.symbol.empty() ? fmt::format("{:#x}", a.pc) : fmt::format("{}+{:#x}", r.symbol, r.offset);
+    std::string line;
+    if (!r.frames.empty() && r.frames[0].line) line = fmt::format("{}:{}", r.frames[0].file, r.frames[0].line);
+    std::string old = value;
+    if (a.write) value = a.data.substr(0, shown);
+    if (o.json) {
+      json j{{"location", fmt::format("{:#x}:{}", a.pc, a.brctr)}, {"eip", fmt::format("{:#x}", a.pc)},
+             {"brctr", a.brctr}, {"icount", a.icount}, {"function", where}, {"line", line},
+             {"access", a.write ? "write" : "read"}, {"address", fmt::format("{:#x}", a.addr)}, {"size", a.size}};
+      if (a.write) j["old"] = value_text(old), j["new"] = value_text(value);
+      rows.push_back(std::move(j));
+    } else {
+      fmt::print("{:#x}:{:<10} icount {:<12} {:<28} {:<24} {} {} byte(s) at {:#x}{}\n", a.pc, a.brctr, a.icount, where,
+                 line, a.write ? "write" : "read ", a.size, a.addr,
+                 a.write ? fmt::format(": {} -> {}", value_text(old), value_text(value)) : "");
+    }
+  }
+  if (o.json) {
+    fmt::print("{}\n", json{{"what", o.what}, {"address", fmt::format("{:#x}", w.addr)}, {"bytes", w.len},
+                            {"from_icount", start}, {"to_icount", end}, {"count", hits.count}, {"accesses", rows}}
+                           .dump());
+  }
+  s->stop();
+  return 0;
+}
+
 int run(const Options& o, const Answer& answer) {
   stop_on_signals();  // Ctrl-C with --at: quit QEMU, remove its files, exit 1
+  if (o.watch) return run_watch(o);
   if (o.xen) return run_live(o, answer);
   StateDir sd = StateDir::open_existing(o.name, o.dir.empty() ? std::nullopt : std::optional<fs::path>(o.dir));
   vmi::InspectorOptions io = inspector_options(&sd, o);
@@ -309,6 +403,18 @@ int main(int argc, char** argv) {
                             t.first_error.empty() ? "" : " (first: " + t.first_error + ")");
           };
         });
+
+        auto* watch = app.add_subcommand(
+            "watch", "every write to an object between two locations: where ({eip, brctr}, icount), the writer "
+                     "(function+offset, file:line), old -> new");
+        watch->add_option("WHAT", o.what, "an expression naming an object (demo_ticks, init_task.comm) or ADDR:LEN")
+            ->required();
+        watch->add_option("--from", o.from, "the window's start: eip[:brctr[:cx]] or icount=N")->required();
+        watch->add_option("--to", o.to, "the window's end: eip[:brctr[:cx]] or icount=N")->required();
+        watch->add_flag("--reads", o.reads, "reads too");
+        watch->add_flag("--one-insn-per-tb", o.one_insn_per_tb,
+                        "the ground truth: every instruction in a block of its own (several times slower)");
+        watch->callback([&] { o.watch = true; });
 
         auto* core = app.add_subcommand("core", "an ELF vmcore of this instant that crash and drgn open with the vmlinux");
         core->add_option("-o,--output", o.output, "the vmcore to write (with several --at: FILE.0, FILE.1, ... in their order)")

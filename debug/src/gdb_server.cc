@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
@@ -26,6 +27,7 @@ constexpr std::string_view kSupported =
 constexpr std::string_view kReadOnly = "E01";  // a replay cannot change: writes are refused
 constexpr std::string_view kBadRequest = "E02";
 constexpr std::string_view kUnreadable = "E14";  // EFAULT, as gdbserver: memory not mapped
+constexpr std::size_t kMaxWatchpoints = 16;      // the plugin's ranges
 
 // "addr,len" of an 'm' or qXfer request.
 std::optional<std::pair<std::uint64_t, std::uint64_t>> addr_len(std::string_view s) {
@@ -38,9 +40,11 @@ std::optional<std::pair<std::uint64_t, std::uint64_t>> addr_len(std::string_view
 }  // namespace
 
 GdbSession::~GdbSession() {
-  // A client that goes away takes its breakpoints with it.
+  // A client that goes away takes its breakpoints and watchpoints with it.
   for (std::uint64_t a : mine_)
     if (auto it = sh_.breakpoints->find(a); it != sh_.breakpoints->end()) sh_.breakpoints->erase(it);
+  for (const Watchpoint& w : my_watchpoints_)
+    if (auto it = sh_.watchpoints->find(w); it != sh_.watchpoints->end()) sh_.watchpoints->erase(it);
 }
 
 std::string GdbSession::on_bytes(std::string_view bytes, const std::function<bool()>& interrupted) {
@@ -76,9 +80,15 @@ std::string GdbSession::on_bytes(std::string_view bytes, const std::function<boo
   return out;
 }
 
-std::string GdbSession::stop_reply(StopKind why) const {
-  switch (why) {
+std::string GdbSession::stop_reply(const Stop& why) const {
+  switch (why.kind) {
     case StopKind::Breakpoint: return swbreak_ ? "T05thread:01;swbreak:;" : "T05thread:01;";
+    case StopKind::Watchpoint: {
+      const Watchpoint& w = *why.watch;
+      const char* kind = w.kind == Watchpoint::Write ? "watch" : w.kind == Watchpoint::Read ? "rwatch" : "awatch";
+      // gdb matches the address against its watchpoints' ranges.
+      return fmt::format("T05thread:01;{}:{:x};", kind, std::max(why.data_addr, w.addr));
+    }
     case StopKind::Step: return "T05thread:01;";
     case StopKind::Interrupted: return "T02thread:01;";
     case StopKind::HistoryBegin: return "T05thread:01;replaylog:begin;";
@@ -87,13 +97,35 @@ std::string GdbSession::stop_reply(StopKind why) const {
   return "S05";
 }
 
+Stop GdbSession::run(const std::function<Stop(const Triggers&)>& how) {
+  const std::vector<std::uint64_t> bps(sh_.breakpoints->begin(), sh_.breakpoints->end());
+  const std::vector<Watchpoint> wps(sh_.watchpoints->begin(), sh_.watchpoints->end());
+  last_stop_ = how(Triggers{bps, wps});
+  return last_stop_;
+}
+
 std::string GdbSession::set_breakpoint(const std::string& p, bool insert) {
-  // Z0,addr,kind (software) or Z1 (hardware: the same to a replay).
-  if (p.size() < 3 || (p[1] != '0' && p[1] != '1') || p[2] != ',') return "";  // watchpoints: not yet
+  // Z0,addr,kind (software), Z1 (hardware: the same to a replay), Z2
+  // (write watchpoint), Z3 (read), Z4 (access): TYPE,ADDR,KIND|LENGTH.
+  if (p.size() < 3 || p[1] < '0' || p[1] > '4' || p[2] != ',') return "";
   auto rest = std::string_view(p).substr(3);
   rest = rest.substr(0, rest.find(';'));  // conditions and commands: not offered
   auto al = addr_len(rest);
   if (!al) return std::string(kBadRequest);
+  if (p[1] >= '2') {
+    if (al->second == 0 || al->second > 4096 || al->first + al->second < al->first) return std::string(kBadRequest);
+    Watchpoint w{p[1] == '2' ? Watchpoint::Write : p[1] == '3' ? Watchpoint::Read : Watchpoint::Access, al->first,
+                 al->second};
+    if (insert) {
+      if (sh_.watchpoints->size() >= kMaxWatchpoints) return "E03";  // gdb then says it cannot insert it
+      sh_.watchpoints->insert(w);
+      my_watchpoints_.insert(w);
+    } else if (auto it = my_watchpoints_.find(w); it != my_watchpoints_.end()) {
+      my_watchpoints_.erase(it);
+      sh_.watchpoints->erase(sh_.watchpoints->find(w));
+    }
+    return "OK";
+  }
   if (insert) {
     sh_.breakpoints->insert(al->first);
     mine_.insert(al->first);
@@ -145,7 +177,10 @@ std::string GdbSession::query(const std::string& p) {
 
 std::string GdbSession::handle(const std::string& p, const std::function<bool()>& interrupted) {
   if (p.empty()) return "";
-  const std::vector<std::uint64_t> bps(sh_.breakpoints->begin(), sh_.breakpoints->end());
+  auto forward = [&](const Triggers& t) { return sh_.target.resume(t, interrupted); };
+  auto backward = [&](const Triggers& t) { return sh_.target.reverse_resume(t, interrupted); };
+  auto step = [&](const Triggers&) { return sh_.target.step(); };
+  auto step_back = [&](const Triggers&) { return sh_.target.reverse_step(); };
   switch (p[0]) {
     case '?': return stop_reply(last_stop_);
     case 'q':
@@ -177,18 +212,17 @@ std::string GdbSession::handle(const std::string& p, const std::function<bool()>
     case 'Z': return set_breakpoint(p, true);
     case 'z': return set_breakpoint(p, false);
     case 'c':
-    case 'C': return stop_reply(last_stop_ = sh_.target.resume(bps, interrupted));
+    case 'C': return stop_reply(run(forward));
     case 's':
-    case 'S': return stop_reply(last_stop_ = sh_.target.step());
+    case 'S': return stop_reply(run(step));
     case 'b':
-      if (p == "bc") return stop_reply(last_stop_ = sh_.target.reverse_resume(bps, interrupted));
-      if (p == "bs") return stop_reply(last_stop_ = sh_.target.reverse_step());
+      if (p == "bc") return stop_reply(run(backward));
+      if (p == "bs") return stop_reply(run(step_back));
       return "";
     case 'v':
       if (p == "vCont?") return "vCont;c;C;s;S";
-      if (p.starts_with("vCont;c") || p.starts_with("vCont;C"))
-        return stop_reply(last_stop_ = sh_.target.resume(bps, interrupted));
-      if (p.starts_with("vCont;s") || p.starts_with("vCont;S")) return stop_reply(last_stop_ = sh_.target.step());
+      if (p.starts_with("vCont;c") || p.starts_with("vCont;C")) return stop_reply(run(forward));
+      if (p.starts_with("vCont;s") || p.starts_with("vCont;S")) return stop_reply(run(step));
       if (p.starts_with("vKill")) {
         finished_ = true;  // this client goes; the replay stays for the others
         return "OK";
@@ -321,7 +355,7 @@ void GdbServer::accept_on(int listen_fd, const std::string& kind) {
   c->id = next_id_++;
   c->kind = kind;
   const int id = c->id;
-  c->session = std::make_unique<GdbSession>(GdbSession::Shared{target_, &breakpoints_},
+  c->session = std::make_unique<GdbSession>(GdbSession::Shared{target_, &breakpoints_, &watchpoints_},
                                             [this, id](const std::string& m) { log_(fmt::format("client {}: {}", id, m)); });
   log_(fmt::format("client {} connected ({})", id, kind));
   clients_.push_back(std::move(c));

@@ -40,64 +40,146 @@ void ReplayDebugTarget::go_to(std::uint64_t n, std::optional<std::uint64_t> eip)
   if (eip && s_.registers().rip() != *eip) s_.target().run_to_eip(*eip);
 }
 
-StopKind ReplayDebugTarget::resume(std::span<const std::uint64_t> bps, const std::function<bool()>& interrupted) {
-  regs_.reset();
-  switch (s_.target().run_to_breakpoints(bps, final_icount(), interrupted)) {
-    case ReplayTarget::RunStop::Breakpoint: return StopKind::Breakpoint;
-    case ReplayTarget::RunStop::Interrupted: return StopKind::Interrupted;
-    case ReplayTarget::RunStop::Icount:
-    case ReplayTarget::RunStop::End: break;
-  }
-  return StopKind::HistoryEnd;
+namespace {
+std::vector<MemoryWatch> ranges_of(std::span<const Watchpoint> wps) {
+  std::vector<MemoryWatch> r;
+  for (const Watchpoint& w : wps)
+    r.push_back({w.addr, w.len, w.kind != Watchpoint::Write, w.kind != Watchpoint::Read, false});
+  return r;
 }
 
-StopKind ReplayDebugTarget::step() {
+// Stops the plugin's memory watch however the caller leaves.
+struct WatchGuard {
+  BranchCounting* bc = nullptr;
+  ~WatchGuard() {
+    if (!bc) return;
+    try {
+      bc->watch_memory({}, WatchMode::First);
+    } catch (...) {  // the replay is gone: nothing to stop
+    }
+  }
+};
+}  // namespace
+
+BranchCounting& ReplayDebugTarget::watcher() {
+  BranchCounting* bc = s_.target().branch_counting();
+  if (!bc) throw bad_input("watchpoints need the branch-trace plugin (xentt-bt.so)");
+  s_.branch_status();  // settled: the plugin's icount is exact here
+  return *bc;
+}
+
+Stop ReplayDebugTarget::resume(const Triggers& t, const std::function<bool()>& interrupted) {
+  regs_.reset();
+  WatchGuard guard;
+  const std::vector<MemoryWatch> ranges = ranges_of(t.watchpoints);
+  if (!ranges.empty()) {
+    guard.bc = &watcher();
+    guard.bc->watch_memory(ranges, WatchMode::First);
+  }
+  // With watchpoints the run goes in stretches (1M instructions, doubling
+  // to 64M): the plugin notes an access but cannot pause the replay, so a
+  // hit is reached again from the checkpoint before it.
+  const std::optional<std::uint64_t> end = final_icount();
+  for (std::uint64_t stretch = 1'000'000;; stretch = std::min<std::uint64_t>(stretch * 2, 64'000'000)) {
+    std::optional<std::uint64_t> until = end;
+    if (!ranges.empty()) {
+      const std::uint64_t now = s_.position().icount;
+      until = end ? std::min(*end, now + stretch) : now + stretch;
+    }
+    const ReplayTarget::RunStop why = s_.target().run_to_breakpoints(t.breakpoints, until, interrupted);
+    if (!ranges.empty()) {
+      MemoryHits h = guard.bc->memory_hits();
+      if (!h.kept.empty()) {
+        const MemoryAccess a = h.kept.front();
+        guard.bc->watch_memory({}, WatchMode::First);
+        guard.bc = nullptr;
+        go_to(a.icount + 1);
+        return {StopKind::Watchpoint, t.watchpoints[a.watch], a.addr};
+      }
+    }
+    switch (why) {
+      case ReplayTarget::RunStop::Breakpoint: return {StopKind::Breakpoint};
+      case ReplayTarget::RunStop::Interrupted: return {StopKind::Interrupted};
+      case ReplayTarget::RunStop::End: return {StopKind::HistoryEnd};
+      case ReplayTarget::RunStop::Icount:
+        if (!end || s_.position().icount >= *end) return {StopKind::HistoryEnd};
+        break;  // the end of a stretch
+    }
+  }
+}
+
+Stop ReplayDebugTarget::step() {
   const std::uint64_t now = s_.position().icount;
-  if (auto end = final_icount(); end && now >= *end) return StopKind::HistoryEnd;
+  if (auto end = final_icount(); end && now >= *end) return {StopKind::HistoryEnd};
   regs_.reset();
   s_.step(1);
-  return StopKind::Step;
+  return {StopKind::Step};
 }
 
-StopKind ReplayDebugTarget::reverse_step() {
+Stop ReplayDebugTarget::reverse_step() {
   const std::uint64_t now = s_.position().icount;
-  if (now == 0) return StopKind::HistoryBegin;
+  if (now == 0) return {StopKind::HistoryBegin};
   go_to(now - 1);
-  return StopKind::Step;
+  return {StopKind::Step};
 }
 
-// Cost: one forward replay of the stretch from the checkpoint before `now`
-// to `now` (and of each earlier stretch while it has no hit), plus a stop
-// and a resume per hit, plus the run back to the last hit.
-StopKind ReplayDebugTarget::reverse_resume(std::span<const std::uint64_t> bps,
-                                           const std::function<bool()>& interrupted) {
+// The instants before `hi` a trigger stops at: a breakpoint's (its icount,
+// about to execute) and a watched access's (the icount after the accessing
+// instruction). Each stretch [lo, hi) from the checkpoint below hi is
+// replayed to hi - 1 (a breakpoint at hi - 1 is seen there; an access by
+// the instruction at hi - 1 would stop at hi itself, not before it),
+// noting breakpoint hits and the plugin's last access; the latest of them
+// wins. A stretch without any sends it to the checkpoint before.
+// Cost: one forward replay of each stretch looked at, a stop and a resume
+// per breakpoint hit, and the run back to the winner.
+Stop ReplayDebugTarget::reverse_resume(const Triggers& t, const std::function<bool()>& interrupted) {
   std::uint64_t hi = s_.position().icount;
   const std::vector<std::uint64_t> cps = checkpoints();
+  const std::vector<MemoryWatch> ranges = ranges_of(t.watchpoints);
   while (hi > 0) {
-    // The stretch [lo, hi): from the last checkpoint below hi.
     const std::uint64_t lo = *std::prev(std::lower_bound(cps.begin(), cps.end(), hi));
     go_to(lo);
-    std::optional<std::pair<std::uint64_t, std::uint64_t>> last;  // icount, eip
+    WatchGuard guard;
+    if (!ranges.empty()) {
+      guard.bc = &watcher();
+      guard.bc->watch_memory(ranges, WatchMode::Last);
+    }
+    std::optional<std::pair<std::uint64_t, std::uint64_t>> last_bp;  // icount, eip
     for (;;) {
-      ReplayTarget::RunStop why = s_.target().run_to_breakpoints(bps, hi, interrupted);
+      ReplayTarget::RunStop why = s_.target().run_to_breakpoints(t.breakpoints, hi - 1, interrupted);
       if (why == ReplayTarget::RunStop::Interrupted) {
         regs_.reset();
-        return StopKind::Interrupted;
+        return {StopKind::Interrupted};
       }
-      if (why != ReplayTarget::RunStop::Breakpoint) break;
       const std::uint64_t at = s_.position().icount;
-      if (at >= hi) break;
-      last = {at, s_.registers().rip()};
+      const std::uint64_t rip = s_.registers().rip();
+      if (why == ReplayTarget::RunStop::Icount && at == hi - 1 &&
+          std::find(t.breakpoints.begin(), t.breakpoints.end(), rip) != t.breakpoints.end())
+        last_bp = {at, rip};
+      if (why != ReplayTarget::RunStop::Breakpoint || at >= hi - 1) {
+        if (why == ReplayTarget::RunStop::Breakpoint && at == hi - 1) last_bp = {at, rip};
+        break;
+      }
+      last_bp = {at, rip};
       s_.step(1);  // off the breakpoint (it would stop the next run at once)
     }
-    if (last) {
-      go_to(last->first, last->second);
-      return StopKind::Breakpoint;
+    std::optional<MemoryAccess> last_access;
+    if (guard.bc) {
+      MemoryHits h = guard.bc->memory_hits();
+      if (!h.kept.empty()) last_access = h.kept.back();
+    }
+    if (last_access && (!last_bp || last_access->icount + 1 > last_bp->first)) {
+      go_to(last_access->icount + 1);
+      return {StopKind::Watchpoint, t.watchpoints[last_access->watch], last_access->addr};
+    }
+    if (last_bp) {
+      go_to(last_bp->first, last_bp->second);
+      return {StopKind::Breakpoint};
     }
     hi = lo;
   }
   go_to(0);
-  return StopKind::HistoryBegin;
+  return {StopKind::HistoryBegin};
 }
 
 std::string ReplayDebugTarget::when() {

@@ -80,8 +80,9 @@ std::unique_ptr<ReplayTarget> start_engine_replay(Engine& engine, const StateDir
 }
 
 void supervise_replay(const StateDir& dir, const std::function<void(ReplaySession&)>& position,
-                      const ServeHook& serve, const std::function<void(const ReplayState&)>& ready) {
-  auto s = ReplaySession::start(dir);
+                      const ServeHook& serve, const std::function<void(const ReplayState&)>& ready,
+                      const SessionOptions& opts) {
+  auto s = ReplaySession::start(dir, opts);
   if (position) position(*s);
   ReplayTarget& t = s->target();
   Position p = s->position();
@@ -115,10 +116,10 @@ void supervise_replay(const StateDir& dir, const std::function<void(ReplaySessio
 }
 
 ReplayState start_background_replay(const StateDir& dir, const std::function<void(ReplaySession&)>& position,
-                                    const ServeHook& serve) {
+                                    const ServeHook& serve, const SessionOptions& opts) {
   std::string out = run_in_background(dir.file(StateDir::kSupervisorLog).string(), [&](const auto& ready) {
     stop_on_signals();  // tt_replay -K's SIGTERM: stop the replay, remove its files
-    supervise_replay(dir, position, serve, [&](const ReplayState& st) { ready(st.to_json().dump()); });
+    supervise_replay(dir, position, serve, [&](const ReplayState& st) { ready(st.to_json().dump()); }, opts);
     return 0;
   });
   return ReplayState::from_json(nlohmann::json::parse(out, nullptr, false), "the background replay's state");

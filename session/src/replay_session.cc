@@ -23,6 +23,7 @@ std::unique_ptr<ReplaySession> ReplaySession::start(const StateDir& dir, const S
   ReplayOptions ro;
   ro.branch_counter = opts.branch_counter;
   ro.one_insn_per_tb = opts.one_insn_per_tb;
+  ro.memory_watch = opts.memory_watch;
   s->replay_ = start_engine_replay(*s->engine_, dir, cfg, "", ro);
   if (s->index_) s->replay_->set_reached(s->index_->final_icount);
   return s;
@@ -230,6 +231,23 @@ uint64_t ReplaySession::disarm() {
   return settle_counter().disarm();
 }
 void ReplaySession::close_log() { counter().close_log(); }
+
+MemoryHits ReplaySession::accesses(std::span<const MemoryWatch> ranges, Icount from, Icount to) {
+  if (to.value < from.value) throw bad_input(fmt::format("icount {} is before icount {}", to.value, from.value));
+  check_in_recording(to);
+  run_until(from);
+  BranchCounting& bc = settle_counter();
+  bc.watch_memory(ranges, WatchMode::Log);
+  try {
+    replay_->run_to_icount(to.value);
+  } catch (...) {
+    bc.watch_memory({}, WatchMode::Log);
+    throw;
+  }
+  MemoryHits hits = bc.memory_hits();
+  bc.watch_memory({}, WatchMode::Log);
+  return hits;
+}
 
 void ReplaySession::step(uint64_t n) { replay_->run_to_icount(replay_->icount() + n); }
 

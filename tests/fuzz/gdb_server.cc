@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   debug::test::FakeTarget t;
   std::multiset<std::uint64_t> bps;
   {
-    debug::GdbSession s(debug::GdbSession::Shared{t, &bps}, [](const std::string& m) { fuzz::check_message(m); });
+    std::multiset<debug::Watchpoint> wps;
+    debug::GdbSession s(debug::GdbSession::Shared{t, &bps, &wps}, [](const std::string& m) { fuzz::check_message(m); });
     std::string_view in(reinterpret_cast<const char*>(data), size);
     // In two pieces, split at the first byte's value: framing must not care.
     std::size_t cut = size ? std::size_t(data[0]) % (size + 1) : 0;

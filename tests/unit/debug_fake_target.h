@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,27 +31,42 @@ class FakeTarget final : public DebugTarget {
     for (std::size_t i = 0; i < len; i++) out[i] = char((addr + i) & 0xff);
     return out;
   }
-  StopKind resume(std::span<const std::uint64_t> bps, const std::function<bool()>& interrupted) override {
+  // The instruction at instant i writes the byte at 0x1000 + i.
+  std::optional<Stop> access_at(std::uint64_t i, std::span<const Watchpoint> wps) const {
+    for (const Watchpoint& w : wps)
+      if (w.kind != Watchpoint::Read && 0x1000 + i >= w.addr && 0x1000 + i < w.addr + w.len)
+        return Stop(StopKind::Watchpoint, w, 0x1000 + i);
+    return std::nullopt;
+  }
+  static bool is_bp(std::span<const std::uint64_t> bps, std::uint64_t i) {
+    return std::find(bps.begin(), bps.end(), 0x100 + i) != bps.end();
+  }
+  Stop resume(const Triggers& t, const std::function<bool()>& interrupted) override {
     resumes++;
-    for (; now < end; now++) {
-      if (std::find(bps.begin(), bps.end(), 0x100 + now) != bps.end()) return StopKind::Breakpoint;
+    for (bool first = true; now < end; first = false) {
+      if (!first && is_bp(t.breakpoints, now)) return StopKind::Breakpoint;
       if (interrupted && interrupted()) return StopKind::Interrupted;
+      auto hit = access_at(now, t.watchpoints);
+      now++;
+      if (hit) return *hit;
     }
     return StopKind::HistoryEnd;
   }
-  StopKind step() override {
+  Stop step() override {
     if (now == end) return StopKind::HistoryEnd;
     now++;
     return StopKind::Step;
   }
-  StopKind reverse_resume(std::span<const std::uint64_t> bps, const std::function<bool()>&) override {
+  Stop reverse_resume(const Triggers& t, const std::function<bool()>&) override {
     while (now > 0) {
       now--;
-      if (std::find(bps.begin(), bps.end(), 0x100 + now) != bps.end()) return StopKind::Breakpoint;
+      if (now > 0)
+        if (auto hit = access_at(now - 1, t.watchpoints)) return *hit;
+      if (is_bp(t.breakpoints, now)) return StopKind::Breakpoint;
     }
     return StopKind::HistoryBegin;
   }
-  StopKind reverse_step() override {
+  Stop reverse_step() override {
     if (now == 0) return StopKind::HistoryBegin;
     now--;
     return StopKind::Step;

@@ -26,8 +26,9 @@ std::vector<RspEvent> events(std::string_view bytes) {
 struct Client {
   test::FakeTarget t;
   std::multiset<std::uint64_t> bps;
+  std::multiset<Watchpoint> wps;
   std::vector<std::string> logged;
-  GdbSession s{GdbSession::Shared{t, &bps}, [this](const std::string& m) { logged.push_back(m); }};
+  GdbSession s{GdbSession::Shared{t, &bps, &wps}, [this](const std::string& m) { logged.push_back(m); }};
   std::string ask(const std::string& payload) { return s.handle(payload, {}); }
 };
 }  // namespace
@@ -142,7 +143,8 @@ TEST_CASE("gdb session: queries, registers, memory", "[debug]") {
   CHECK(c.ask("qXfer:features:read:nope.xml:0,10") == "E00");
   CHECK(c.ask("qXfer:features:read:target.xml:") == "E02");
   CHECK(c.ask("vMustReplyEmpty").empty());
-  CHECK(c.ask("Z2,1000,4").empty());  // watchpoints: not offered yet
+  CHECK(c.ask("Z5,1000,4").empty());  // not a breakpoint type we know
+  CHECK(c.ask("Z2,1000,0") == "E02");  // a watchpoint needs a length
 }
 
 TEST_CASE("gdb session: breakpoints forward and back, history ends", "[debug]") {
@@ -169,16 +171,20 @@ TEST_CASE("gdb session: breakpoints forward and back, history ends", "[debug]") 
 TEST_CASE("gdb session: a client's breakpoints go with it; others' stay", "[debug]") {
   test::FakeTarget t;
   std::multiset<std::uint64_t> bps;
-  auto a = std::make_unique<GdbSession>(GdbSession::Shared{t, &bps}, [](const std::string&) {});
-  GdbSession b(GdbSession::Shared{t, &bps}, [](const std::string&) {});
+  std::multiset<Watchpoint> wps;
+  auto a = std::make_unique<GdbSession>(GdbSession::Shared{t, &bps, &wps}, [](const std::string&) {});
+  GdbSession b(GdbSession::Shared{t, &bps, &wps}, [](const std::string&) {});
   a->handle("Z0,105,1", {});
+  a->handle("Z2,1010,4", {});
   b.handle("Z0,105,1", {});
   b.handle("Z0,107,1", {});
   CHECK(bps.size() == 3);
   CHECK(b.handle("z0,999,1", {}) == "OK");  // not b's: nothing removed
   CHECK(bps.size() == 3);
+  CHECK(wps.size() == 1);
   a.reset();
   CHECK(bps == std::multiset<std::uint64_t>{0x105, 0x107});
+  CHECK(wps.empty());
 }
 
 TEST_CASE("gdb session: monitor commands send console output, then OK or E01", "[debug]") {
@@ -205,4 +211,23 @@ TEST_CASE("gdb session: acks, naks, no-ack mode, detach", "[debug]") {
   CHECK_FALSE(c.s.finished());
   CHECK(c.s.on_bytes(rsp_frame("D"), {}) == rsp_frame("OK"));
   CHECK(c.s.finished());
+}
+
+TEST_CASE("gdb session: watchpoints stop just after the access, forward and back", "[debug]") {
+  Client c;
+  CHECK(c.ask("Z2,1005,2") == "OK");  // instants 5 and 6 write there
+  CHECK(c.ask("c") == "T05thread:01;watch:1005;");
+  CHECK(c.t.now == 6);
+  CHECK(c.ask("c") == "T05thread:01;watch:1006;");
+  CHECK(c.t.now == 7);
+  CHECK(c.ask("bc") == "T05thread:01;watch:1005;");
+  CHECK(c.t.now == 6);
+  CHECK(c.ask("bc") == "T05thread:01;replaylog:begin;");
+  CHECK(c.ask("z2,1005,2") == "OK");
+  CHECK(c.ask("Z3,1005,2") == "OK");  // reads: the fake reads nothing
+  CHECK(c.ask("c") == "T05thread:01;replaylog:end;");
+  CHECK(c.ask("z3,1005,2") == "OK");
+  CHECK(c.wps.empty());
+  for (int i = 0; i < 16; i++) CHECK(c.ask("Z4," + std::to_string(2000 + i) + ",1") == "OK");
+  CHECK(c.ask("Z4,3000,1") == "E03");  // more than the plugin watches
 }

@@ -89,6 +89,40 @@ std::uint64_t PluginClient::disarm() {
 }
 void PluginClient::close_log() { call(proto::kClose); }
 
+void PluginClient::watch_memory(std::span<const MemoryWatch> ranges, WatchMode mode) {
+  if (ranges.size() > proto::kMaxRanges)
+    throw bad_input(fmt::format("at most {} memory ranges can be watched at once", proto::kMaxRanges));
+  std::string line = std::string(proto::kMemWatch) + " " +
+                     (ranges.empty() ? "off" : mode == WatchMode::First ? "first" : mode == WatchMode::Last ? "last" : "log");
+  for (const MemoryWatch& w : ranges) {
+    if (w.len == 0 || (!w.read && !w.write)) throw bad_input("a watched range needs a length and reads or writes");
+    line += fmt::format(" {} {} {:x} {:x}", w.read && w.write ? "a" : w.read ? "r" : "w", w.physical ? "p" : "v",
+                        w.addr, w.len);
+  }
+  call(line);
+}
+
+MemoryHits PluginClient::memory_hits() {
+  json j = json::parse(call(proto::kMemHits), nullptr, false);
+  if (!j.is_object() || !j.contains("hits")) throw runtime_error("the branch-trace plugin's memhits reply is malformed");
+  MemoryHits h;
+  h.count = j.value("count", std::uint64_t{0});
+  for (const json& x : j["hits"]) {
+    MemoryAccess a;
+    a.icount = x.value("icount", std::uint64_t{0});
+    a.pc = x.value("pc", std::uint64_t{0});
+    a.brctr = x.value("brctr", std::uint64_t{0});
+    a.addr = x.value("addr", std::uint64_t{0});
+    a.size = x.value("size", 0u);
+    a.write = x.value("write", false);
+    a.watch = x.value("range", std::size_t{0});
+    const std::string hex = x.value("data", std::string());
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) a.data += char(std::stoi(hex.substr(i, 2), nullptr, 16));
+    h.kept.push_back(std::move(a));
+  }
+  return h;
+}
+
 fs::path branch_plugin_path() {
   if (const char* p = std::getenv("XENTT_PLUGIN"); p && *p) return p;
   Dl_info info{};

@@ -31,6 +31,8 @@ class PluginClient {
   void arm(const std::filesystem::path& path, const std::string& header_json);
   std::uint64_t disarm();
   void close_log();
+  void watch_memory(std::span<const MemoryWatch> ranges, WatchMode mode);
+  MemoryHits memory_hits();
 
  private:
   // One request, its reply (a JSON object with "ok": true). Throws Runtime

@@ -58,7 +58,8 @@ std::vector<std::string> qemu_command(const MachineSpec& m, const QemuOptions& o
     a.insert(a.end(), {"-device", d});
   }
   if (mode == QemuMode::Replay && !p.bt_socket.empty()) {
-    a.insert(a.end(), {"-plugin", branch_plugin_path().string() + ",ctl=" + p.bt_socket.string()});
+    a.insert(a.end(), {"-plugin", branch_plugin_path().string() + ",ctl=" + p.bt_socket.string() +
+                                      (p.memory_watch ? ",watch=on" : "")});
   }
   if (mode == QemuMode::Replay) {
     a.insert(a.end(), {"-chardev", "socket,id=gdb0,path=" + p.gdb.string() + ",server=on,wait=off", "-gdb",

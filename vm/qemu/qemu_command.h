@@ -27,6 +27,7 @@ struct QemuPaths {
   std::filesystem::path disk;       // the disk overlay this run writes (with a disk)
   std::filesystem::path bt_socket;  // non-empty: load the branch-trace plugin, controlled here
   bool one_insn_per_tb = false;     // ground truth for the plugin: a block per instruction
+  bool memory_watch = false;        // the plugin's watch=on: a callback per memory access
 };
 
 std::vector<std::string> qemu_command(const MachineSpec& m, const QemuOptions& o, QemuMode mode, const QemuPaths& p);

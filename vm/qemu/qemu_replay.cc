@@ -52,6 +52,7 @@ class QemuReplay final : public ReplayTarget, public BranchCounting {
     paths_.gdb = runtime_ / kGdbSocket;
     if (opts.branch_counter) paths_.bt_socket = runtime_ / kPluginSocket;
     paths_.one_insn_per_tb = opts.one_insn_per_tb;
+    paths_.memory_watch = opts.memory_watch;
     log_ = runtime_ / kQemuLog;
     memory_bytes_ = m.memory_mb << 20;
     try {
@@ -265,6 +266,10 @@ class QemuReplay final : public ReplayTarget, public BranchCounting {
   void arm(const fs::path& path, const std::string& header_json) override { plugin().arm(path, header_json); }
   uint64_t disarm() override { return plugin().disarm(); }
   void close_log() override { plugin().close_log(); }
+  void watch_memory(std::span<const MemoryWatch> ranges, WatchMode mode) override {
+    plugin().watch_memory(ranges, mode);
+  }
+  MemoryHits memory_hits() override { return plugin().memory_hits(); }
 
   void resume() override {
     if (at_end_) return;

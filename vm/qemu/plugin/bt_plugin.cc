@@ -22,10 +22,12 @@
 //   A fault in the middle of a block means the block's tail never ran: the
 //   inline counts are taken back (icount does not count a faulting
 //   instruction).
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "plugin_state.h"
@@ -363,6 +365,53 @@ void cb_mismatch(unsigned v, void* udata) {
   on_block(v, static_cast<const TbInfo*>(udata));
 }
 
+// A memory access of an instruction of a block translated with watch=on.
+// Cost when no range is set: a call and a compare per access.
+void on_mem(unsigned v, qemu_plugin_meminfo_t info, std::uint64_t vaddr, void* udata) {
+  Plugin& pl = plugin();
+  MemWatch& w = pl.memwatch;
+  if (w.mode == MemWatch::Off || v != 0) return;  // QEMU's record/replay runs one vCPU
+  const bool store = qemu_plugin_mem_is_store(info);
+  const unsigned size = 1u << qemu_plugin_mem_size_shift(info);
+  std::optional<std::uint64_t> phys;
+  for (std::size_t i = 0; i < w.ranges.size(); ++i) {
+    const MemRange& r = w.ranges[i];
+    if (!(store ? r.write : r.read)) continue;
+    std::uint64_t a = vaddr;
+    if (r.physical) {
+      if (!phys) {
+        const qemu_plugin_hwaddr* h = qemu_plugin_get_hwaddr(info, vaddr);
+        if (!h) continue;
+        phys = qemu_plugin_hwaddr_phys_addr(h);
+      }
+      a = *phys;
+    }
+    if (a >= r.hi || a + size <= r.lo) continue;
+    w.count++;
+    if (w.mode == MemWatch::First && !w.hits.empty()) return;
+    if (w.mode == MemWatch::Log && w.hits.size() >= MemWatch::kMaxLog) return;
+    const auto* site = static_cast<const MemSite*>(udata);
+    Counters& c = pl.counters(v);
+    MemHit hit;
+    hit.icount = c.icount - site->n + site->index;
+    hit.brctr = c.brctr - (site->branch_counted ? 1 : 0);
+    hit.pc = site->pc + pl.vcpu[v].delta;
+    hit.addr = a;
+    hit.size = size;
+    hit.write = store;
+    hit.range = i;
+    if (w.mode == MemWatch::Log && store && !r.physical) {
+      VcpuExtra& x = pl.vcpu[v];
+      const std::size_t len = std::size_t(std::min<std::uint64_t>(r.hi - r.lo, 64));
+      if (qemu_plugin_read_memory_vaddr(r.lo, x.buf, len) && x.buf->len >= len)
+        hit.data.assign(reinterpret_cast<const char*>(x.buf->data), len);
+    }
+    if (w.mode != MemWatch::Log) w.hits.clear();
+    w.hits.push_back(std::move(hit));
+    return;
+  }
+}
+
 void on_translate(qemu_plugin_id_t, qemu_plugin_tb* tb) {
   Plugin& pl = plugin();
   std::size_t n = qemu_plugin_tb_n_insns(tb);
@@ -394,6 +443,13 @@ void on_translate(qemu_plugin_id_t, qemu_plugin_tb* tb) {
   qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_STORE_U64, field(offsetof(Counters, prev)),
                                                     reinterpret_cast<std::uint64_t>(info.get()));
   std::lock_guard lk(pl.tb_mutex);
+  if (pl.watch_enabled) {
+    for (std::size_t i = 0; i < n; ++i) {
+      pl.sites.push_back({info->insns[i], std::uint32_t(i), std::uint32_t(n), info->counted_inline()});
+      qemu_plugin_register_vcpu_mem_cb(qemu_plugin_tb_get_insn(tb, i), on_mem, QEMU_PLUGIN_CB_NO_REGS,
+                                       QEMU_PLUGIN_MEM_RW, &pl.sites.back());
+    }
+  }
   pl.tbs.push_back(std::move(info));
 }
 
@@ -473,9 +529,11 @@ extern "C" __attribute__((visibility("default"))) int qemu_plugin_install(qemu_p
     return -1;
   }
   std::string ctl;
-  for (int i = 0; i < argc; ++i)
-    if (std::strncmp(argv[i], "ctl=", 4) == 0) ctl = argv[i] + 4;
   Plugin& pl = plugin();
+  for (int i = 0; i < argc; ++i) {
+    if (std::strncmp(argv[i], "ctl=", 4) == 0) ctl = argv[i] + 4;
+    if (std::strcmp(argv[i], "watch=on") == 0) pl.watch_enabled = true;
+  }
   pl.score = qemu_plugin_scoreboard_new(sizeof(Counters));
   if (const char* d = std::getenv("XENTT_BT_DEBUG"); d && *d) {
     pl.debug = std::fopen(d, "a");

@@ -153,6 +153,54 @@ std::string command(const std::string& line) {
     if (!err.empty()) return fail(err);
     return ok_records(records);
   }
+  if (cmd == proto::kMemWatch) {
+    std::string mode;
+    in >> mode;
+    MemWatch w;
+    if (mode == "off") w.mode = MemWatch::Off;
+    else if (mode == "first") w.mode = MemWatch::First;
+    else if (mode == "last") w.mode = MemWatch::Last;
+    else if (mode == "log") w.mode = MemWatch::Log;
+    else return fail("usage: memwatch off|first|last|log [r|w|a v|p ADDR LEN]...");
+    std::string kind, space;
+    while (in >> kind) {
+      MemRange r;
+      std::uint64_t len = 0;
+      if (!(in >> space >> std::hex >> r.lo >> len >> std::dec) || (kind != "r" && kind != "w" && kind != "a") ||
+          (space != "v" && space != "p") || len == 0 || r.lo + len < r.lo)
+        return fail("memwatch: each range is r|w|a v|p ADDR LEN (hex, LEN > 0, not wrapping)");
+      r.hi = r.lo + len;
+      r.read = kind != "w";
+      r.write = kind != "r";
+      r.physical = space == "p";
+      w.ranges.push_back(r);
+    }
+    if (w.ranges.size() > proto::kMaxRanges) return fail("memwatch: at most 16 ranges");
+    if (w.mode != MemWatch::Off && !pl.watch_enabled)
+      return fail("memwatch: this replay was started without memory watching (plugin argument watch=on)");
+    pl.memwatch = std::move(w);
+    return ok();
+  }
+  if (cmd == proto::kMemHits) {
+    const MemWatch& w = pl.memwatch;
+    std::string out = "{" + key(proto::kOk) + "true,\"count\":" + std::to_string(w.count) + ",\"hits\":[";
+    static constexpr char kDigits[] = "0123456789abcdef";
+    for (std::size_t i = 0; i < w.hits.size(); ++i) {
+      const MemHit& h = w.hits[i];
+      char b[256];
+      std::snprintf(b, sizeof b,
+                    "%s{\"icount\":%" PRIu64 ",\"pc\":%" PRIu64 ",\"brctr\":%" PRIu64 ",\"addr\":%" PRIu64
+                    ",\"size\":%u,\"write\":%s,\"range\":%zu,\"data\":\"",
+                    i ? "," : "", h.icount, h.pc, h.brctr, h.addr, h.size, h.write ? "true" : "false", h.range);
+      out += b;
+      for (unsigned char ch : h.data) {
+        out += kDigits[ch >> 4];
+        out += kDigits[ch & 15];
+      }
+      out += "\"}";
+    }
+    return out + "]}";
+  }
   return fail("unknown command: " + cmd);
 }
 

@@ -147,6 +147,37 @@ struct VcpuExtra {
 
 class TraceSink;
 
+// Memory watching (plugin argument watch=on: every instruction that
+// touches memory gets a callback; without it none does). Ranges are set by
+// the control thread while the vCPUs are stopped.
+struct MemRange {
+  std::uint64_t lo = 0, hi = 0;  // [lo, hi)
+  bool read = false, write = false;
+  bool physical = false;         // guest-physical, else guest-virtual
+};
+// One access to a watched range by one instruction.
+struct MemHit {
+  std::uint64_t icount = 0;  // the accessing instruction's (before it retires)
+  std::uint64_t pc = 0, brctr = 0, addr = 0;
+  unsigned size = 0;
+  bool write = false;
+  std::size_t range = 0;     // which range
+  std::string data;          // with log mode, a virtual range's bytes after a write (up to 64)
+};
+// Where an instruction sits in its block, for the icount of its accesses.
+struct MemSite {
+  std::uint64_t pc;
+  std::uint32_t index, n;  // the instruction's index in its block, and the block's length
+  bool branch_counted;     // the block's end branch is counted at its start (brctr one ahead)
+};
+struct MemWatch {
+  enum Mode { Off, First, Last, Log } mode = Off;
+  std::vector<MemRange> ranges;
+  std::vector<MemHit> hits;      // First: at most one; Last: at most one; Log: every one, up to kMaxLog
+  std::uint64_t count = 0;       // every hit, also those not kept
+  static constexpr std::size_t kMaxLog = 100000;
+};
+
 struct Plugin {
   qemu_plugin_scoreboard* score = nullptr;
   std::mutex tb_mutex;                       // translation may run on any vCPU thread
@@ -158,6 +189,9 @@ struct Plugin {
   // $XENTT_BT_DEBUG names a file that gets one line per event the plugin
   // judges (QEMU's stderr is gone once libxentt removes a replay).
   std::FILE* debug = nullptr;
+  bool watch_enabled = false;                // watch=on: memory callbacks on every instruction
+  MemWatch memwatch;
+  std::deque<MemSite> sites;                 // under tb_mutex; live as long as the plugin
 
   // The vCPU's counters. The pointers are cached because the lookup costs
   // a call and two more inside QEMU on every callback (10% of a traced

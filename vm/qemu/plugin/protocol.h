@@ -17,6 +17,17 @@
 //                           branches after this point (PATH has no spaces)
 //   disarm                  stop recording; replies once the records are written
 //   close                   write the trace log's index and trailer
+//   memwatch MODE [K S ADDR LEN]...   watch memory accesses (needs the plugin's
+//                           watch=on): MODE off|first|last|log; K r|w|a (read,
+//                           write, either), S v|p (guest-virtual, -physical),
+//                           ADDR LEN hex; up to kMaxRanges ranges; forgets
+//                           earlier hits
+//   memhits                 the hits kept since memwatch:
+//                           {"ok":true,"count":N,"hits":[{"icount":N,"pc":N,
+//                            "brctr":N,"addr":N,"size":N,"write":B,"range":N,
+//                            "data":"HEX"}, ...]} (count: every hit, also those
+//                           not kept; data: log mode, a virtual range's bytes
+//                           after a write)
 //
 // Every reply has kOk; a failure carries kError. status replies
 //   {"ok":true,"armed":B,"records":N[,"error":S],"vcpus":[{"icount":N,
@@ -41,6 +52,9 @@ inline constexpr char kWatch[] = "watch";
 inline constexpr char kArm[] = "arm";
 inline constexpr char kDisarm[] = "disarm";
 inline constexpr char kClose[] = "close";
+inline constexpr char kMemWatch[] = "memwatch";
+inline constexpr char kMemHits[] = "memhits";
+inline constexpr std::size_t kMaxRanges = 16;
 inline constexpr std::size_t kSettleStackBytes = 48;
 
 // Reply members.

@@ -54,6 +54,11 @@ typedef void (*qemu_plugin_udata_cb_t)(qemu_plugin_id_t id, void* userdata);
 typedef void (*qemu_plugin_vcpu_simple_cb_t)(qemu_plugin_id_t id, unsigned int vcpu_index);
 typedef void (*qemu_plugin_vcpu_udata_cb_t)(unsigned int vcpu_index, void* userdata);
 typedef void (*qemu_plugin_vcpu_tb_trans_cb_t)(qemu_plugin_id_t id, qemu_plugin_tb* tb);
+typedef std::uint32_t qemu_plugin_meminfo_t;
+struct qemu_plugin_hwaddr;
+enum qemu_plugin_mem_rw { QEMU_PLUGIN_MEM_R = 1, QEMU_PLUGIN_MEM_W, QEMU_PLUGIN_MEM_RW };
+typedef void (*qemu_plugin_vcpu_mem_cb_t)(unsigned int vcpu_index, qemu_plugin_meminfo_t info, std::uint64_t vaddr,
+                                          void* userdata);
 
 __attribute__((visibility("default"))) extern int qemu_plugin_version;
 __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t* info,
@@ -69,6 +74,13 @@ void qemu_plugin_register_vcpu_tb_exec_cond_cb(qemu_plugin_tb* tb, qemu_plugin_v
                                                qemu_plugin_u64 entry, std::uint64_t imm, void* userdata);
 void qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(qemu_plugin_tb* tb, qemu_plugin_op op,
                                                        qemu_plugin_u64 entry, std::uint64_t imm);
+
+void qemu_plugin_register_vcpu_mem_cb(qemu_plugin_insn* insn, qemu_plugin_vcpu_mem_cb_t cb, qemu_plugin_cb_flags flags,
+                                      qemu_plugin_mem_rw rw, void* userdata);
+unsigned int qemu_plugin_mem_size_shift(qemu_plugin_meminfo_t info);
+bool qemu_plugin_mem_is_store(qemu_plugin_meminfo_t info);
+qemu_plugin_hwaddr* qemu_plugin_get_hwaddr(qemu_plugin_meminfo_t info, std::uint64_t vaddr);
+std::uint64_t qemu_plugin_hwaddr_phys_addr(const qemu_plugin_hwaddr* haddr);
 
 std::size_t qemu_plugin_tb_n_insns(const qemu_plugin_tb* tb);
 std::uint64_t qemu_plugin_tb_vaddr(const qemu_plugin_tb* tb);

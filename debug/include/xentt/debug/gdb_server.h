@@ -36,6 +36,7 @@ class GdbSession {
   struct Shared {
     DebugTarget& target;
     std::multiset<std::uint64_t>* breakpoints;  // every client's, counted
+    std::multiset<Watchpoint>* watchpoints;     // every client's, counted
   };
   GdbSession(Shared shared, std::function<void(const std::string&)> log) : sh_(shared), log_(std::move(log)) {}
   ~GdbSession();
@@ -49,7 +50,8 @@ class GdbSession {
   std::string handle(const std::string& payload, const std::function<bool()>& interrupted);
 
  private:
-  std::string stop_reply(StopKind why) const;
+  std::string stop_reply(const Stop& why) const;
+  Stop run(const std::function<Stop(const Triggers&)>& how);
   std::string query(const std::string& payload);
   std::string monitor(const std::string& hex_command);
   std::string set_breakpoint(const std::string& payload, bool insert);
@@ -62,8 +64,9 @@ class GdbSession {
   bool finished_ = false;
   std::string last_sent_;
   std::vector<std::string> console_;  // 'O' packets to send before the reply
-  StopKind last_stop_ = StopKind::Step;
+  Stop last_stop_;
   std::multiset<std::uint64_t> mine_;  // this client's breakpoints
+  std::multiset<Watchpoint> my_watchpoints_;
 };
 
 struct ListenOptions {
@@ -96,6 +99,7 @@ class GdbServer {
   DebugTarget& target_;
   std::function<void(const std::string&)> log_;
   std::multiset<std::uint64_t> breakpoints_;
+  std::multiset<Watchpoint> watchpoints_;
   std::filesystem::path unix_path_;
   int unix_fd_ = -1, tcp_fd_ = -1;
   std::optional<int> tcp_port_;

@@ -3,7 +3,10 @@
 // exact: going back replays forward from the checkpoint before the current
 // instant, noting every breakpoint hit with its instruction count, and
 // stops at the last one (the checkpoint before that one when the stretch
-// has none, down to the start).
+// has none, down to the start). Watchpoints work through the branch-trace
+// plugin's memory callbacks (the session must be started with
+// SessionOptions::memory_watch): a hit stops just after the accessing
+// instruction, forward and backward.
 #pragma once
 
 #include <optional>
@@ -19,10 +22,10 @@ class ReplayDebugTarget final : public DebugTarget {
 
   Registers registers() override;
   std::optional<std::string> read_memory(std::uint64_t addr, std::size_t len) override;
-  StopKind resume(std::span<const std::uint64_t> bps, const std::function<bool()>& interrupted) override;
-  StopKind step() override;
-  StopKind reverse_resume(std::span<const std::uint64_t> bps, const std::function<bool()>& interrupted) override;
-  StopKind reverse_step() override;
+  Stop resume(const Triggers& t, const std::function<bool()>& interrupted) override;
+  Stop step() override;
+  Stop reverse_resume(const Triggers& t, const std::function<bool()>& interrupted) override;
+  Stop reverse_step() override;
   std::string monitor(std::string_view command) override;
 
  private:
@@ -34,6 +37,8 @@ class ReplayDebugTarget final : public DebugTarget {
   // The checkpoint icounts of the index (0 first), ascending.
   std::vector<std::uint64_t> checkpoints() const;
   std::string when();
+  // The plugin's memory watch, settled at this pause (watchpoints need it).
+  BranchCounting& watcher();
 
   ReplaySession& s_;
   std::optional<Registers> regs_;  // of the current instant: a gdbstub round trip saved per 'g'

@@ -55,14 +55,15 @@ std::unique_ptr<ReplayTarget> start_engine_replay(Engine& engine, const StateDir
 // when the engine ended or a signal of stop_on_signals() arrived.
 using ServeHook = std::function<std::function<void()>(ReplaySession&, ReplayState&)>;
 ReplayState start_background_replay(const StateDir& dir, const std::function<void(ReplaySession&)>& position,
-                                    const ServeHook& serve = {});
+                                    const ServeHook& serve = {}, const SessionOptions& opts = {});
 
 // What start_background_replay()'s supervisor does, in this process (a
 // foreground server): starts the replay, positions it, publishes its state
 // in the runtime directory, calls `ready` with it, serves or waits as
 // above, then stops the replay and removes its files.
 void supervise_replay(const StateDir& dir, const std::function<void(ReplaySession&)>& position,
-                      const ServeHook& serve, const std::function<void(const ReplayState&)>& ready);
+                      const ServeHook& serve, const std::function<void(const ReplayState&)>& ready,
+                      const SessionOptions& opts = {});
 
 // Ends every replay of `dir` that no running program of ours owns: asks
 // each background supervisor to stop (SIGTERM; SIGKILL after 5 s), and

@@ -35,6 +35,8 @@ struct SessionOptions {
   bool branch_counter = true;
   // Ground-truth mode for tests: one instruction per translated block.
   bool one_insn_per_tb = false;
+  // Memory watchpoints (accesses(), watch_memory()): several times slower.
+  bool memory_watch = false;
 };
 
 // What ReplaySession::run_until(Location) found, for callers that report it.
@@ -82,6 +84,10 @@ class ReplaySession {
   void step(uint64_t n = 1);
   // Runs to the end; returns the final instruction count.
   uint64_t run_to_end();
+  // Every access to `ranges` between icount `from` and `to` (the accesses
+  // of instructions from..to-1), in order; up to 100,000 (count says how
+  // many there were). The replay ends at `to`. Needs memory_watch.
+  MemoryHits accesses(std::span<const MemoryWatch> ranges, Icount from, Icount to);
   // A StopPoint (an icount or a location; resolve_stop_point() in
   // vm_symbols.h gives eip by name): run_until() of the one it holds.
   void run_until(const StopPoint& sp);

@@ -91,6 +91,9 @@ struct ReplayOptions {
   // under the index lock, does that); every other replay works on a copy,
   // so replays can run side by side.
   bool use_master_snapshots = false;
+  // Memory watchpoints (BranchCounting::watch_memory): a callback on every
+  // memory access of the guest, so several times slower.
+  bool memory_watch = false;
 };
 
 class Engine {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "xentt/vm/target.h"
 
@@ -24,6 +25,30 @@ struct BranchStatus {
   std::uint64_t events = 0, faults = 0, unexplained = 0;
   // The first block start with brctr >= the watched count, when seen.
   std::optional<std::uint64_t> hit_icount, hit_pc, hit_brctr;
+};
+
+// A range of guest memory whose accesses are watched.
+struct MemoryWatch {
+  std::uint64_t addr = 0, len = 0;
+  bool read = false, write = true;
+  bool physical = false;  // guest-physical, else guest-virtual (the vCPU's current tables)
+};
+// One access to a watched range.
+struct MemoryAccess {
+  std::uint64_t icount = 0;  // of the accessing instruction: the stop after it is icount + 1
+  std::uint64_t pc = 0, brctr = 0;  // the instruction's location {pc, brctr}
+  std::uint64_t addr = 0;    // the address accessed (in the range's space)
+  unsigned size = 0;
+  bool write = false;
+  std::size_t watch = 0;     // which MemoryWatch
+  std::string data;          // Log mode: a virtual range's bytes after a write (up to 64)
+};
+// Which accesses a watch keeps: the first after now, the last one before
+// the next pause, or every one (up to 100,000).
+enum class WatchMode { First, Last, Log };
+struct MemoryHits {
+  std::uint64_t count = 0;          // every access seen, also those not kept
+  std::vector<MemoryAccess> kept;
 };
 
 // Counting the guest's taken branches in a replay (the brctr of DESIGN.md's
@@ -45,6 +70,11 @@ class BranchCounting {
   // Opens the trace log at `path` (the first time) and records the branches
   // after this point until disarm(). `header_json` is a JSON object.
   virtual void arm(const std::filesystem::path& path, const std::string& header_json) = 0;
+  // Watches memory accesses from now on (an empty `ranges`: stop). Needs a
+  // replay started with ReplayOptions::memory_watch. Hits are kept until
+  // the next call.
+  virtual void watch_memory(std::span<const MemoryWatch> ranges, WatchMode mode) = 0;
+  virtual MemoryHits memory_hits() = 0;
   // Stops recording; returns once the records are written, with the total.
   virtual std::uint64_t disarm() = 0;
   // Writes the trace log's index and trailer and closes it.
