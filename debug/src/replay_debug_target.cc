@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "xentt/base/error.h"
+#include "xentt/session/trace_window.h"
 #include "xentt/session/vm_symbols.h"
 
 namespace xentt::debug {
@@ -204,6 +205,31 @@ std::string ReplayDebugTarget::monitor(std::string_view command) {
     s_.run_until(sp);
     return when();
   }
+  if (cmd == "checkpoint") {
+    const bool added = s_.add_checkpoint();
+    return (added ? "checkpoint saved at " : "a checkpoint is here already: ") + when();
+  }
+  if (cmd == "trace") {
+    // trace START END FILE: the branch trace of a window, as trace_task
+    // writes its log; the target ends at END.
+    std::vector<std::string> args;
+    for (std::size_t i = 0; i < arg.size();) {
+      std::size_t j = arg.find(' ', i);
+      if (j == std::string_view::npos) j = arg.size();
+      if (j > i) args.emplace_back(arg.substr(i, j - i));
+      i = j + 1;
+    }
+    if (args.size() != 3) throw bad_input("monitor trace START END FILE (FILE: the trace log, an absolute path)");
+    const std::filesystem::path log(args[2]);
+    if (!log.is_absolute())
+      throw bad_input("monitor trace: " + args[2] + " is relative to the server, not to gdb: give an absolute path");
+    TraceWindow w{parse_window_end(s_.dir(), args[0]), parse_window_end(s_.dir(), args[1]), log};
+    regs_.reset();
+    TracedWindow t = w.trace(s_);
+    return fmt::format("wrote {}: {} branch records from icount {} to {} (bts_extract turns it into a .bts)\n",
+                       log.string(), t.records, t.start.icount, t.end.icount) +
+           when();
+  }
   if (cmd == "checkpoints") {
     std::string out;
     const auto& idx = s_.index();
@@ -219,7 +245,9 @@ std::string ReplayDebugTarget::monitor(std::string_view command) {
   if (cmd == "help" || cmd.empty()) {
     return "monitor when               the current instant: icount, rip, brctr and its location\n"
            "monitor goto LOC           go to eip[:brctr[:cx]] (eip may be a symbol) or icount=N\n"
-           "monitor checkpoints        the replay index's checkpoints\n";
+           "monitor checkpoints        the replay index's checkpoints\n"
+           "monitor checkpoint         save one here (this replay only): going back near here gets faster\n"
+           "monitor trace START END FILE   the branch trace of a window into the trace log FILE (absolute)\n";
   }
   throw bad_input(fmt::format("unknown monitor command '{}' (monitor help lists them)", command));
 }

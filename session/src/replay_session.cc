@@ -232,6 +232,22 @@ uint64_t ReplaySession::disarm() {
 }
 void ReplaySession::close_log() { counter().close_log(); }
 
+bool ReplaySession::add_checkpoint() {
+  if (!index_) throw bad_input("this replay has no index: checkpoints need one");
+  if (armed_) throw bad_input("a checkpoint cannot be saved while a window is traced");
+  const uint64_t ic = replay_->icount();
+  auto& cps = index_->checkpoints;
+  auto at = std::lower_bound(cps.begin(), cps.end(), ic);
+  if (at != cps.end() && *at == ic) return false;
+  const uint64_t br = replay_->branch_counting() ? brctr() : ReplayIndex::kUnknown;
+  replay_->checkpoint(checkpoint_tag(ic));
+  const auto i = at - cps.begin();
+  cps.insert(at, ic);
+  if (index_->checkpoint_brctr.size() + 1 == cps.size())
+    index_->checkpoint_brctr.insert(index_->checkpoint_brctr.begin() + i, br);
+  return true;
+}
+
 MemoryHits ReplaySession::accesses(std::span<const MemoryWatch> ranges, Icount from, Icount to) {
   if (to.value < from.value) throw bad_input(fmt::format("icount {} is before icount {}", to.value, from.value));
   check_in_recording(to);

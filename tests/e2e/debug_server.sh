@@ -129,6 +129,23 @@ check "MI: demo_ticks is 1 at the second hit" grep -q '^\^done,value="1"' "$TMP/
 check "MI: monitor when through -interpreter-exec" grep -q 'icount [0-9]*, rip '"$tick" "$TMP/mi.out"
 check "MI: reverse step and next end in stops" test "$(grep -c '^\*stopped,reason="end-stepping-range"' "$TMP/mi.out")" = 2
 
+# monitor trace: the branch trace of a window, as trace_task's; monitor
+# checkpoint: a checkpoint here, and going back near here still lands
+# exactly on the previous hit.
+timeout 120 gdb -batch -nx -ex "target remote $sock" \
+  -ex "monitor trace idt_init $tick:${hits[2]##* } $TMP/mt.xtl" \
+  -ex 'monitor checkpoint' -ex 'monitor checkpoints' -ex 'break sched_tick' -ex 'stepi' -ex continue \
+  -ex reverse-continue -ex 'monitor when' -ex 'monitor trace idt_init sched_tick relative.xtl' \
+  "$kernel" >"$TMP/mon.out" 2>&1 || true  # the refused monitor command is gdb's error: its status says so
+cat "$TMP/mon.out"
+bts_extract -x -o "$TMP/mt.bts" "$TMP/mt.xtl" >/dev/null 2>"$TMP/bx.err" || fail "bts_extract: $(cat "$TMP/bx.err")"
+check "monitor trace wrote the same records as trace_task for the window" cmp "$TMP/mt.bts" "$TMP/t.bts"
+check "monitor checkpoint saved one at the third hit" grep -q "^checkpoint saved at icount ${hits[2]%% *}, " "$TMP/mon.out"
+check "the checkpoints list it" grep -q "^icount ${hits[2]%% *}, brctr ${hits[2]##* }$" "$TMP/mon.out"
+check "reverse-continue from past the checkpoint lands on the third hit, exactly" \
+  grep -q "^icount ${hits[2]%% *}, rip $tick, brctr ${hits[2]##* } " "$TMP/mon.out"
+check "monitor trace refuses a relative path" grep -q "relative to the server" "$TMP/mon.out"
+
 # Bad clients: the server says what happened and serves the next one.
 python3 - "$sock" <<'PY' || fail "bad clients"
 import socket, sys, time

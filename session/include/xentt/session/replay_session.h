@@ -84,6 +84,11 @@ class ReplaySession {
   void step(uint64_t n = 1);
   // Runs to the end; returns the final instruction count.
   uint64_t run_to_end();
+  // Saves a checkpoint of this instant into this replay's own copy of the
+  // checkpoint store and seeks through it from now on (the recording's
+  // index is not changed). Returns false when there is one here already.
+  // Cost: a snapshot of guest RAM (~0.1 s per 64 MiB).
+  bool add_checkpoint();
   // Every access to `ranges` between icount `from` and `to` (the accesses
   // of instructions from..to-1), in order; up to 100,000 (count says how
   // many there were). The replay ends at `to`. Needs memory_watch.
