@@ -14,7 +14,7 @@
 
 namespace xentt::debug::test {
 
-class FakeTarget final : public DebugTarget {
+class FakeTarget : public DebugTarget {
  public:
   std::uint64_t now = 0, end = 100;
   int resumes = 0;
