@@ -138,6 +138,16 @@ timeout 120 gdb -batch -nx -ex "target remote $sock" \
   -ex reverse-continue -ex 'monitor when' -ex 'monitor trace idt_init sched_tick relative.xtl' \
   "$kernel" >"$TMP/mon.out" 2>&1 || true  # the refused monitor command is gdb's error: its status says so
 cat "$TMP/mon.out"
+# monitor goto: to the second hit's location from wherever the target is,
+# and to an icount; a bad location is refused with the reason.
+loc2=$(sed -nE "s/^icount ${hits[1]%% *}, .*\(location (0x[0-9a-f]+:[0-9]+)\)$/\1/p" "$TMP/a.out" | head -1)
+timeout 120 gdb -batch -nx -ex "target remote $sock" -ex "monitor goto $loc2" -ex 'printf "ticks=%lu\n", demo_ticks' \
+  -ex 'monitor goto icount=1000' -ex 'monitor goto nosuchsymbol' "$kernel" >"$TMP/goto.out" 2>&1 || true
+cat "$TMP/goto.out"
+check "monitor goto $loc2 lands on the second hit" grep -q "^icount ${hits[1]%% *}, rip $tick, brctr ${hits[1]##* } " "$TMP/goto.out"
+check "gdb reads demo_ticks there (1)" grep -q '^ticks=1$' "$TMP/goto.out"
+check "monitor goto icount=1000" grep -q '^icount 1000, ' "$TMP/goto.out"
+check "monitor goto of an unknown symbol says so" grep -q "nosuchsymbol" "$TMP/goto.out"
 bts_extract -x -o "$TMP/mt.bts" "$TMP/mt.xtl" >/dev/null 2>"$TMP/bx.err" || fail "bts_extract: $(cat "$TMP/bx.err")"
 check "monitor trace wrote the same records as trace_task for the window" cmp "$TMP/mt.bts" "$TMP/t.bts"
 check "monitor checkpoint saved one at the third hit" grep -q "^checkpoint saved at icount ${hits[2]%% *}, " "$TMP/mon.out"
