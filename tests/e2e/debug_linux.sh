@@ -50,12 +50,7 @@ echo "ok: info registers shows cr0, cr3, cr4, efer, gs_base"
 
 trace_task -o "$TMP/t.bts" "$XENTT_STATE/linux" start_kernel "_printk:${hits[2]##* }" >"$TMP/trace.out" 2>&1 ||
   fail "trace_task: $(cat "$TMP/trace.out")"
-want=$(python3 -c '
-import struct, sys
-b = open(sys.argv[1], "rb").read()
-to_ = int(sys.argv[2], 16)
-print(" ".join(str(br) for i in range(1, len(b) // 24) for f, t, br in [struct.unpack_from("<3Q", b, 24 * i)] if t == to_))
-' "$TMP/t.bts" "$printk")
+want=$(landings_on "$TMP/t.bts" "$printk")
 got="${hits[0]##* } ${hits[1]##* }"
 check "the trace's calls of _printk ($want) carry the stops' brctr ($got)" test "${want#"$got"}" != "$want"
 

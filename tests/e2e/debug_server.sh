@@ -78,12 +78,7 @@ echo "ok: the registers after reverse-stepi 25 and stepi 25 equal those before"
 # carry the brctr that the stops reported.
 trace_task -o "$TMP/t.bts" "$XENTT_STATE/demo" idt_init "$tick:${hits[2]##* }" >"$TMP/trace.out" 2>&1 ||
   fail "trace_task: $(cat "$TMP/trace.out")"
-want=$(python3 -c '
-import struct, sys
-b = open(sys.argv[1], "rb").read()
-tick = int(sys.argv[2], 16)
-print(" ".join(str(br) for i in range(1, len(b) // 24) for frm, to, br in [struct.unpack_from("<3Q", b, 24 * i)] if to == tick))
-' "$TMP/t.bts" "$tick")
+want=$(landings_on "$TMP/t.bts" "$tick")
 got="${hits[0]##* } ${hits[1]##* }"
 check "the trace's landings on sched_tick ($want) begin with the stops' brctr ($got)" test "${want#"$got"}" != "$want"
 

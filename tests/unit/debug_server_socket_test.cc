@@ -52,6 +52,17 @@ std::string ask(int fd, const std::string& payload) {
   }
 }
 
+// Reads from `fd` until what came holds `text` (a stop reply).
+void read_until(int fd, std::string_view text) {
+  std::string got;
+  char buf[4096];
+  while (got.find(text) == std::string::npos) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    REQUIRE(n > 0);
+    got.append(buf, std::size_t(n));
+  }
+}
+
 // A target whose resume runs until told to stop (or interrupted).
 struct SlowTarget : debug::test::FakeTarget {
   std::atomic<bool> running{false}, release{false};
@@ -139,25 +150,12 @@ TEST_CASE("gdb server: two clients; a run holds the other's request; 0x03 and a 
   b_asks.join();
   CHECK(b_reply == "0701000000000000");  // rip 0x107: after the run
   t.release = false;
-  // A's stop reply came to A.
-  RspReader r;
-  char buf[4096];
-  std::string got;
-  while (got.find("T05") == std::string::npos) {
-    ssize_t n = ::recv(a, buf, sizeof buf, 0);
-    REQUIRE(n > 0);
-    got.append(buf, std::size_t(n));
-  }
+  read_until(a, "T05");  // A's stop reply came to A
   // 0x03 from the resuming client stops its run.
   ::send(a, c.data(), c.size(), MSG_NOSIGNAL);
   while (!t.running) std::this_thread::sleep_for(1ms);
   ::send(a, "\x03", 1, MSG_NOSIGNAL);
-  got.clear();
-  while (got.find("T02") == std::string::npos) {
-    ssize_t n = ::recv(a, buf, sizeof buf, 0);
-    REQUIRE(n > 0);
-    got.append(buf, std::size_t(n));
-  }
+  read_until(a, "T02");
   // A client that goes away while its run goes on stops it; B is served on.
   ::send(a, c.data(), c.size(), MSG_NOSIGNAL);
   while (!t.running) std::this_thread::sleep_for(1ms);

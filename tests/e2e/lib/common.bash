@@ -95,3 +95,14 @@ no_qemu_left() {
 }
 # Kill whatever QEMU a failed test left behind, so CI is not poisoned.
 cleanup_hooks+=('for p in $(qemu_of_this_test); do kill -9 $p; done')
+
+# landings_on BTS ADDR: the brctr of every record of an extended .bts file
+# whose target is ADDR (hex), space-separated, in order.
+landings_on() {
+  python3 -c '
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+to = int(sys.argv[2], 16)
+print(" ".join(str(br) for i in range(1, len(b) // 24) for frm, t, br in [struct.unpack_from("<3Q", b, 24 * i)] if t == to))
+' "$1" "$2"
+}
