@@ -62,6 +62,8 @@ struct WatchGuard {
 };
 }  // namespace
 
+bool ReplayDebugTarget::can_watch() const { return s_.options().memory_watch && s_.options().branch_counter; }
+
 BranchCounting& ReplayDebugTarget::watcher() {
   BranchCounting* bc = s_.target().branch_counting();
   if (!bc) throw bad_input("watchpoints need the branch-trace plugin (xentt-bt.so)");
@@ -146,6 +148,16 @@ Stop ReplayDebugTarget::reverse_resume(const Triggers& t, const std::function<bo
       guard.bc->watch_memory(ranges, WatchMode::Last);
     }
     std::optional<std::pair<std::uint64_t, std::uint64_t>> last_bp;  // icount, eip
+    // A breakpoint at the checkpoint itself: whether a run from there stops
+    // at once is the engine's business, so it is noted here and stepped off
+    // (at lo == hi - 1 the loop below notes it without running: stepping
+    // would execute the instruction before now, whose access is not before
+    // now).
+    if (const std::uint64_t rip = s_.registers().rip();
+        lo + 1 < hi && std::find(t.breakpoints.begin(), t.breakpoints.end(), rip) != t.breakpoints.end()) {
+      last_bp = {lo, rip};
+      s_.step(1);
+    }
     for (;;) {
       ReplayTarget::RunStop why = s_.target().run_to_breakpoints(t.breakpoints, hi - 1, interrupted);
       if (why == ReplayTarget::RunStop::Interrupted) {

@@ -231,3 +231,16 @@ TEST_CASE("gdb session: watchpoints stop just after the access, forward and back
   for (int i = 0; i < 16; i++) CHECK(c.ask("Z4," + std::to_string(2000 + i) + ",1") == "OK");
   CHECK(c.ask("Z4,3000,1") == "E03");  // more than the plugin watches
 }
+
+TEST_CASE("gdb session: a target that cannot watch answers Z2-Z4 as not supported", "[debug]") {
+  struct NoWatch : test::FakeTarget {
+    bool can_watch() const override { return false; }
+  } t;
+  std::multiset<std::uint64_t> bps;
+  std::multiset<Watchpoint> wps;
+  GdbSession s(GdbSession::Shared{t, &bps, &wps}, [](const std::string&) {});
+  CHECK(s.handle("Z2,1005,2", {}).empty());  // gdb then watches by single-stepping
+  CHECK(s.handle("Z4,1005,2", {}).empty());
+  CHECK(wps.empty());
+  CHECK(s.handle("Z0,105,1", {}) == "OK");  // breakpoints as ever
+}

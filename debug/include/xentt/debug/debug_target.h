@@ -59,8 +59,8 @@ class DebugTarget {
   virtual std::optional<std::string> read_memory(std::uint64_t addr, std::size_t len) = 0;
   // Runs forward until a breakpoint, just past an access to a watched
   // range, the end, or `interrupted()` (asked a few times a second). A run
-  // that starts on a breakpoint stops there at once (gdb steps off its
-  // breakpoints itself).
+  // that starts on a breakpoint may stop there at once: gdb steps off its
+  // breakpoints itself.
   virtual Stop resume(const Triggers& t, const std::function<bool()>& interrupted) = 0;
   virtual Stop step() = 0;
   // Goes back to the last instant before this one at which a breakpoint
@@ -68,6 +68,9 @@ class DebugTarget {
   // happened, exactly, or to the start.
   virtual Stop reverse_resume(const Triggers& t, const std::function<bool()>& interrupted) = 0;
   virtual Stop reverse_step() = 0;
+  // Whether watchpoints work here (the server answers gdb's Z2-Z4 with
+  // "not supported" otherwise, and gdb falls back to its own).
+  virtual bool can_watch() const { return true; }
   // A `monitor` command: the text it prints. Throws BadInput for a command
   // it does not know or bad arguments, with the message to show.
   virtual std::string monitor(std::string_view command) = 0;

@@ -26,6 +26,7 @@ class ReplayDebugTarget final : public DebugTarget {
   Stop step() override;
   Stop reverse_resume(const Triggers& t, const std::function<bool()>& interrupted) override;
   Stop reverse_step() override;
+  bool can_watch() const override;
   std::string monitor(std::string_view command) override;
 
  private:

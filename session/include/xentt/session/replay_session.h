@@ -102,6 +102,7 @@ class ReplaySession {
   ReplayTarget& target() { return *replay_; }
   const std::optional<ReplayIndex>& index() const { return index_; }
   const StateDir& dir() const { return dir_; }
+  const SessionOptions& options() const { return opts_; }
   std::filesystem::path console_path() const;
   // Ends the replay; the recording stays and a new session can start.
   void stop();

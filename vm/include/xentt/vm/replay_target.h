@@ -106,7 +106,8 @@ class ReplayTarget : public Target {
   // is then that eip), the replay reaches `until_icount` (when given), the
   // recording ends, or `interrupted()` (asked about 5 times a second) says
   // so. Each breakpoint hit costs a stop and a resume (~1 ms for engine
-  // qemu); a run that starts at one of `eips` stops there at once.
+  // qemu). Whether a run that starts at one of `eips` stops there at once
+  // is the engine's: callers step off a breakpoint first, as gdb does.
   virtual RunStop run_to_breakpoints(std::span<const std::uint64_t> eips, std::optional<std::uint64_t> until_icount,
                                      const std::function<bool()>& interrupted) = 0;
   // Runs to the end of the recording; returns the final instruction count.
