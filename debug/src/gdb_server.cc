@@ -113,7 +113,7 @@ std::string GdbSession::set_breakpoint(const std::string& p, bool insert) {
   auto al = addr_len(rest);
   if (!al) return std::string(kBadRequest);
   if (p[1] >= '2') {
-    if (!sh_.target.can_watch()) return "";  // gdb then watches by single-stepping
+    if (!sh_.target.can_watch()) return "";  // not supported: gdb says it cannot insert them
     if (al->second == 0 || al->second > 4096 || al->first + al->second < al->first) return std::string(kBadRequest);
     Watchpoint w{p[1] == '2' ? Watchpoint::Write : p[1] == '3' ? Watchpoint::Read : Watchpoint::Access, al->first,
                  al->second};

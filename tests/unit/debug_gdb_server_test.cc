@@ -239,7 +239,7 @@ TEST_CASE("gdb session: a target that cannot watch answers Z2-Z4 as not supporte
   std::multiset<std::uint64_t> bps;
   std::multiset<Watchpoint> wps;
   GdbSession s(GdbSession::Shared{t, &bps, &wps}, [](const std::string&) {});
-  CHECK(s.handle("Z2,1005,2", {}).empty());  // gdb then watches by single-stepping
+  CHECK(s.handle("Z2,1005,2", {}).empty());  // not supported: gdb says it cannot insert them
   CHECK(s.handle("Z4,1005,2", {}).empty());
   CHECK(wps.empty());
   CHECK(s.handle("Z0,105,1", {}) == "OK");  // breakpoints as ever
