@@ -56,6 +56,11 @@ head -3 "$TMP/rounds.txt"
 read -r r0 r1 <<<"$rounds"
 check "demo_rounds: as many writes as the guest printed rounds ($r0 + $r1)" \
   grep -q "^demo_rounds at 0x[0-9a-f]*, 16 bytes, from icount [0-9]* to [0-9]*: $((r0 + r1)) writes$" "$TMP/rounds.txt"
+# A reader that stops early: before 2026-11-27 tools printed "internal
+# error: cannot write to file: Broken pipe" and exited 1 (fmt's write error).
+tt_vmi ticks watch demo_rounds --from idt_init --to demo_finish 2>"$TMP/pipe.err" | head -1 >/dev/null
+st=${PIPESTATUS[0]}
+check "tt_vmi ... | head ends quietly with status 0 (status $st: $(cat "$TMP/pipe.err"))" test "$st" = 0 -a ! -s "$TMP/pipe.err"
 expect_exit 2 "not an object in memory" tt_vmi ticks watch '&demo_ticks' --from idt_init --to demo_finish
 expect_exit 2 "comes before" tt_vmi ticks watch demo_ticks --from demo_finish --to icount=5
 check "no QEMU left behind" no_qemu_left

@@ -6,6 +6,7 @@
 #include <exception>
 #include <filesystem>
 #include <iostream>
+#include <system_error>
 
 #include "xentt/base/error.h"
 #include "xentt/base/interrupt.h"
@@ -49,6 +50,12 @@ int tool_main(int argc, char** argv, const char* name, const char* description,
     std::string what = e.what();
     if (what.starts_with("filesystem error: ")) what.erase(0, 18);
     std::cerr << name << ": " << printable(what) << "\n";
+    return 1;
+  } catch (const std::system_error& e) {
+    // A reader that stopped early (`tt_vmi ... | head`): it has what it
+    // wanted; nothing went wrong here. Quiet, status 0, as bts_dump.
+    if (e.code() == std::errc::broken_pipe) return 0;
+    std::cerr << name << ": " << printable(e.what()) << "\n";
     return 1;
   } catch (const std::exception& e) {
     // Not a user error: a bug or an unexpected library failure. Still one line.
