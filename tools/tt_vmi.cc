@@ -18,6 +18,7 @@
 #include "xentt/session/guest_instants.h"
 #include "xentt/session/location.h"
 #include "xentt/session/vm_symbols.h"
+#include "xentt/base/hex.h"
 #include "xentt/base/printable.h"
 #include "xentt/base/number.h"
 #include "xentt/vmi/typed_value.h"
@@ -75,12 +76,6 @@ std::string hex_dump(std::uint64_t base, const std::string& bytes) {
   return out;
 }
 
-std::string hex_string(const std::string& bytes) {
-  std::string s;
-  for (unsigned char c : bytes) s += fmt::format("{:02x}", c);
-  return s;
-}
-
 // The VM's symbol files (none for a live domain: `sd` null), --vmlinux,
 // --kaslr-offset.
 vmi::InspectorOptions inspector_options(const StateDir* sd, const Options& o) {
@@ -136,9 +131,7 @@ std::string value_text(const std::string& bytes) {
     for (std::size_t i = 0; i < bytes.size(); i++) v |= std::uint64_t(static_cast<unsigned char>(bytes[i])) << (8 * i);
     return fmt::format("{:#x}", v);
   }
-  std::string out;
-  for (unsigned char c : bytes) out += fmt::format("{:02x}", c);
-  return out;
+  return hex_encode(bytes);
 }
 
 // watch: every write (and with --reads every read) of an object between
@@ -161,7 +154,7 @@ int run_watch(const Options& o) {
   MemoryWatch w;
   w.read = o.reads;
   w.write = true;
-  if (auto colon = o.what.rfind(':'); colon != std::string::npos && std::isdigit(static_cast<unsigned char>(o.what[colon + 1]))) {
+  if (auto colon = o.what.rfind(':'); colon != std::string::npos && looks_numeric(o.what.substr(colon + 1))) {
     w.addr = insp.address_of(o.what.substr(0, colon));
     w.len = parse_u64(o.what.substr(colon + 1), "watch LEN");
   } else {
@@ -310,7 +303,7 @@ int main(int argc, char** argv) {
             if (out) {
               *out = json{{"address", fmt::format("{:#x}", addr)},
                           {"space", o.physical ? "guest-physical" : "guest-virtual"},
-                          {"bytes", hex_string(bytes)}};
+                          {"bytes", hex_encode(bytes)}};
             } else if (o.raw) {
               std::fwrite(bytes.data(), 1, bytes.size(), stdout);
             } else {

@@ -19,23 +19,12 @@
 #include <system_error>
 
 #include "debug_links.h"
+#include "xentt/base/hex.h"
 #include "xentt/base/le_bytes.h"
 
 namespace xentt::sym {
 
 namespace fs = std::filesystem;
-
-std::string hex_id(std::string_view bytes) {
-  static const char digits[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(bytes.size() * 2);
-  for (char c : bytes) {
-    auto u = static_cast<unsigned char>(c);
-    s += digits[u >> 4];
-    s += digits[u & 15];
-  }
-  return s;
-}
 
 std::vector<std::string> default_debug_file_dirs() {
   std::vector<std::string> dirs;
@@ -321,7 +310,7 @@ std::optional<std::string> DebugFileFinder::ask_debuginfod(const std::string& bu
   // Down, refusing, timed out ($DEBUGINFOD_TIMEOUT), or answering garbage:
   // said once, and not asked again in this run.
   warn_once(fmt::format("debuginfod {}: {} (asking for build-id {}); going on without debuginfod", urls,
-                        std::system_category().message(err), hex_id(build_id)));
+                        std::system_category().message(err), hex_encode(build_id)));
   dfd_failed_ = true;
   looked = fmt::format("debuginfod {}: failed", urls);
   return std::nullopt;
@@ -330,7 +319,7 @@ std::optional<std::string> DebugFileFinder::ask_debuginfod(const std::string& bu
 std::optional<std::string> DebugFileFinder::find_debug_file(const std::string& path, const DebugLinks& links,
                                                             std::string* missing) {
   std::vector<std::string> looked, refused;
-  const std::string hex = hex_id(links.build_id);
+  const std::string hex = hex_encode(links.build_id);
   auto refuse = [&](const std::string& cand, const std::string& why) {
     refused.push_back(fmt::format("{}: not the debug file of {} ({})", cand, path, why));
   };
@@ -348,7 +337,7 @@ std::optional<std::string> DebugFileFinder::find_debug_file(const std::string& p
         report_refused("using " + cand);
         return cand;
       }
-      refuse(cand, fmt::format("build-id {}, expected {}", found.empty() ? "none" : hex_id(found), hex));
+      refuse(cand, fmt::format("build-id {}, expected {}", found.empty() ? "none" : hex_encode(found), hex));
     }
   }
   // By .gnu_debuglink: the file's CRC-32 must be the link's.
@@ -368,7 +357,7 @@ std::optional<std::string> DebugFileFinder::find_debug_file(const std::string& p
       if (!links.build_id.empty()) {
         std::string found = read_build_id(cand);
         if (!found.empty() && found != links.build_id) {
-          refuse(cand, fmt::format("build-id {}, expected {}", hex_id(found), hex));
+          refuse(cand, fmt::format("build-id {}, expected {}", hex_encode(found), hex));
           continue;
         }
       }
@@ -385,7 +374,7 @@ std::optional<std::string> DebugFileFinder::find_debug_file(const std::string& p
         report_refused("using " + *p);
         return p;
       }
-      refuse(*p, fmt::format("build-id {}, expected {}", found.empty() ? "none" : hex_id(found), hex));
+      refuse(*p, fmt::format("build-id {}, expected {}", found.empty() ? "none" : hex_encode(found), hex));
     }
     looked.push_back(dlooked);
   }
@@ -407,7 +396,7 @@ std::optional<std::string> DebugFileFinder::find_debug_file(const std::string& p
 std::optional<std::string> DebugFileFinder::find_alt_file(const std::string& path, const DebugLinks& links) {
   if (links.altlink.empty()) return std::nullopt;
   std::vector<std::string> looked, refused;
-  const std::string hex = hex_id(links.alt_build_id);
+  const std::string hex = hex_encode(links.alt_build_id);
   std::vector<std::string> cands;
   if (links.altlink[0] == '/') {
     cands.push_back(links.altlink);
@@ -437,14 +426,14 @@ std::optional<std::string> DebugFileFinder::find_alt_file(const std::string& pat
     std::string found = id_of(cand);
     if (links.alt_build_id.empty() || found == links.alt_build_id) return cand;
     refused.push_back(
-        fmt::format("{} ({} {}, expected {})", cand, id_name, found.empty() ? "none" : hex_id(found), hex));
+        fmt::format("{} ({} {}, expected {})", cand, id_name, found.empty() ? "none" : hex_encode(found), hex));
   }
   std::string dlooked;
   if (links.alt_build_id.size() >= 2 && !links.alt_is_debug_sup) {
     if (auto p = ask_debuginfod(links.alt_build_id, dlooked)) {
       std::string found = id_of(*p);
       if (found == links.alt_build_id) return p;
-      refused.push_back(fmt::format("{} ({} {}, expected {})", *p, id_name, hex_id(found), hex));
+      refused.push_back(fmt::format("{} ({} {}, expected {})", *p, id_name, hex_encode(found), hex));
     }
     looked.push_back(dlooked);
   }

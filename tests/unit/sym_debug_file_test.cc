@@ -14,6 +14,7 @@
 
 #include "symbolize/src/debug_links.h"
 #include "unit_util.h"
+#include "xentt/base/hex.h"
 #include "xentt/base/le_bytes.h"
 #include "xentt/symbolize/debug_file.h"
 #include "xentt/symbolize/printer.h"
@@ -51,8 +52,8 @@ std::uint32_t crc_of(const std::string& path) {
 TEST_CASE("debug links: this program's build-id, read from its notes", "[debugfile]") {
   std::string id = sym::read_build_id(self_path());
   REQUIRE(id.size() >= 8);  // GNU ld's default is SHA-1: 20 bytes
-  CHECK(sym::hex_id(id).size() == id.size() * 2);
-  CHECK(sym::hex_id(std::string("\x01\xab", 2)) == "01ab");
+  CHECK(hex_encode(id).size() == id.size() * 2);
+  CHECK(hex_encode(std::string("\x01\xab", 2)) == "01ab");
   CHECK(sym::read_build_id(kNoBuildId).empty());
   CHECK(sym::read_build_id("/nonexistent/file").empty());
 }
@@ -71,7 +72,7 @@ TEST_CASE("by build-id: DIR/.build-id/xx/rest.debug with that build-id is found,
   test::TempDir t;
   std::string id = sym::read_build_id(self_path());
   REQUIRE(!id.empty());
-  std::string hex = sym::hex_id(id);
+  std::string hex = hex_encode(id);
   fs::path at = t.path / ".build-id" / hex.substr(0, 2) / (hex.substr(2) + ".debug");
   fs::create_directories(at.parent_path());
   sym::DebugLinks links;

@@ -7,6 +7,7 @@
 
 #include "vm/qemu/plugin/protocol.h"
 #include "xentt/base/error.h"
+#include "xentt/base/hex.h"
 
 namespace xentt::qemu {
 namespace fs = std::filesystem;
@@ -44,8 +45,7 @@ void PluginClient::settle(std::uint64_t pc, std::uint64_t rsp, const std::option
     if (stack->size() != proto::kSettleStackBytes)
       throw runtime_error(fmt::format("branch-trace settle: {} stack bytes, want {}", stack->size(),
                                       proto::kSettleStackBytes));
-    hex.clear();
-    for (unsigned char b : *stack) hex += fmt::format("{:02x}", b);
+    hex = hex_encode(*stack);
   }
   call(proto::settle_request(pc, rsp, hex));
 }
@@ -116,8 +116,9 @@ MemoryHits PluginClient::memory_hits() {
     a.size = x.value("size", 0u);
     a.write = x.value("write", false);
     a.watch = x.value("range", std::size_t{0});
-    const std::string hex = x.value("data", std::string());
-    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) a.data += char(std::stoi(hex.substr(i, 2), nullptr, 16));
+    auto data = hex_decode(x.value("data", std::string()));
+    if (!data) throw runtime_error("the branch-trace plugin's memhits reply has malformed data");
+    a.data = std::move(*data);
     h.kept.push_back(std::move(a));
   }
   return h;

@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include "xentt/base/hex.h"  // hex_encode, hex_decode: the payloads' hex
+
 namespace xentt::debug {
 
 // The largest packet payload we take and offer (qSupported's PacketSize):
@@ -54,10 +56,6 @@ class RspReader {
 // "$payload#cs" with '$', '#', '}' and '*' escaped. Cost: one pass.
 std::string rsp_frame(std::string_view payload);
 
-// Hex helpers of the protocol. hex_decode() returns nothing for an odd
-// length or a non-hex digit.
-std::string hex_encode(std::string_view bytes);
-std::optional<std::string> hex_decode(std::string_view hex);
 // A hex number of at most 16 digits (an address, a length); nothing for an
 // empty, overlong or malformed one.
 std::optional<std::uint64_t> parse_hex_u64(std::string_view hex);

@@ -55,9 +55,6 @@ struct DebugLinks {
   std::string sup_checksum;        // this file is a .debug_sup supplementary file: its checksum
 };
 
-// Lowercase hex of a build-id's bytes.
-std::string hex_id(std::string_view bytes);
-
 // The links of the ELF file at `path` (all empty: none, or not an ELF
 // file). Reads the section headers, notes and link sections only.
 DebugLinks read_debug_links(const std::string& path);
