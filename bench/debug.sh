@@ -6,14 +6,12 @@
 # a fresh `tt_replay -p --until LOC` (QEMU started, positioned, ended) for
 # a location late in the recording.
 set -euo pipefail
-: "${XENTT_BUILD:?run through make bench}" "${XENTT_SOURCE:?}"
-work=$(mktemp -d "${TMPDIR:-/tmp}/xentt-bench.XXXXXX")
-export XENTT_STATE=$work/state PATH=$XENTT_BUILD/bin:$PATH
-trap 'tt_replay -K demo >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+: "${XENTT_BIN:?run through make bench}" "${XENTT_GUEST:?}" "${XENTT_SOURCE:?}"
+source "$XENTT_SOURCE/bench/lib.bash"
+bench_workspace demo
 tt_record -c -k "$XENTT_GUEST" -a "ticks=200 work=8192 seed=1" demo >"$work/rec.out" 2>&1
 tt_replay -q --index demo >/dev/null
 kernel=$XENTT_STATE/demo/kernel
-echo "machine load: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # gdb_at SOCKET CMDS...: gdb batch on SOCKET; prints what it printed.
 gdb_at() {

@@ -8,12 +8,8 @@
 # Env: BENCH_TICKS (demo guest ticks, 200: ~25M records), BENCH_REPEATS (3).
 set -euo pipefail
 : "${XENTT_BIN:?run through make bench}" "${XENTT_GUEST:?}" "${XENTT_BUILD:?}" "${XENTT_SOURCE:?}"
-export PATH="$XENTT_BIN:$PATH"
-work=$(mktemp -d "${TMPDIR:-/tmp}/xentt-bench.XXXXXX")
-export XENTT_STATE=$work/state
-trap 'rm -rf "$work"' EXIT
-repeats=${BENCH_REPEATS:-3}
-echo "$(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+source "$XENTT_SOURCE/bench/lib.bash"
+bench_workspace
 
 tt_record -c -k "$XENTT_GUEST" -a "ticks=${BENCH_TICKS:-200} work=4096 seed=3" \
   --device isa-debug-exit,iobase=0xf4,iosize=4 demo >"$work/record.out" 2>&1 ||

@@ -13,3 +13,20 @@ for _ in range(5):
 print("%.6f" % min(ts))
 PY
 }
+
+# bench_workspace [VM]: a scratch directory $work holding the state
+# directory ($XENTT_STATE), removed at exit (after ending VM's replays when
+# VM is named); our programs first on PATH; $repeats (BENCH_REPEATS, 3); and
+# a line with the cores and the load, which the figures are quoted with.
+bench_workspace() {
+  export PATH="$XENTT_BIN:$PATH"
+  work=$(mktemp -d "${TMPDIR:-/tmp}/xentt-bench.XXXXXX")
+  export XENTT_STATE=$work/state
+  if [ -n "${1:-}" ]; then
+    trap "tt_replay -K $1 >/dev/null 2>&1 || true; rm -rf '$work'" EXIT
+  else
+    trap "rm -rf '$work'" EXIT
+  fi
+  repeats=${BENCH_REPEATS:-3}
+  echo "$(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+}

@@ -2,11 +2,9 @@
 # same guest, and the cost of stopping at locations spread over a recording
 # versus replaying all of it. Figures only; nothing here passes or fails.
 set -euo pipefail
-: "${XENTT_BIN:?run through make bench}" "${XENTT_GUEST:?}"
-export PATH="$XENTT_BIN:$PATH"
-work=$(mktemp -d "${TMPDIR:-/tmp}/xentt-bench.XXXXXX")
-export XENTT_STATE=$work/state
-trap 'tt_replay -K bench >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+: "${XENTT_BIN:?run through make bench}" "${XENTT_GUEST:?}" "${XENTT_SOURCE:?}"
+source "$XENTT_SOURCE/bench/lib.bash"
+bench_workspace bench
 
 ticks=${BENCH_TICKS:-1000}
 args="ticks=$ticks work=8192 seed=1"

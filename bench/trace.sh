@@ -12,14 +12,8 @@
 #      the icount window traced: early boot, calibration loops, idle waits).
 set -euo pipefail
 : "${XENTT_BIN:?run through make bench}" "${XENTT_GUEST:?}" "${XENTT_BUILD:?}" "${XENTT_SOURCE:?}"
-export PATH="$XENTT_BIN:$PATH"
-work=$(mktemp -d "${TMPDIR:-/tmp}/xentt-bench.XXXXXX")
-export XENTT_STATE=$work/state
-trap 'rm -rf "$work"' EXIT
-repeats=${BENCH_REPEATS:-3}
-echo "$(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-
-source "$XENTT_SOURCE/bench/lib.bash"  # best
+source "$XENTT_SOURCE/bench/lib.bash"  # best, bench_workspace
+bench_workspace
 
 # report NAME STATEDIR [START END]: trace_bench, then the log's figures.
 report() {

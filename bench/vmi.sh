@@ -8,11 +8,8 @@
 # (64 MiB). Figures only; nothing here passes or fails.
 set -euo pipefail
 : "${XENTT_BIN:?run through make bench}" "${XENTT_GUEST:?}" "${XENTT_SOURCE:?}"
-export PATH="$XENTT_BIN:$PATH"
 source "$XENTT_SOURCE/bench/lib.bash"
-work=$(mktemp -d "${TMPDIR:-/tmp}/xentt-bench.XXXXXX")
-export XENTT_STATE=$work/state
-trap 'tt_replay -K vb >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+bench_workspace vb
 mbps() { python3 -c "print(f'{$1 / $2 / 1e6:.0f} MB/s')"; }
 ratio() { python3 -c "print(f'{$1 / $2:.1f}x')"; }
 
