@@ -7,7 +7,10 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <filesystem>
+#include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
 
 #include "tool_main.h"
 #include "xentt/base/error.h"
@@ -29,7 +32,8 @@ using namespace std::chrono_literals;
 namespace {
 
 struct Options {
-  std::string name, dir, until, listen;
+  std::string name, dir, until, listen, pcap;
+  bool console = false;
   bool paused = false, kill = false, verify = false, json = false, quiet = false, index = false;
   bool serve = false, headless = false, listen_any = false, no_watch = false;
 };
@@ -163,6 +167,40 @@ int kill_replays(const StateDir& sd, const Options& o) {
   return 0;
 }
 
+// -c: the replay's console on stdout as the replay writes it, from a
+// thread that looks at the file every 50 ms (the replay runs in this
+// thread, inside QEMU's calls).
+class ConsoleEcho {
+ public:
+  explicit ConsoleEcho(fs::path file) : file_(std::move(file)), thread_([this](std::stop_token st) { run(st); }) {}
+  // Prints the rest once the replay is done writing.
+  void finish() {
+    thread_.request_stop();
+    thread_.join();
+    copy_new();
+  }
+
+ private:
+  void run(std::stop_token st) {
+    while (!st.stop_requested()) {
+      copy_new();
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+  void copy_new() {
+    std::FILE* f = std::fopen(file_.c_str(), "rb");
+    if (!f) return;  // not created yet
+    char buf[65536];
+    if (std::fseek(f, static_cast<long>(done_), SEEK_SET) == 0)
+      for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0; done_ += n) std::fwrite(buf, 1, n, stdout);
+    std::fclose(f);
+    std::fflush(stdout);
+  }
+  fs::path file_;
+  size_t done_ = 0;
+  std::jthread thread_;
+};
+
 // First byte at which two texts differ, with its line number.
 std::pair<size_t, size_t> first_difference(const std::string& a, const std::string& b) {
   size_t i = 0, line = 1;
@@ -174,6 +212,8 @@ std::pair<size_t, size_t> first_difference(const std::string& a, const std::stri
 // difference; a plain replay reports it.
 int full_replay(const StateDir& sd, const Options& o) {
   SessionOptions so = session_options(o, "replaying " + sd.name());
+  if (!o.pcap.empty()) so.pcap = fs::absolute(o.pcap);
+  std::optional<ConsoleEcho> echo;
   auto started = std::chrono::steady_clock::now();
   std::unique_ptr<ReplaySession> s;
   uint64_t final_icount = 0;
@@ -185,12 +225,15 @@ int full_replay(const StateDir& sd, const Options& o) {
     if (o.verify) require_complete_recording(sd, CheckDepth::Verify);
     ensure_replay_index(sd, session_options(o, "building the replay index of " + sd.name()));
     s = ReplaySession::start(sd, so);
+    if (o.console) echo.emplace(s->console_path());
     final_icount = s->run_to_end();
+    if (echo) echo->finish();
   } catch (const Error& e) {
     if (!o.verify) throw;
     failure = e.what();
     refused = !s && e.kind() == ErrorKind::BadInput;
   }
+  echo.reset();
   end_progress(o);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::string recorded = read_file(sd.file(StateDir::kConsole));
@@ -236,6 +279,15 @@ int full_replay(const StateDir& sd, const Options& o) {
 int run(const Options& o) {
   stop_on_signals();  // Ctrl-C or kill: quit QEMU, remove its files, exit 1
   StateDir sd = StateDir::open_existing(o.name, o.dir.empty() ? std::nullopt : std::optional<fs::path>(o.dir));
+  if ((!o.pcap.empty() || o.console) && (o.serve || o.paused || !o.until.empty() || o.kill || o.index))
+    throw bad_input("--pcap and -c go with a replay to the end: a paused or served replay seeks back and forth");
+  if (o.console && o.json) throw bad_input("-c prints the console on stdout, --json the result: give one");
+  if (!o.pcap.empty()) {
+    VmConfig c = sd.config();
+    if (!c.net)
+      throw bad_input("'" + sd.name() + "' was recorded without a network (tt_record --net): there is no traffic for --pcap");
+    require_new_output(fs::absolute(o.pcap), "--pcap");
+  }
   if (o.kill) return kill_replays(sd, o);
   if (o.index) {
     auto idx = build_replay_index(sd, session_options(o, "building the replay index of " + sd.name()));
@@ -270,6 +322,9 @@ int main(int argc, char** argv) {
         app.add_flag("--headless", o.headless, "with --serve: serve from the background and return");
         app.add_flag("--no-watch", o.no_watch,
                      "with --serve: no watchpoints (forward runs without the memory callbacks they need)");
+        app.add_flag("-c,--console", o.console, "print the replayed console as the replay goes (to the end)");
+        app.add_option("--pcap", o.pcap,
+                       "write the guest's network traffic to FILE as pcap, as tt_record --pcap did (to the end)");
         app.add_flag("--verify", o.verify, "replay to the end and prove it matches the recording");
         app.add_flag("--index", o.index, "(re)build the replay index: final icount and checkpoints");
         app.add_flag("--json", o.json, "machine-readable output");

@@ -182,4 +182,12 @@ void remove_tree(const fs::path& path) {
 }
 
 
+void require_new_output(const fs::path& path, const std::string& option) {
+  std::error_code ec;
+  if (fs::symlink_status(path, ec).type() != fs::file_type::not_found)
+    throw bad_input(option + ": " + path.string() + " exists (give a new name, or remove it first)");
+  fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  if (!fs::is_directory(dir, ec)) throw bad_input(option + ": there is no directory " + dir.string());
+}
+
 }  // namespace xentt

@@ -106,7 +106,7 @@ void RecordSession::create(const RecordSpec& spec, bool replace) {
   dir_.write_config(c);
 }
 
-int RecordSession::record(bool verbose, const RecordLimits& limits,
+int RecordSession::record(bool verbose, const RecordLimits& limits, const RecordRun& run,
                           const std::function<void(const std::string&)>& ready) {
   FileLock lock(dir_.file(StateDir::kRecordLock), "'" + dir_.name() + "' is already being recorded");
   dir_.mark_incomplete(::getpid());
@@ -123,6 +123,8 @@ int RecordSession::record(bool verbose, const RecordLimits& limits,
   opts.runtime_dir = runtime;
   opts.verbose = verbose;
   opts.limits = limits;
+  if (run.console_input) opts.console_input = console_socket();
+  opts.pcap = run.pcap;
   opts.stop_requested = [] { return g_recorder_stop.load(); };
   opts.started = [&] { ready(fmt::format("{}", ::getpid())); };
   RecordResult r = engine->record(dir_.machine(c), dir_.file(StateDir::kRecordingDir), opts);
@@ -139,10 +141,15 @@ int RecordSession::record(bool verbose, const RecordLimits& limits,
   return 0;
 }
 
-int RecordSession::start(bool verbose, const RecordLimits& limits) {
+fs::path RecordSession::console_socket() const { return dir_.file(StateDir::kRecorderDir) / "console.sock"; }
+
+int RecordSession::start(bool verbose, const RecordLimits& limits, const RecordRun& run) {
   try {
+    if (!run.pcap.empty() && !dir_.config().net)
+      throw bad_input("'" + dir_.name() + "' has no network (record with --net): there is no traffic for " +
+                      run.pcap.string());
     std::string pid = run_in_background(dir_.file(StateDir::kRecorderLog).string(),
-                                        [&](const auto& ready) { return record(verbose, limits, ready); });
+                                        [&](const auto& ready) { return record(verbose, limits, run, ready); });
     return std::stoi(pid);
   } catch (const Error&) {
     // The recorder failed before the engine ran: nothing was recorded, so do
@@ -195,7 +202,8 @@ int RecordSession::destroy() {
   return r.ended + r.orphans_removed;
 }
 
-bool RecordSession::follow(const std::function<void(std::string_view)>& out, const std::function<bool()>& detach) {
+bool RecordSession::follow(const std::function<void(std::string_view)>& out, const std::function<bool()>& detach,
+                           const std::function<void()>& wait) {
   std::ifstream in;
   char buf[65536];
   for (;;) {
@@ -210,7 +218,10 @@ bool RecordSession::follow(const std::function<void(std::string_view)>& out, con
     }
     if (!recording) break;
     if (detach && detach()) return false;
-    std::this_thread::sleep_for(100ms);
+    if (wait)
+      wait();
+    else
+      std::this_thread::sleep_for(100ms);
   }
   if (dir_.recording_state() != RecordingState::Complete || !dir_.recording_info()) {
     throw runtime_error("the recording of '" + dir_.name() + "' terminated abnormally (see " +

@@ -72,6 +72,7 @@ TEST_CASE("a config written before icount_sleep and hpet existed replays with QE
   auto q = qemu::QemuOptions::from_json(old.engine_options, "config.json");
   CHECK(q.icount_sleep);
   CHECK(q.hpet);
+  CHECK(q.nic == "rtl8139");  // what every recording with --net ran with before the setting
 }
 
 TEST_CASE("a format-1 config keeps engine qemu's settings at the top; they load into its section") {
@@ -111,6 +112,12 @@ TEST_CASE("config values are checked before anything runs: files stay inside, si
   CHECK(qemu(R"({"icount_shift": 11})").find("icount_shift 11 is out of range") != std::string::npos);
   CHECK(qemu(R"({"devices": ["-monitor stdio"]})").find("not a -device spec") != std::string::npos);
   CHECK(qemu(R"({"hpet": "yes"})").starts_with("config.json"));
+  // One model name: nothing that would add options or another argument.
+  CHECK(qemu(R"({"nic": "virtio-net-pci"})").empty());
+  CHECK(qemu(R"({"nic": "e1000,netdev=x"})").find("qemu nic 'e1000,netdev=x' is not a network card model") !=
+        std::string::npos);
+  CHECK(qemu(R"({"nic": "-netdev"})").find("is not a network card model") != std::string::npos);
+  CHECK(qemu(R"({"nic": ""})").find("is not a network card model") != std::string::npos);
 }
 
 TEST_CASE("a state is complete, incomplete, or recording (lock held)") {

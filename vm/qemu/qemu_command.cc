@@ -9,6 +9,28 @@ namespace xentt::qemu {
 
 static bool is_isa_debug_exit(const std::string& spec) { return spec.starts_with("isa-debug-exit"); }
 
+std::string qemu_opt_value(const std::filesystem::path& path) {
+  std::string out;
+  for (char c : path.string()) {
+    out += c;
+    if (c == ',') out += ',';
+  }
+  return out;
+}
+
+// The serial port: output to the console file. With console input, a
+// listening socket whose chardev logs everything the guest writes to that
+// file, connected or not (QEMU's logfile= writes what the frontend sends
+// before the backend's connection state is looked at: measured, QEMU
+// 10.0.2, a guest's whole output with nobody connected). Only -serial
+// chardevs are registered for record/replay, so input typed there is
+// recorded, and a replay (with the file backend) feeds it from the log.
+static std::string serial_spec(QemuMode mode, const QemuPaths& p) {
+  if (mode == QemuMode::Record && !p.console_input.empty())
+    return "unix:" + qemu_opt_value(p.console_input) + ",server=on,wait=off,logfile=" + qemu_opt_value(p.console);
+  return "file:" + p.console.string();
+}
+
 std::vector<std::string> qemu_command(const MachineSpec& m, const QemuOptions& o, QemuMode mode, const QemuPaths& p) {
   std::string mb = std::to_string(m.memory_mb) + "M";
   std::vector<std::string> a = {
@@ -20,7 +42,7 @@ std::vector<std::string> qemu_command(const MachineSpec& m, const QemuOptions& o
       "-object", "memory-backend-file,id=ram0,size=" + mb + ",mem-path=" + p.memory.string() + ",share=on",
       "-global", "apic-common.vapic=off",
       "-kernel", m.kernel.string(), "-append", m.cmdline,
-      "-serial", "file:" + p.console.string(),
+      "-serial", serial_spec(mode, p),
       "-qmp", "unix:" + p.qmp.string() + ",server=on,wait=off",
       // The snapshot image: no device, only a home for snapshots.
       "-drive", "file=" + p.snapshots.string() + ",if=none,id=rrdrive,node-name=rrsnap",
@@ -43,10 +65,20 @@ std::vector<std::string> qemu_command(const MachineSpec& m, const QemuOptions& o
   }
   if (m.net) {
     // Recorded by filter-replay; a replay feeds the recorded packets and
-    // needs no network. rtl8139, as QEMU's replay documentation uses: with
-    // e1000 a replay of the demo guest hung at its start (QEMU 10.0.2).
-    a.insert(a.end(), {"-netdev", "user,id=net0", "-device", "rtl8139,netdev=net0", "-object",
+    // needs no network. rtl8139 by default, as QEMU's replay documentation
+    // uses: with e1000 a replay of the demo guest hung at its start (QEMU
+    // 10.0.2); virtio-net-pci replays a Linux guest's DHCP and pings.
+    a.insert(a.end(), {"-netdev", "user,id=net0", "-device", o.nic + ",netdev=net0", "-object",
                        "filter-replay,id=replay0,netdev=net0"});
+    // After filter-replay: a netdev's filters see the packets it sends
+    // (to the guest) in their order and those sent to it (the guest's) in
+    // reverse, so the dump sees the guest's packets before filter-replay
+    // (which drops them in a replay) and the packets for the guest as
+    // filter-replay passes them on, from the log, in record and replay
+    // alike. filter-dump stamps packets with QEMU's virtual clock, which
+    // icount drives: the record's and the replay's files are identical.
+    if (!p.pcap.empty())
+      a.insert(a.end(), {"-object", "filter-dump,id=dump0,netdev=net0,file=" + qemu_opt_value(p.pcap)});
   }
   for (const auto& d : o.devices) {
     // isa-debug-exit calls exit() in the vCPU thread. In a replay that would

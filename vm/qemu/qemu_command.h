@@ -28,7 +28,13 @@ struct QemuPaths {
   std::filesystem::path bt_socket;  // non-empty: load the branch-trace plugin, controlled here
   bool one_insn_per_tb = false;     // ground truth for the plugin: a block per instruction
   bool memory_watch = false;        // the plugin's watch=on: a callback per memory access
+  std::filesystem::path console_input;  // record: the serial port listens here too (input recorded)
+  std::filesystem::path pcap;           // non-empty (with net): filter-dump the traffic here
 };
+
+// `path` as a value inside a QEMU option list ("file=PATH,..."): commas
+// doubled, which is QEMU's escape for them.
+std::string qemu_opt_value(const std::filesystem::path& path);
 
 std::vector<std::string> qemu_command(const MachineSpec& m, const QemuOptions& o, QemuMode mode, const QemuPaths& p);
 

@@ -18,6 +18,7 @@ QemuOptions QemuOptions::from_json(const json& section, const std::string& origi
     o.icount_sleep = section.value("icount_sleep", o.icount_sleep);
     o.hpet = section.value("hpet", o.hpet);
     o.devices = section.value("devices", o.devices);
+    o.nic = section.value("nic", o.nic);
   } catch (const json::exception& e) {
     throw bad_input(origin + ": qemu settings: " + e.what());
   }
@@ -29,11 +30,16 @@ QemuOptions QemuOptions::from_json(const json& section, const std::string& origi
     if (d.empty() || d[0] == '-' || d.find('\0') != std::string::npos)
       throw bad_input(origin + ": qemu device '" + excerpt(d) + "' is not a -device spec");
   }
+  // One -device model name, with no options of its own (",netdev=" is ours).
+  if (o.nic.empty() || o.nic.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_.") != std::string::npos ||
+      o.nic[0] == '-')
+    throw bad_input(origin + ": qemu nic '" + excerpt(o.nic) +
+                    "' is not a network card model (e.g. rtl8139, virtio-net-pci, e1000)");
   return o;
 }
 
 json QemuOptions::to_json() const {
-  return {{"icount_shift", icount_shift}, {"icount_sleep", icount_sleep}, {"hpet", hpet}, {"devices", devices}};
+  return {{"icount_shift", icount_shift}, {"icount_sleep", icount_sleep}, {"hpet", hpet}, {"devices", devices}, {"nic", nic}};
 }
 
 }  // namespace xentt::qemu

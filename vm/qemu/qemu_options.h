@@ -24,6 +24,11 @@ struct QemuOptions {
   bool hpet = true;
   // -device specs the guest needs (e.g. isa-debug-exit,iobase=0xf4,iosize=4).
   std::vector<std::string> devices;
+  // The network card of a VM with user networking (MachineSpec::net): a
+  // QEMU -device model. rtl8139 by default, as QEMU's replay documentation
+  // uses and every recording made before the setting existed ran; a Linux
+  // guest whose kernel has only virtio drivers wants virtio-net-pci.
+  std::string nic = "rtl8139";
 
   // A setting absent from the section takes QEMU's own default (above), as
   // recordings made before the setting existed ran. Throws BadInput naming

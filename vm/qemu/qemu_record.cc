@@ -115,6 +115,8 @@ RecordResult record_qemu(const MachineSpec& m, const QemuOptions& qo, const Qemu
   p.snapshots = recording / kSnapshots;
   p.memory = opts.runtime_dir / kMemoryFile;
   p.console = opts.console;
+  p.console_input = opts.console_input;
+  p.pcap = opts.pcap;
   p.qmp = opts.runtime_dir / kQmpSocket;
   if (m.disk) p.disk = *m.disk;
   fs::path log = opts.runtime_dir / kQemuLog;

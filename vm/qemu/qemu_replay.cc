@@ -53,6 +53,7 @@ class QemuReplay final : public ReplayTarget, public BranchCounting {
     if (opts.branch_counter) paths_.bt_socket = runtime_ / kPluginSocket;
     paths_.one_insn_per_tb = opts.one_insn_per_tb;
     paths_.memory_watch = opts.memory_watch;
+    paths_.pcap = opts.pcap;
     log_ = runtime_ / kQemuLog;
     memory_bytes_ = m.memory_mb << 20;
     try {

@@ -45,5 +45,10 @@ std::uint64_t stream_file(const std::filesystem::path& path,
 // entry.
 void remove_tree(const std::filesystem::path& path);
 
+// A file a program is about to create for the user (a pcap, a dump) must
+// not exist yet, so nothing of theirs is overwritten, and its directory
+// must. Throws BadInput naming `option` and the path.
+void require_new_output(const std::filesystem::path& path, const std::string& option);
+
 
 }  // namespace xentt

@@ -26,6 +26,8 @@ class UnixSocket {
   // Throws Runtime when the peer closed the connection.
   std::string receive(std::chrono::milliseconds timeout);
   const std::filesystem::path& path() const { return path_; }
+  // For poll(); reads and writes go through receive() and send_all().
+  int fd() const { return fd_; }
 
  private:
   UnixSocket(int fd, std::filesystem::path p) : fd_(fd), path_(std::move(p)) {}

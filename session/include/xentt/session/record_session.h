@@ -34,6 +34,16 @@ struct RecordSpec {
   nlohmann::json engine_options = nlohmann::json::object();
 };
 
+// Choices of one recording run that are not the VM's config.
+struct RecordRun {
+  // The console takes input: the engine listens on console_socket() and
+  // records what is typed there (tt_record -c at a terminal).
+  bool console_input = false;
+  // The guest's network traffic, both ways, as a pcap file written by the
+  // engine (the VM needs networking).
+  std::filesystem::path pcap;
+};
+
 class RecordSession {
  public:
   explicit RecordSession(StateDir dir) : dir_(std::move(dir)) {}
@@ -52,7 +62,11 @@ class RecordSession {
   // start fails before anything was recorded, removes the state directory
   // and throws the reason. The recorder's stderr goes to
   // StateDir::kRecorderLog.
-  int start(bool verbose, const RecordLimits& limits = {});
+  int start(bool verbose, const RecordLimits& limits = {}, const RecordRun& run = {});
+  // Where a recording with RecordRun::console_input takes the console's
+  // input (a socket in the recorder's private runtime directory, there while
+  // the engine runs).
+  std::filesystem::path console_socket() const;
 
   // Asks the recorder to stop cleanly (as tt_record -S) without waiting.
   // Throws BadInput when nothing records, Runtime when the recorder cannot
@@ -69,13 +83,16 @@ class RecordSession {
 
   // Passes the guest's console to `out` as the recorder writes it, until
   // the recording ends (returns true; throws Runtime when it terminated
-  // abnormally) or `detach()` says so (returns false: it goes on). Polls
-  // ten times a second.
-  bool follow(const std::function<void(std::string_view)>& out, const std::function<bool()>& detach);
+  // abnormally) or `detach()` says so (returns false: it goes on). Between
+  // looks it calls `wait` (default: sleep 100 ms), which an interactive
+  // caller spends waiting for the terminal and the console instead.
+  bool follow(const std::function<void(std::string_view)>& out, const std::function<bool()>& detach,
+              const std::function<void()>& wait = {});
 
  private:
   // The recorder's body, in the background process.
-  int record(bool verbose, const RecordLimits& limits, const std::function<void(const std::string&)>& ready);
+  int record(bool verbose, const RecordLimits& limits, const RecordRun& run,
+             const std::function<void(const std::string&)>& ready);
   bool wait_recorder_gone(std::chrono::seconds timeout) const;
   StateDir dir_;
 };

@@ -37,6 +37,10 @@ struct SessionOptions {
   bool one_insn_per_tb = false;
   // Memory watchpoints (accesses(), watch_memory()): several times slower.
   bool memory_watch = false;
+  // Non-empty: the guest's network traffic as a pcap file (a VM recorded
+  // with networking). Only a replay that runs once from start to end
+  // writes the recording's traffic whole: a seek back replays packets again.
+  std::filesystem::path pcap;
 };
 
 // What ReplaySession::run_until(Location) found, for callers that report it.

@@ -64,6 +64,14 @@ struct RecordOptions {
   // Called once the engine runs and takes commands.
   std::function<void()> started;
   bool verbose = false;  // print the engine's command line
+  // Non-empty: the console also takes input through this socket (the
+  // engine listens; input is part of the recording), its output still
+  // going to `console` whether or not anyone is connected.
+  std::filesystem::path console_input;
+  // Non-empty: the guest's network traffic, both ways, as a pcap file
+  // (needs MachineSpec::net). Replaying with ReplayOptions::pcap writes
+  // the same file.
+  std::filesystem::path pcap;
 };
 
 // How a recording ended.
@@ -94,6 +102,9 @@ struct ReplayOptions {
   // Memory watchpoints (BranchCounting::watch_memory): a callback on every
   // memory access of the guest, so several times slower.
   bool memory_watch = false;
+  // Non-empty: the guest's network traffic as a pcap file, as the
+  // recording saw it (RecordOptions::pcap).
+  std::filesystem::path pcap;
 };
 
 class Engine {
