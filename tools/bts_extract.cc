@@ -3,6 +3,7 @@
 // over the vCPU's frames) and decodes only the frames that overlap.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <iostream>
@@ -14,6 +15,7 @@
 #include "tool_main.h"
 #include "xentt/base/error.h"
 #include "xentt/tracefmt/trace_log.h"
+#include "xentt/tracefmt/trace_stream.h"
 
 using namespace xentt;
 
@@ -52,7 +54,7 @@ Bound parse_bound(const std::string& opt, const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string log_path, out_path, start_s, end_s;
+  std::string log_path, out_path, start_s, end_s, send;
   bool debug = false, extended = false;
   std::optional<unsigned> vcpu_opt;
   return xentt::tool_main(
@@ -66,9 +68,25 @@ int main(int argc, char** argv) {
         app.add_option("-E,--end", end_s, "last brctr, VAL[:RADIUS] (default: the last in the log)");
         app.add_option("-o,--output", out_path, "output file (default: standard output)");
         app.add_option("--vcpu", vcpu_opt, "the vCPU whose branches to extract (default: the only or first one)");
+        app.add_option("--send", send,
+                       "instead: send the whole log, as it is, to the consumer listening at unix:PATH "
+                       "(e.g. xentt_savelog)");
         app.add_option("LOG", log_path, "trace log")->required();
       },
       [&]() -> int {
+        if (!send.empty()) {
+          if (!start_s.empty() || !end_s.empty() || !out_path.empty() || extended || vcpu_opt || debug)
+            throw xentt::bad_input("--send sends the whole log as it is: -S, -E, -o, -x, --vcpu and -d do not apply");
+          auto sock = xentt::xtl::parse_stream_address("--send", send);
+          xentt::xtl::LogReader check(log_path);  // a log that does not read is not sent
+          xentt::xtl::StreamSender sender(sock, {"bts_extract", std::filesystem::path(log_path).filename().string(),
+                                                 static_cast<std::uint64_t>(::getpid()), xentt::xtl::kFormatVersion});
+          sender.follow(log_path);
+          auto r = sender.finish();
+          r.throw_if_failed(log_path + " is unchanged");
+          std::cerr << "bts_extract: " << r.summary() << "\n";
+          return 0;
+        }
         Bound s = parse_bound("-S", start_s), e = parse_bound("-E", end_s);
         xentt::xtl::LogReader log(log_path);
         auto vcpus = log.vcpus();

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <unordered_set>
 
@@ -24,6 +25,7 @@
 #include "xentt/symbolize/symbolizer.h"
 #include "xentt/tracefmt/bts_file.h"
 #include "xentt/tracefmt/trace_log.h"
+#include "xentt/tracefmt/trace_stream.h"
 
 namespace fs = std::filesystem;
 using namespace xentt;
@@ -32,7 +34,7 @@ using nlohmann::json;
 namespace {
 
 struct Options {
-  std::string statedir, start, end, output = "trace.bts", log;
+  std::string statedir, start, end, output = "trace.bts", log, stream;
   bool symbols = false, lines = false, inlines = false, json = false, quiet = false, one_insn_per_tb = false;
   std::vector<std::string> debug_dirs;
   bool no_demangle = false;
@@ -51,12 +53,29 @@ int run(const Options& o) {
   StateDir sd = StateDir::open_path(o.statedir);
   TraceWindow window{parse_window_end(sd, o.start), parse_window_end(sd, o.end),
                      fs::absolute(o.log.empty() ? fs::path(o.output).replace_extension(".xtl") : fs::path(o.log))};
+  // --stream: the consumer is asked first, so that one that is missing or
+  // refuses costs no replay; the log then goes to it frame by frame as the
+  // plugin writes it, while the local log is written as always.
+  std::optional<xtl::StreamSender> sender;
+  if (!o.stream.empty()) {
+    fs::path sock = xtl::parse_stream_address("--stream", o.stream);
+    sender.emplace(sock, xtl::Hello{"trace_task", window.log.filename().string(),
+                                    static_cast<std::uint64_t>(::getpid()), xtl::kFormatVersion});
+    // The follower sends the file from its first byte: an older log at this
+    // path (replaced by the trace anyway) must not go out before the plugin
+    // has truncated it.
+    std::error_code ec;
+    if (fs::is_regular_file(fs::symlink_status(window.log, ec))) fs::remove(window.log);
+    sender->follow(window.log);
+  }
   auto t0 = std::chrono::steady_clock::now();
   SessionOptions so;
   so.one_insn_per_tb = o.one_insn_per_tb;
   auto session = ReplaySession::start(sd, so);
   TracedWindow w = window.trace(*session);
   session->stop();
+  std::optional<xtl::StreamSender::Result> streamed;
+  if (sender) streamed = sender->finish();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const fs::path& log = window.log;
 
@@ -132,6 +151,8 @@ int run(const Options& o) {
     t.icounts = ex_icounts;
     o.exports.write(t, symbolizer, *code, "trace_task");
   }
+  if (streamed)  // after the .bts: a consumer that went away loses nothing here
+    streamed->throw_if_failed(fmt::format("the trace log {} and {} are complete", log.string(), o.output));
   json summary = {{"records", n},
                   {"start_icount", w.start.icount},
                   {"start_brctr", w.start.brctr},
@@ -141,6 +162,10 @@ int run(const Options& o) {
                   {"seconds", secs},
                   {"bts", o.output},
                   {"log", log.string()}};
+  if (streamed)
+    summary["stream"] = {{"address", streamed->address},
+                         {"bytes", streamed->sent},
+                         {"saved_as", streamed->receipt.file}};
   if (o.json) {
     fmt::print("{}\n", summary.dump());
   } else if (!o.quiet) {
@@ -149,6 +174,7 @@ int run(const Options& o) {
                "  {} (extended .bts), trace log {}\n",
                o.start, o.end, n, w.start.brctr, w.end.brctr, w.start.icount, w.end.icount, functions.size(), secs, o.output,
                log.string());
+    if (streamed) fmt::print(stderr, "  {}\n", streamed->summary());
   }
   return 0;
 }
@@ -168,6 +194,9 @@ int main(int argc, char** argv) {
         app.add_option("END", o.end, "end: sym[:brctr] or 0xADDR[:brctr]")->required();
         app.add_option("-o,--output", o.output, "the window as an extended .bts file")->capture_default_str();
         app.add_option("--log", o.log, "the trace log (default: OUTPUT with .xtl)");
+        app.add_option("--stream", o.stream,
+                       "also send the trace log, as it is written, to the consumer listening at unix:PATH "
+                       "(e.g. xentt_savelog)");
         app.add_flag("-S,--symbols", o.symbols, "print the trace symbolized (as bts_dump --symbols)");
         app.add_flag("--lines", o.lines, "with --symbols: file:line");
         app.add_flag("--inlines", o.inlines, "with --symbols: inline frames");

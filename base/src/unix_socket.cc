@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -58,6 +59,13 @@ void UnixSocket::send_all(const std::string& data) {
   }
 }
 
+void UnixSocket::shutdown(int how) noexcept { ::shutdown(fd_, how); }
+
+void UnixSocket::set_send_timeout(std::chrono::milliseconds t) {
+  timeval tv{static_cast<time_t>(t.count() / 1000), static_cast<suseconds_t>(t.count() % 1000 * 1000)};
+  if (::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0) throw system_error("setsockopt", errno);
+}
+
 std::string UnixSocket::receive(std::chrono::milliseconds timeout) {
   // Waits in slices so an interrupted foreground tool (xentt/base/interrupt.h)
   // unwinds within one slice even if its signal came just before poll().
@@ -79,6 +87,40 @@ std::string UnixSocket::receive(std::chrono::milliseconds timeout) {
   if (n < 0) throw system_error("read from " + path_.string(), errno);
   if (n == 0) throw runtime_error("connection closed by the other end of " + path_.string());
   return std::string(buf, static_cast<size_t>(n));
+}
+
+int listen_unix(const std::filesystem::path& path, const std::string& busy) {
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  if (path.native().size() >= sizeof a.sun_path) throw bad_input("socket path too long: " + path.string());
+  std::strcpy(a.sun_path, path.c_str());
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw system_error("socket", errno);
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      ::close(fd);
+      throw bad_input(path.string() + " exists and is not a socket: not replacing it");
+    }
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+      ::close(fd);
+      throw bad_input(busy + " at " + path.string());
+    }
+    ::close(fd);  // a socket that tried to connect cannot listen: a fresh one
+    fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw system_error("socket", errno);
+    ::unlink(path.c_str());  // a socket of a server that died: ours to replace
+  }
+  mode_t old = ::umask(0177);  // created 0600: only this user may talk to it
+  int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  int err = errno;
+  ::umask(old);
+  if (rc < 0 || ::listen(fd, 16) < 0) {
+    err = rc < 0 ? err : errno;
+    ::close(fd);
+    throw system_error("cannot listen at " + path.string(), err);
+  }
+  return fd;
 }
 
 }  // namespace xentt

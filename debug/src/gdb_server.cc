@@ -17,6 +17,7 @@
 #include "xentt/base/error.h"
 #include "xentt/base/interrupt.h"
 #include "xentt/base/printable.h"
+#include "xentt/base/unix_socket.h"
 #include "xentt/debug/x86_tdesc.h"
 
 namespace xentt::debug {
@@ -255,36 +256,6 @@ int must(int rc, const std::string& what) {
   return rc;
 }
 
-int listen_unix(const std::filesystem::path& path) {
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  if (path.native().size() >= sizeof a.sun_path) throw bad_input("socket path too long: " + path.string());
-  std::strcpy(a.sun_path, path.c_str());
-  int fd = must(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket");
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) {
-      ::close(fd);
-      throw bad_input(path.string() + " exists and is not a socket: not replacing it");
-    }
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-      ::close(fd);
-      throw bad_input("a debug server already serves this replay at " + path.string());
-    }
-    ::unlink(path.c_str());  // a socket of a server that died: ours to replace
-  }
-  mode_t old = ::umask(0177);  // created 0600: only this user may drive the replay
-  int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  int err = errno;
-  ::umask(old);
-  if (rc < 0) {
-    ::close(fd);
-    throw runtime_error(fmt::format("cannot listen at {}: {}", path.string(), std::strerror(err)));
-  }
-  must(::listen(fd, 16), "listen");
-  return fd;
-}
-
 int listen_tcp(const std::string& spec, bool any, int& port_out) {
   auto colon = spec.rfind(':');
   if (colon == std::string::npos) throw bad_input("--listen " + spec + ": want HOST:PORT, e.g. 127.0.0.1:1234");
@@ -327,7 +298,7 @@ GdbServer::GdbServer(DebugTarget& target, const ListenOptions& opts, std::functi
   int port = 0;
   if (opts.tcp) tcp_fd_ = listen_tcp(*opts.tcp, opts.any_address, port);  // a bad --listen fails before the socket file exists
   try {
-    unix_fd_ = listen_unix(unix_path_);
+    unix_fd_ = listen_unix(unix_path_, "a debug server already serves this replay");
   } catch (...) {
     if (tcp_fd_ >= 0) ::close(tcp_fd_);
     throw;

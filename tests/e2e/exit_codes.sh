@@ -15,7 +15,7 @@ status() {
     [ "$(wc -l <"$TMP/err")" = 1 ] || fail "$*: not one line on stderr: $(cat "$TMP/err")"
     local prog a p
     for a in "$@"; do  # the program, also when run through sh -c or env
-      for p in tt_record tt_replay trace_task bts_extract bts_dump tt_symbolize xentt_dumplog; do
+      for p in tt_record tt_replay trace_task bts_extract bts_dump tt_symbolize xentt_dumplog xentt_savelog; do
         [[ -z "${prog:-}" && " $a " == *" $p "* || -z "${prog:-}" && "$a" == "$p" ]] && prog=$p
       done
     done
@@ -34,7 +34,7 @@ printf '0123456789abcdefghijklmno' >"$TMP/bad.bts"  # 25 bytes: not whole record
 nm "$XENTT_GUEST" | awk '$3=="work_sieve"{print "0x" $1}' >"$TMP/addr"
 printf 'x\nbad\x01\x1b[31m\x00y\n' >"$TMP/garbage"
 
-for p in tt_record tt_replay trace_task bts_extract bts_dump tt_symbolize xentt_dumplog; do
+for p in tt_record tt_replay trace_task bts_extract bts_dump tt_symbolize xentt_dumplog xentt_savelog; do
   status 0 "$p" --help
   status 2 "$p" --no-such-option
 done
@@ -70,6 +70,11 @@ status 0 bts_extract -x -o "$TMP/e.bts" "$TMP/win.xtl"
 status 2 bts_extract -o "$TMP/e.bts" "$TMP/bad.xtl"
 status 2 bts_extract -S notanumber "$TMP/win.xtl"
 status 1 bts_extract -o /dev/full "$TMP/win.xtl"
+status 1 bts_extract --send "unix:$TMP/nobody.sock" "$TMP/win.xtl"
+status 2 bts_extract --send "unix:$TMP/nobody.sock" "$TMP/bad.xtl"
+# xentt_savelog (its serving: e2e trace_stream)
+status 2 xentt_savelog "tcp:1234" -o "$TMP/saved"
+status 2 xentt_savelog "unix:$TMP/bad.xtl" -o "$TMP/saved"
 # tt_record
 status 2 tt_record -k "$XENTT_GUEST" "bad name"
 status 2 tt_record -k "$TMP/nothere" newvm

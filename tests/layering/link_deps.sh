@@ -1,5 +1,5 @@
 # Programs and libraries link only what their layer allows (docs/architecture.md):
-# the file tools (bts_dump, tt_symbolize, xentt_dumplog, bts_extract) link neither
+# the file tools (bts_dump, tt_symbolize, xentt_dumplog, xentt_savelog, bts_extract) link neither
 # an engine nor the session layer, by their shared libraries (ldd) and by the
 # symbols they need (nm); each library needs only the libraries below it; the
 # QEMU plugin needs none of ours. A negative control (tt_record, which does run
@@ -39,7 +39,7 @@ forbid_symbols() {
   fi
 }
 
-for t in bts_dump tt_symbolize xentt_dumplog bts_extract; do
+for t in bts_dump tt_symbolize xentt_dumplog xentt_savelog bts_extract; do
   forbid "$bin/$t" "a file tool" libxentt-debug libxentt-session libxentt-qemu libxentt-xen libxentt-xen-pt libxentt-vm || bad=1
   forbid_symbols "$bin/$t" || bad=1
 done

@@ -28,11 +28,24 @@ class UnixSocket {
   const std::filesystem::path& path() const { return path_; }
   // For poll(); reads and writes go through receive() and send_all().
   int fd() const { return fd_; }
+  // shutdown(2): SHUT_WR says "no more from me" while the peer may still
+  // answer; SHUT_RDWR also wakes a thread blocked in send_all().
+  void shutdown(int how) noexcept;
+  // A send_all() that cannot go on for `t` (the peer stopped reading)
+  // throws instead of blocking for ever.
+  void set_send_timeout(std::chrono::milliseconds t);
 
  private:
   UnixSocket(int fd, std::filesystem::path p) : fd_(fd), path_(std::move(p)) {}
   int fd_;
   std::filesystem::path path_;
 };
+
+// Listens at `path` (created mode 0600, backlog 16) and returns the
+// listening descriptor. What is there already: a socket nobody answers at
+// (its server died) is replaced; a socket someone answers at is BadInput
+// "BUSY at PATH"; anything else (a file, a directory) is never touched:
+// BadInput. Cost: one connect() to test an existing socket.
+int listen_unix(const std::filesystem::path& path, const std::string& busy);
 
 }  // namespace xentt
