@@ -18,6 +18,7 @@ namespace xentt::tools {
 struct SymbolOptions {
   std::string exe;                   // -e
   std::vector<std::string> symmaps;  // --symmap (repeatable)
+  std::vector<std::string> symmap_lists;  // --symmap-list (repeatable)
   std::string statedir;              // -s
   std::vector<std::string> debug_dirs;  // --debug-file-directory (repeatable)
   bool no_demangle = false;             // --no-demangle
@@ -58,11 +59,13 @@ struct SymbolOptions {
                    "FILE[@lo-hi[+bias]][:prefix]: FILE symbolizes addresses in [lo,hi) (hex) at address-bias, "
                    "names printed after prefix; repeatable, first match wins")
         ->allow_extra_args(false);
+    app.add_option("--symmap-list", symmap_lists,
+                   "FILE: a list of symbol maps, one --symmap spec a line (e.g. what tt_vmi NAME symmaps prints)");
     app.add_option("-s,--statedir", statedir, "take the symbol maps from STATEDIR/symfiles");
     add_naming(app, debug_dirs, no_demangle);
   }
 
-  bool any() const { return !exe.empty() || !symmaps.empty() || !statedir.empty(); }
+  bool any() const { return !exe.empty() || !symmaps.empty() || !symmap_lists.empty() || !statedir.empty(); }
 
   // Builds the symbolizer: files the user named fail hard (exit 2), files
   // a state directory lists are reported once and print raw. `lines`:
@@ -71,6 +74,10 @@ struct SymbolOptions {
     std::vector<sym::SymbolMapSpec> maps;
     if (!exe.empty()) maps.push_back(sym::parse_symmap(exe, {}, "-e"));
     for (const auto& s : symmaps) maps.push_back(sym::parse_symmap(s));
+    for (const auto& l : symmap_lists) {
+      auto more = sym::read_symbol_map_list(l, "the symbol-map list " + l);
+      maps.insert(maps.end(), more.begin(), more.end());
+    }
     bool strict = statedir.empty();
     if (!statedir.empty()) {
       // StateDir::kSymfiles: spelled here because these tools link no
@@ -79,7 +86,7 @@ struct SymbolOptions {
                                                                         statedir + " hold a recording?)");
       maps.insert(maps.end(), more.begin(), more.end());
     }
-    if (maps.empty()) throw xentt::bad_input("no symbol files: give -e FILE, --symmap SPEC or -s STATEDIR");
+    if (maps.empty()) throw xentt::bad_input("no symbol files: give -e FILE, --symmap SPEC, --symmap-list FILE or -s STATEDIR");
     std::string name = tool;
     return std::make_unique<sym::Symbolizer>(
         std::move(maps), [name](const std::string& w) { std::cerr << name << ": warning: " << printable(w) << "\n"; },

@@ -73,6 +73,11 @@ int run(const Options& o) {
   so.one_insn_per_tb = o.one_insn_per_tb;
   auto session = ReplaySession::start(sd, so);
   TracedWindow w = window.trace(*session);
+  auto warn = [](const std::string& w) { fmt::print(stderr, "trace_task: warning: {}\n", printable(w)); };
+  // The maps as the guest has them (a KASLR kernel moved by its slide),
+  // read at the window's end, where the guest has been running.
+  std::uint64_t slide = 0;
+  auto maps = guest_symbol_maps(sd, *session, warn, &slide);
   session->stop();
   std::optional<xtl::StreamSender::Result> streamed;
   if (sender) streamed = sender->finish();
@@ -81,9 +86,7 @@ int run(const Options& o) {
 
   // One pass over the log: the .bts file, the distinct functions entered or
   // returned to (each target address resolved once), the symbolized print.
-  auto maps = symbol_maps(sd);
-  sym::Symbolizer symbolizer(maps, [](const std::string& w) { fmt::print(stderr, "trace_task: warning: {}\n", printable(w)); },
-                             false, tools::SymbolOptions::symbolizer_options(o.debug_dirs, o.no_demangle));
+  sym::Symbolizer symbolizer(maps, warn, false, tools::SymbolOptions::symbolizer_options(o.debug_dirs, o.no_demangle));
   sym::PrintOptions po;
   po.symbols = true;
   po.lines = o.lines;
@@ -140,8 +143,7 @@ int run(const Options& o) {
   fmt::print("{}", text);
   if (exporting) {
     std::fflush(stdout);
-    auto code = exports::CodeImage::from_maps(
-        maps, [](const std::string& w) { fmt::print(stderr, "trace_task: warning: {}\n", printable(w)); });
+    auto code = exports::CodeImage::from_maps(maps, warn);
     bts::BtsFile written(o.output);
     exports::Trace t;
     t.name = log.string();
@@ -161,7 +163,8 @@ int run(const Options& o) {
                   {"functions", functions.size()},
                   {"seconds", secs},
                   {"bts", o.output},
-                  {"log", log.string()}};
+                  {"log", log.string()},
+                  {"kaslr_slide", slide}};
   if (streamed)
     summary["stream"] = {{"address", streamed->address},
                          {"bytes", streamed->sent},
@@ -175,6 +178,7 @@ int run(const Options& o) {
                o.start, o.end, n, w.start.brctr, w.end.brctr, w.start.icount, w.end.icount, functions.size(), secs, o.output,
                log.string());
     if (streamed) fmt::print(stderr, "  {}\n", streamed->summary());
+    if (slide) fmt::print(stderr, "  kernel addresses named with the KASLR slide {:#x}, found from the guest\n", slide);
   }
   return 0;
 }

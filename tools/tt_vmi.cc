@@ -383,6 +383,24 @@ int main(int argc, char** argv) {
           };
         });
 
+        auto* symmaps = app.add_subcommand(
+            "symmaps", "the VM's symbol maps as the guest has them: the kernel's moved by its KASLR slide; a "
+                       "symbol-map list (bts_dump, tt_symbolize: --symmap-list FILE)");
+        symmaps->callback([&] {
+          answer = [&](const Instant&, vmi::Inspector& insp, json* out) {
+            auto maps = insp.relocated_maps();
+            list_answer(maps, out, "# symbol maps of the guest: FILE[@lo-hi[+bias]][:prefix]\n",
+                        [](const sym::SymbolMapSpec& m) {
+                          return std::pair(json{{"file", m.path},
+                                                {"lo", fmt::format("{:#x}", m.lo)},
+                                                {"hi", fmt::format("{:#x}", m.hi)},
+                                                {"bias", fmt::format("{:#x}", m.bias)},
+                                                {"prefix", m.prefix}},
+                                           sym::format_symmap(m) + "\n");
+                        });
+          };
+        });
+
         auto* trace = app.add_subcommand(
             "trace", "with --xen: the domain's branches while it runs on for --ms, through vmtrace (Intel PT), as a .bts");
         trace->add_option("-o,--output", o.output, "the .bts file to write (raw: PT gives no branch count)")->required();

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include "xentt/base/error.h"
+#include "xentt/session/replay_session.h"
+#include "xentt/vmi/inspector.h"
 
 namespace xentt {
 
@@ -10,6 +12,26 @@ std::vector<sym::SymbolMapSpec> symbol_maps(const StateDir& dir) {
   return sym::read_symbol_map_list(dir.file(StateDir::kSymfiles).string(),
                                    "the state directory's symbol-file list (does " + dir.path().string() +
                                        " hold a recording?)");
+}
+
+std::vector<sym::SymbolMapSpec> guest_symbol_maps(const StateDir& dir, ReplaySession& session,
+                                                  const std::function<void(const std::string&)>& warn,
+                                                  std::uint64_t* slide_out) {
+  auto maps = symbol_maps(dir);
+  if (slide_out) *slide_out = 0;
+  vmi::InspectorOptions io;
+  io.maps = maps;
+  vmi::Inspector insp(session.target(), io);
+  try {
+    auto moved = insp.relocated_maps();
+    if (slide_out) *slide_out = insp.kaslr_slide();
+    return moved;
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::BadInput) throw;
+    warn(std::string("the kernel's KASLR slide was not found from the guest (") + e.what() +
+         "): kernel addresses are named as linked");
+    return maps;
+  }
 }
 
 uint64_t resolve_symbol(const StateDir& dir, const std::string& name) {

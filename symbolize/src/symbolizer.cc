@@ -62,6 +62,16 @@ SymbolMapSpec parse_symmap(std::string_view spec, const std::string& base_dir, c
   return m;
 }
 
+std::string format_symmap(const SymbolMapSpec& m) {
+  std::string s = m.path;
+  if (m.lo != 0 || m.hi != ~0ull || m.bias != 0) {
+    s += fmt::format("@{:x}-{:x}", m.lo, m.hi);
+    if (m.bias) s += fmt::format("+{:x}", m.bias);
+  }
+  if (!m.prefix.empty()) s += ":" + m.prefix.substr(0, m.prefix.size() - 1);  // parse_symmap appends the ':'
+  return s;
+}
+
 std::vector<SymbolMapSpec> read_symbol_map_list(const std::string& path, const std::string& what) {
   std::string dir = std::filesystem::path(path).parent_path().string();
   // Through InputFile: a FIFO or directory in its place is refused at once.

@@ -161,5 +161,23 @@ check "the KASLR slide is not 0" test "$((slide))" != 0
 sync_at=$(nm "$vmlinux" | awk '$3 == "__x64_sys_sync" { print $1 }')
 tt_replay --until "$(printf '%#x' $((0x$sync_at + slide)))" --json lk >/dev/null || fail "tt_replay --until sync + slide"
 checks lk
+# The symbol maps as the guest has them: the kernel's moved by the slide;
+# bts_dump and tt_symbolize read them as a list.
+tt_vmi lk symmaps >"$TMP/lk.maps" || fail "tt_vmi symmaps"
+cat "$TMP/lk.maps"
+check "symmaps moves the kernel's map by the slide" grep -q "@0-ffffffffffffffff+$(printf '%x' $((slide)))$" "$TMP/lk.maps"
+check "tt_symbolize names sync's address plus the slide with the list" \
+  test "$(printf '%#x\n' $((0x$sync_at + slide)) | tt_symbolize --symmap-list "$TMP/lk.maps")" = \
+  "$(printf '%#x' $((0x$sync_at + slide))) __x64_sys_sync+0x0"
 tt_replay -K lk >/dev/null
+# trace_task names a KASLR guest's branches with the slide it finds:
+# sync's call of ksys_sync lands on ksys_sync+0x0 (addresses as linked
+# would name another function: the slide moves by 2 MiB steps).
+ksys_at=$(nm "$vmlinux" | awk '$3 == "ksys_sync" { print $1 }')
+trace_task -S -o "$TMP/lk.bts" "$XENTT_STATE/lk" "$(printf '%#x' $((0x$sync_at + slide)))" \
+  "$(printf '%#x' $((0x$ksys_at + slide)))" >"$TMP/lk.trace" 2>"$TMP/lk.trace.err" ||
+  fail "trace_task on the KASLR guest: $(cat "$TMP/lk.trace.err")"
+cat "$TMP/lk.trace.err"
+check "trace_task says it used the slide" grep -q "KASLR slide $slide" "$TMP/lk.trace.err"
+check "the window's last branch lands on ksys_sync+0x0" sh -c "tail -1 '$TMP/lk.trace' | grep -q 'ksys_sync+0x0'"
 check "no QEMU left" no_qemu_left

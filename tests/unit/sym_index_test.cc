@@ -82,6 +82,24 @@ TEST_CASE("symbol map specs: FILE[@lo-hi[+bias]][:prefix]") {
   CHECK_THROWS_AS(sym::parse_symmap("@1-2"), xentt::Error);
 }
 
+TEST_CASE("format_symmap writes what parse_symmap reads back as the same map") {
+  auto same = [](const sym::SymbolMapSpec& a, const sym::SymbolMapSpec& b) {
+    return a.path == b.path && a.lo == b.lo && a.hi == b.hi && a.bias == b.bias && a.prefix == b.prefix;
+  };
+  for (const char* spec : {"/s/vmlinux", "/s/xen-syms@ffff82d040000000-ffff82d0bfffffff:Xen",
+                           "/a:b/prog@400000-800000+400000:User"}) {
+    auto m = sym::parse_symmap(spec);
+    CHECK(sym::format_symmap(m) == spec);
+    CHECK(same(sym::parse_symmap(sym::format_symmap(m)), m));
+  }
+  // A whole-space map moved by a KASLR slide: the range is written so the bias can be.
+  sym::SymbolMapSpec k;
+  k.path = "/s/vmlinux";
+  k.bias = 0x1a000000;
+  CHECK(sym::format_symmap(k) == "/s/vmlinux@0-ffffffffffffffff+1a000000");
+  CHECK(same(sym::parse_symmap(sym::format_symmap(k)), k));
+}
+
 TEST_CASE("a System.map text gives sizes up to the next symbol and name lookup") {
   const char text[] =
       "ffffffff81000000 T _text\n"

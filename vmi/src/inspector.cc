@@ -128,6 +128,22 @@ std::uint64_t Inspector::kaslr_slide() {
   return *(impl_->slide = s);
 }
 
+std::vector<sym::SymbolMapSpec> Inspector::relocated_maps() {
+  std::vector<sym::SymbolMapSpec> maps = impl_->opts.maps;
+  std::uint64_t slide = kaslr_slide();
+  if (!slide) return maps;
+  const std::string& kernel = types().path();
+  for (auto& m : maps) {
+    if (m.path != kernel) continue;
+    m.bias += slide;
+    if (m.lo != 0 || m.hi != ~0ull) {  // a bounded map: its range moves too
+      m.lo += slide;
+      if (m.hi != ~0ull) m.hi += slide;
+    }
+  }
+  return maps;
+}
+
 EvalContext Inspector::kernel_context() {
   const sym::DebugTypes& t = types();
   EvalContext cx(t, kernel_space(), kaslr_slide());

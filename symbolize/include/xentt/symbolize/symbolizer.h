@@ -43,6 +43,9 @@ struct SymbolMapSpec {
 SymbolMapSpec parse_symmap(std::string_view spec, const std::string& base_dir = {},
                            const std::string& where = "--symmap");
 
+// The spec parse_symmap() reads back as `m` (a symbol-map list's line).
+std::string format_symmap(const SymbolMapSpec& m);
+
 // Reads a list of symbol maps (a state directory's `symfiles`): one spec
 // per line, '#' comments and blank lines ignored, relative paths relative to
 // the list's directory. `what` says what the list is in the error when it

@@ -91,6 +91,11 @@ class Inspector {
   // find_kaslr_slide throws.
   std::uint64_t kaslr_slide();
 
+  // The symbol maps as the guest has them: the kernel's (the map whose
+  // file gives the types) moved by kaslr_slide(), the others as given.
+  // Throws what kaslr_slide() throws.
+  std::vector<sym::SymbolMapSpec> relocated_maps();
+
   // Typed reads of the kernel (vCPU 0's address space, the slide, CPU 0's
   // per-CPU offset), for the OS views (linux_tasks.h, linux_modules.h,
   // linux_dmesg.h). Valid while the Inspector lives. Throws what types()
