@@ -11,9 +11,7 @@ set -euo pipefail
 source "$XENTT_SOURCE/bench/lib.bash"
 bench_workspace
 
-tt_record -c -k "$XENTT_GUEST" -a "ticks=${BENCH_TICKS:-200} work=4096 seed=3" \
-  --device isa-debug-exit,iobase=0xf4,iosize=4 demo >"$work/record.out" 2>&1 ||
-  { cat "$work/record.out"; exit 1; }
+bench_record_demo demo "ticks=${BENCH_TICKS:-200} work=4096 seed=3"
 trace_task -q -o "$work/win.bts" "$XENTT_STATE/demo" idt_init demo_finish
 n=$(( $(stat -c %s "$work/win.bts") / 24 - 1 ))
 echo "trace: $n records ($(( $(stat -c %s "$work/win.bts") / 1048576 )) MB .bts), demo guest"

@@ -30,3 +30,11 @@ bench_workspace() {
   repeats=${BENCH_REPEATS:-3}
   echo "$(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 }
+
+# bench_record_demo NAME GUEST-ARGS: records the demo guest (its exit
+# device included) as NAME; the recorder's output goes to $work/NAME.record
+# and is shown when the recording fails.
+bench_record_demo() {
+  tt_record -c -k "$XENTT_GUEST" -a "$2" --device isa-debug-exit,iobase=0xf4,iosize=4 "$1" >"$work/$1.record" 2>&1 ||
+    { cat "$work/$1.record"; return 1; }
+}

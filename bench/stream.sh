@@ -9,9 +9,8 @@ set -euo pipefail
 : "${XENTT_BIN:?run through make bench}" "${XENTT_GUEST:?}" "${XENTT_BUILD:?}" "${XENTT_SOURCE:?}"
 source "$XENTT_SOURCE/bench/lib.bash"
 bench_workspace
-tt_record -c -k "$XENTT_GUEST" -a "ticks=${BENCH_TICKS:-200} work=4096 seed=3" \
-  --device isa-debug-exit,iobase=0xf4,iosize=4 demo >"$work/record.out" 2>&1 ||
-  { cat "$work/record.out"; exit 1; }
+bench_record_demo demo "ticks=${BENCH_TICKS:-200} work=4096 seed=3"
+tt_replay -q --index demo >/dev/null  # built before either timing
 mkdir "$work/saved"
 xentt_savelog -q "unix:$work/save.sock" -o "$work/saved" 2>"$work/savelog.err" &
 server=$!

@@ -45,8 +45,7 @@ PY
 }
 
 ticks=${BENCH_TICKS:-200}
-tt_record -c -k "$XENTT_GUEST" -a "ticks=$ticks work=8192 seed=1" --device isa-debug-exit,iobase=0xf4,iosize=4 demo \
-  >/dev/null 2>&1
+bench_record_demo demo "ticks=$ticks work=8192 seed=1"
 tt_replay -q --index demo >/dev/null
 report demo "$XENTT_STATE/demo"
 

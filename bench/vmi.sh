@@ -24,8 +24,7 @@ if images=$(bash "$XENTT_SOURCE/scripts/kernel-image" 2>/dev/null); then
   vbase=0xffff888000000000  # the direct map (nokaslr)
   guest="Linux 6.1 guest, 256 MiB"
 else
-  tt_record -c -k "$XENTT_GUEST" -a "ticks=200 work=8192 seed=1" --device isa-debug-exit,iobase=0xf4,iosize=4 \
-    vb >/dev/null 2>&1
+  bench_record_demo vb "ticks=200 work=8192 seed=1"
   stop=demo_finish stop2=sched_tick var=demo_ticks vbase=0  # identity-mapped
   guest="demo guest, 64 MiB"
 fi
