@@ -212,6 +212,7 @@ std::pair<size_t, size_t> first_difference(const std::string& a, const std::stri
 // difference; a plain replay reports it.
 int full_replay(const StateDir& sd, const Options& o) {
   SessionOptions so = session_options(o, "replaying " + sd.name());
+  if (o.console) so.progress = nullptr;  // the console is the progress, and a \r line would cut into it
   if (!o.pcap.empty()) so.pcap = fs::absolute(o.pcap);
   std::optional<ConsoleEcho> echo;
   auto started = std::chrono::steady_clock::now();

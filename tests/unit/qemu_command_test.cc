@@ -52,9 +52,9 @@ TEST_CASE("the serial port takes input through a socket only when recording with
   QemuPaths p = paths();
   CHECK(value_of(qemu_command(machine(false), {}, QemuMode::Record, p), "-serial") == "file:/s/console.log");
   p.console_input = "/r/console.sock";
-  // Output still goes to the console file, whoever is connected.
+  // Output still goes to the console file; QEMU waits for the recorder's relay.
   CHECK(value_of(qemu_command(machine(false), {}, QemuMode::Record, p), "-serial") ==
-        "unix:/r/console.sock,server=on,wait=off,logfile=/s/console.log");
+        "unix:/r/console.sock,server=on,wait=on,logfile=/s/console.log");
   // A replay feeds the recorded input itself: the file backend, as ever.
   CHECK(value_of(qemu_command(machine(false), {}, QemuMode::Replay, p), "-serial") == "file:/s/console.log");
 }

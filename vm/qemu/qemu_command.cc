@@ -19,15 +19,16 @@ std::string qemu_opt_value(const std::filesystem::path& path) {
 }
 
 // The serial port: output to the console file. With console input, a
-// listening socket whose chardev logs everything the guest writes to that
-// file, connected or not (QEMU's logfile= writes what the frontend sends
-// before the backend's connection state is looked at: measured, QEMU
-// 10.0.2, a guest's whole output with nobody connected). Only -serial
-// chardevs are registered for record/replay, so input typed there is
-// recorded, and a replay (with the file backend) feeds it from the log.
+// listening socket whose chardev also logs what the guest writes to that
+// file; QEMU waits (wait=on) until the recorder's ConsoleRelay holds the
+// socket, which it then does to the end, so no write ever fails (a failed
+// one would be replayed as failed: missing from the replay's console).
+// Only -serial chardevs are registered for record/replay, so input typed
+// there is recorded, and a replay (with the file backend) feeds it from
+// the log.
 static std::string serial_spec(QemuMode mode, const QemuPaths& p) {
   if (mode == QemuMode::Record && !p.console_input.empty())
-    return "unix:" + qemu_opt_value(p.console_input) + ",server=on,wait=off,logfile=" + qemu_opt_value(p.console);
+    return "unix:" + qemu_opt_value(p.console_input) + ",server=on,wait=on,logfile=" + qemu_opt_value(p.console);
   return "file:" + p.console.string();
 }
 

@@ -28,7 +28,7 @@ struct QemuPaths {
   std::filesystem::path bt_socket;  // non-empty: load the branch-trace plugin, controlled here
   bool one_insn_per_tb = false;     // ground truth for the plugin: a block per instruction
   bool memory_watch = false;        // the plugin's watch=on: a callback per memory access
-  std::filesystem::path console_input;  // record: the serial port listens here too (input recorded)
+  std::filesystem::path console_input;  // record: the serial port listens here (input recorded), waiting for its client
   std::filesystem::path pcap;           // non-empty (with net): filter-dump the traffic here
 };
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <thread>
 
+#include "vm/qemu/console_relay.h"
 #include "vm/qemu/qemu_command.h"
 #include "vm/qemu/qemu_files.h"
 #include "vm/qemu/qemu_replay.h"
@@ -115,8 +116,15 @@ RecordResult record_qemu(const MachineSpec& m, const QemuOptions& qo, const Qemu
   p.snapshots = recording / kSnapshots;
   p.memory = opts.runtime_dir / kMemoryFile;
   p.console = opts.console;
-  p.console_input = opts.console_input;
   p.pcap = opts.pcap;
+  // Console input: QEMU's serial socket (private) held by the relay, which
+  // takes the user's terminal at opts.console_input.
+  std::optional<ConsoleRelay> relay;
+  if (!opts.console_input.empty()) {
+    p.console_input = opts.runtime_dir / "serial.sock";
+    fs::remove(p.console_input);
+    relay.emplace(opts.console_input);
+  }
   p.qmp = opts.runtime_dir / kQmpSocket;
   if (m.disk) p.disk = *m.disk;
   fs::path log = opts.runtime_dir / kQemuLog;
@@ -134,6 +142,8 @@ RecordResult record_qemu(const MachineSpec& m, const QemuOptions& qo, const Qemu
   o.argv = argv;
   o.stdout_file = o.stderr_file = log;
   Child qemu = Child::spawn(o);
+  // QEMU starts the guest only once the relay holds the serial socket.
+  if (relay) relay->start(p.console_input, 60s, [&] { return qemu.running(); });
   RecordResult info;
   info.engine_version = "qemu " + version.text();
   std::optional<QmpClient> qmp;
