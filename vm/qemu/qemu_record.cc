@@ -143,7 +143,15 @@ RecordResult record_qemu(const MachineSpec& m, const QemuOptions& qo, const Qemu
   o.stdout_file = o.stderr_file = log;
   Child qemu = Child::spawn(o);
   // QEMU starts the guest only once the relay holds the serial socket.
-  if (relay) relay->start(p.console_input, 60s, [&] { return qemu.running(); });
+  if (relay) {
+    try {
+      relay->start(p.console_input, 60s, [&] { return qemu.running(); });
+    } catch (const Error&) {
+      if (qemu.running()) throw;
+      // QEMU ended before it listened (a bad command line or file): its
+      // own words, from its log, are the error below.
+    }
+  }
   RecordResult info;
   info.engine_version = "qemu " + version.text();
   std::optional<QmpClient> qmp;
