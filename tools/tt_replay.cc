@@ -172,7 +172,7 @@ int kill_replays(const StateDir& sd, const Options& o) {
 // thread, inside QEMU's calls).
 class ConsoleEcho {
  public:
-  explicit ConsoleEcho(fs::path file) : file_(std::move(file)), thread_([this](std::stop_token st) { run(st); }) {}
+  explicit ConsoleEcho(fs::path file) : tail_(std::move(file)), thread_([this](std::stop_token st) { run(st); }) {}
   // Prints the rest once the replay is done writing.
   void finish() {
     thread_.request_stop();
@@ -188,16 +188,9 @@ class ConsoleEcho {
     }
   }
   void copy_new() {
-    std::FILE* f = std::fopen(file_.c_str(), "rb");
-    if (!f) return;  // not created yet
-    char buf[65536];
-    if (std::fseek(f, static_cast<long>(done_), SEEK_SET) == 0)
-      for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0; done_ += n) std::fwrite(buf, 1, n, stdout);
-    std::fclose(f);
-    std::fflush(stdout);
+    if (tail_.take([](std::string_view b) { std::fwrite(b.data(), 1, b.size(), stdout); })) std::fflush(stdout);
   }
-  fs::path file_;
-  size_t done_ = 0;
+  FileTail tail_;
   std::jthread thread_;
 };
 
@@ -284,9 +277,7 @@ int run(const Options& o) {
     throw bad_input("--pcap and -c go with a replay to the end: a paused or served replay seeks back and forth");
   if (o.console && o.json) throw bad_input("-c prints the console on stdout, --json the result: give one");
   if (!o.pcap.empty()) {
-    VmConfig c = sd.config();
-    if (!c.net)
-      throw bad_input("'" + sd.name() + "' was recorded without a network (tt_record --net): there is no traffic for --pcap");
+    sd.config().require_network_for(o.pcap);  // before an index build that can take minutes
     require_new_output(fs::absolute(o.pcap), "--pcap");
   }
   if (o.kill) return kill_replays(sd, o);

@@ -13,6 +13,8 @@
 #include <sstream>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "xentt/base/error.h"
 
 namespace xentt {
@@ -188,6 +190,31 @@ void require_new_output(const fs::path& path, const std::string& option) {
     throw bad_input(option + ": " + path.string() + " exists (give a new name, or remove it first)");
   fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   if (!fs::is_directory(dir, ec)) throw bad_input(option + ": there is no directory " + dir.string());
+}
+
+FileTail::~FileTail() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::uint64_t FileTail::take(const std::function<void(std::string_view)>& each) {
+  if (fd_ < 0) {
+    fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) {
+      if (errno == ENOENT) return 0;
+      throw system_error("cannot read " + path_.string(), errno);
+    }
+  }
+  char buf[65536];
+  std::uint64_t taken = 0;
+  for (;;) {
+    ssize_t n = ::pread(fd_, buf, sizeof buf, static_cast<off_t>(offset_));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw system_error(fmt::format("{}: reading at byte {}", path_.string(), offset_), errno);
+    if (n == 0) return taken;
+    offset_ += static_cast<std::uint64_t>(n);
+    taken += static_cast<std::uint64_t>(n);
+    each(std::string_view(buf, static_cast<std::size_t>(n)));
+  }
 }
 
 }  // namespace xentt

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
 #include <thread>
 
 #include "xentt/base/daemon.h"
@@ -145,9 +144,7 @@ fs::path RecordSession::console_socket() const { return dir_.file(StateDir::kRec
 
 int RecordSession::start(bool verbose, const RecordLimits& limits, const RecordRun& run) {
   try {
-    if (!run.pcap.empty() && !dir_.config().net)
-      throw bad_input("'" + dir_.name() + "' has no network (record with --net): there is no traffic for " +
-                      run.pcap.string());
+    if (!run.pcap.empty()) dir_.config().require_network_for(run.pcap.string());
     std::string pid = run_in_background(dir_.file(StateDir::kRecorderLog).string(),
                                         [&](const auto& ready) { return record(verbose, limits, run, ready); });
     return std::stoi(pid);
@@ -204,18 +201,10 @@ int RecordSession::destroy() {
 
 bool RecordSession::follow(const std::function<void(std::string_view)>& out, const std::function<bool()>& detach,
                            const std::function<void()>& wait) {
-  std::ifstream in;
-  char buf[65536];
+  FileTail console(dir_.file(StateDir::kConsole));
   for (;;) {
-    if (!in.is_open()) in.open(dir_.file(StateDir::kConsole), std::ios::binary);
-    bool recording = dir_.recording_state() == RecordingState::Recording;
-    if (in.is_open()) {
-      in.clear();
-      while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-        out(std::string_view(buf, static_cast<size_t>(in.gcount())));
-        if (in.eof()) break;
-      }
-    }
+    bool recording = dir_.recording_state() == RecordingState::Recording;  // before the look: it then sees all
+    console.take(out);
     if (!recording) break;
     if (detach && detach()) return false;
     if (wait)

@@ -25,9 +25,7 @@ std::unique_ptr<ReplaySession> ReplaySession::start(const StateDir& dir, const S
   ro.one_insn_per_tb = opts.one_insn_per_tb;
   ro.memory_watch = opts.memory_watch;
   ro.pcap = opts.pcap;
-  if (!ro.pcap.empty() && !cfg.net)
-    throw bad_input("'" + dir.name() + "' was recorded without a network (tt_record --net): there is no traffic for " +
-                    ro.pcap.string());
+  if (!ro.pcap.empty()) cfg.require_network_for(ro.pcap.string());
   s->replay_ = start_engine_replay(*s->engine_, dir, cfg, "", ro);
   if (s->index_) s->replay_->set_reached(s->index_->final_icount);
   return s;

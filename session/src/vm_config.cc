@@ -28,6 +28,12 @@ std::string VmConfig::to_json() const {
   return j.dump(2) + "\n";
 }
 
+void VmConfig::require_network_for(const std::string& pcap) const {
+  if (!net)
+    throw bad_input("'" + name + "' is a VM without a network (tt_record --net gives it one): there is no traffic for " +
+                    pcap);
+}
+
 namespace {
 
 // Engine qemu's settings as format 1 kept them at the top, and their names

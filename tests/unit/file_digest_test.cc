@@ -87,3 +87,19 @@ TEST_CASE("write_then_rename makes the file whole or leaves nothing, and no temp
   CHECK_THROWS_AS(write_then_rename(t.path / "dir", [](const fs::path& tmp) { std::ofstream(tmp) << "x"; }), Error);
   CHECK(std::distance(fs::directory_iterator(t.path), fs::directory_iterator()) == 2);
 }
+
+TEST_CASE("FileTail passes on what was appended since the last look, from before the file exists") {
+  TempDir t;
+  fs::path f = t.path / "console.log";
+  FileTail tail(f);
+  std::string got;
+  auto into = [&](std::string_view b) { got.append(b); };
+  CHECK(tail.take(into) == 0);  // not there yet
+  std::ofstream out(f, std::ios::binary);
+  out << "hello " << std::flush;
+  CHECK(tail.take(into) == 6);
+  CHECK(tail.take(into) == 0);
+  out << std::string(200000, 'x') << "end" << std::flush;  // more than one read's worth
+  CHECK(tail.take(into) == 200003);
+  CHECK(got == "hello " + std::string(200000, 'x') + "end");
+}

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <string_view>
 
 namespace xentt {
 
@@ -44,6 +45,25 @@ std::uint64_t stream_file(const std::filesystem::path& path,
 // what was removed before that stays removed. Cost: one openat/unlinkat per
 // entry.
 void remove_tree(const std::filesystem::path& path);
+
+// Follows a file another process appends to (a guest's console): each
+// take() passes on the bytes written since the last one. A file that does
+// not exist yet has nothing to take. Cost: a pread per 64 KiB taken.
+class FileTail {
+ public:
+  explicit FileTail(std::filesystem::path path) : path_(std::move(path)) {}
+  ~FileTail();
+  FileTail(const FileTail&) = delete;
+  FileTail& operator=(const FileTail&) = delete;
+  // Calls `each` with what was appended, in pieces; returns the bytes
+  // passed. Throws Runtime naming the file when it cannot be read.
+  std::uint64_t take(const std::function<void(std::string_view)>& each);
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+  std::uint64_t offset_ = 0;
+};
 
 // A file a program is about to create for the user (a pcap, a dump) must
 // not exist yet, so nothing of theirs is overwritten, and its directory

@@ -35,6 +35,10 @@ struct VmConfig {
   // normalized them when the VM was recorded.
   nlohmann::json engine_options = nlohmann::json::object();
 
+  // A pcap of the guest's traffic needs a network: throws BadInput naming
+  // the VM and `pcap` when it has none.
+  void require_network_for(const std::string& pcap) const;
+
   std::string to_json() const;
   // Throws BadInput naming `origin` (the file) and the field on malformed
   // JSON, a missing or mistyped field, a value out of range, a file name
