@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <optional>
 #include <set>
 #include <unordered_set>
@@ -18,7 +19,9 @@
 #include "tool_main.h"
 #include "xentt/base/error.h"
 #include "xentt/base/interrupt.h"
+#include "xentt/session/process_symbols.h"
 #include "xentt/session/replay_session.h"
+#include "xentt/session/trace_spaces.h"
 #include "xentt/session/trace_window.h"
 #include "xentt/session/vm_symbols.h"
 #include "xentt/symbolize/printer.h"
@@ -38,6 +41,8 @@ struct Options {
   bool symbols = false, lines = false, inlines = false, json = false, quiet = false, one_insn_per_tb = false;
   std::vector<std::string> debug_dirs;
   bool no_demangle = false;
+  std::vector<std::string> sysroots;
+  bool no_processes = false;
   tools::ExportOptions exports;
 };
 
@@ -78,6 +83,16 @@ int run(const Options& o) {
   // read at the window's end, where the guest has been running.
   std::uint64_t slide = 0;
   auto maps = guest_symbol_maps(sd, *session, warn, &slide);
+  auto symopts = tools::SymbolOptions::symbolizer_options(o.debug_dirs, o.no_demangle);
+  auto files = std::make_shared<sym::SymbolFileCache>(warn, symopts);
+  sym::Symbolizer symbolizer(maps, files, warn);
+  // The processes whose user-space code the window ran, each named in its
+  // own address space (trace_spaces.h says how they are told apart).
+  std::vector<SpaceRun> runs;
+  if (!o.no_processes) {
+    ProcessSymbols processes(o.sysroots, symopts.debug, warn);
+    runs = trace_spaces(*session, window.log, maps, slide, symbolizer, processes, warn);
+  }
   session->stop();
   std::optional<xtl::StreamSender::Result> streamed;
   if (sender) streamed = sender->finish();
@@ -85,14 +100,39 @@ int run(const Options& o) {
   const fs::path& log = window.log;
 
   // One pass over the log: the .bts file, the distinct functions entered or
-  // returned to (each target address resolved once), the symbolized print.
-  sym::Symbolizer symbolizer(maps, warn, false, tools::SymbolOptions::symbolizer_options(o.debug_dirs, o.no_demangle));
+  // returned to (each target address resolved once per address space), the
+  // symbolized print.
   sym::PrintOptions po;
   po.symbols = true;
   po.lines = o.lines;
   po.inlines = o.inlines;
-  sym::RecordPrinter printer(&symbolizer, po);
-  std::unordered_set<std::uint64_t> seen_targets;
+  // One symbolizer and printer per distinct address space (0: the kernel's
+  // maps alone), sharing the loaded files.
+  struct Space {
+    std::unique_ptr<sym::Symbolizer> own;
+    sym::Symbolizer* sym;
+    sym::RecordPrinter printer;
+    std::unordered_set<std::uint64_t> seen_targets;
+  };
+  std::vector<Space> spaces;
+  spaces.push_back({nullptr, &symbolizer, sym::RecordPrinter(&symbolizer, po), {}});
+  std::vector<std::size_t> space_of_run(runs.size(), 0);
+  {
+    std::map<std::string, std::size_t> by_maps;
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      if (runs[i].maps.empty()) continue;
+      std::string key;
+      for (const auto& m : runs[i].maps) key += sym::format_symmap(m) + "\n";
+      auto [it, fresh] = by_maps.try_emplace(key, spaces.size());
+      if (fresh) {
+        auto own = std::make_unique<sym::Symbolizer>(run_maps(runs[i], maps), files, warn);
+        sym::Symbolizer* p = own.get();
+        spaces.push_back({std::move(own), p, sym::RecordPrinter(p, po), {}});
+      }
+      space_of_run[i] = it->second;
+    }
+  }
+  std::size_t run = 0;
   std::set<std::string> functions;
   sym::Resolved r;
   std::string text;
@@ -122,12 +162,14 @@ int run(const Options& o) {
       ex_kinds.push_back(br.kind);
       ex_icounts.push_back(br.icount);
     }
-    if (seen_targets.insert(br.to).second) {
-      symbolizer.resolve(br.to, {}, r);
+    while (run + 1 < runs.size() && runs[run + 1].first_brctr <= br.brctr) ++run;
+    Space& sp = spaces[runs.empty() ? 0 : space_of_run[run]];
+    if (sp.seen_targets.insert(br.to).second) {
+      sp.sym->resolve(br.to, {}, r);
       if (!r.symbol.empty()) functions.emplace(r.symbol);
     }
     if (o.symbols) {
-      printer.append(text, index++, {br.from, br.to, 0}, br.brctr);
+      sp.printer.append(text, index++, {br.from, br.to, 0}, br.brctr);
       if (text.size() > (1 << 20)) {
         fmt::print("{}", text);
         text.clear();
@@ -165,6 +207,20 @@ int run(const Options& o) {
                   {"bts", o.output},
                   {"log", log.string()},
                   {"kaslr_slide", slide}};
+  json procs = json::array();
+  std::set<std::int64_t> pids;
+  for (const auto& run : runs) {
+    if (!run.user_records) continue;
+    json j = {{"first_brctr", run.first_brctr}, {"user_records", run.user_records}, {"pid", run.pid},
+              {"comm", run.comm}};
+    json m = json::array();
+    for (const auto& map : run.maps) m.push_back(sym::format_symmap(map));
+    j["code_maps"] = m;
+    if (!run.why.empty()) j["why"] = run.why;
+    procs.push_back(j);
+    if (run.pid >= 0) pids.insert(run.pid);
+  }
+  summary["process_runs"] = procs;
   if (streamed)
     summary["stream"] = {{"address", streamed->address},
                          {"bytes", streamed->sent},
@@ -179,6 +235,9 @@ int run(const Options& o) {
                log.string());
     if (streamed) fmt::print(stderr, "  {}\n", streamed->summary());
     if (slide) fmt::print(stderr, "  kernel addresses named with the KASLR slide {:#x}, found from the guest\n", slide);
+    if (!procs.empty())
+      fmt::print(stderr, "  user space: {} runs of {} processes, each named in its own address space, read from the guest\n",
+                 procs.size(), pids.size());
   }
   return 0;
 }
@@ -205,6 +264,14 @@ int main(int argc, char** argv) {
         app.add_flag("--lines", o.lines, "with --symbols: file:line");
         app.add_flag("--inlines", o.inlines, "with --symbols: inline frames");
         tools::SymbolOptions::add_naming(app, o.debug_dirs, o.no_demangle);
+        app.add_option("--sysroot", o.sysroots,
+                       "DIR holds the guest's files (DIR/lib/libc.so.6 for the guest's /lib/libc.so.6): user-space "
+                       "code is named from them, each checked against the build-id the guest has mapped; "
+                       "repeatable; / and the debug-file directories are tried after them")
+            ->allow_extra_args(false);
+        app.add_flag("--no-processes", o.no_processes,
+                     "do not replay the window a second time to read which process ran each user-space record "
+                     "(user-space addresses then print raw)");
         app.add_flag("--json", o.json, "print the summary as JSON on stdout");
         o.exports.add_to(app);
         app.add_flag("-q,--quiet", o.quiet, "no summary");

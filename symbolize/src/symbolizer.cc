@@ -120,10 +120,17 @@ SymbolFile* SymbolFileCache::get_or_throw(const std::string& path) {
 }
 
 Symbolizer::Symbolizer(std::vector<SymbolMapSpec> maps, Warn warn, bool strict, SymbolizerOptions opt)
-    : maps_(std::move(maps)), files_cache_(warn, std::move(opt)), warn_(std::move(warn)) {
+    : Symbolizer(std::move(maps), std::make_shared<SymbolFileCache>(warn, std::move(opt)), warn, strict) {}
+
+Symbolizer::Symbolizer(std::vector<SymbolMapSpec> maps, std::shared_ptr<SymbolFileCache> files, Warn warn, bool strict)
+    : maps_(std::move(maps)), files_cache_(std::move(files)), warn_(std::move(warn)) {
   for (const auto& m : maps_) {
     prefixes_.push_back(m.prefix);
-    files_.push_back(strict ? files_cache_.get_or_throw(m.path) : files_cache_.get(m.path));
+    files_.push_back(strict ? files_cache_->get_or_throw(m.path) : files_cache_->get(m.path));
+    auto last = [](const SymbolMapSpec& x) { return x.hi == ~0ull || x.hi == 0 ? x.hi : x.hi - 1; };
+    bool shadowed = false;
+    for (const SymbolMapSpec* e = maps_.data(); e != &m; ++e) shadowed = shadowed || (e->lo <= last(m) && m.lo <= last(*e));
+    shadowed_.push_back(shadowed);
     demangles_ = demangles_ || (files_.back() && files_.back()->demangles_symbols());
   }
 }
@@ -189,7 +196,9 @@ void Symbolizer::lookup_parsed(std::uint64_t addr, const LookupOptions& opt, Res
 }
 
 std::size_t Symbolizer::map_index(std::uint64_t addr, std::size_t hint) const noexcept {
-  if (hint < maps_.size() && maps_[hint].contains(addr)) return hint;
+  // The hint (the map of the last lookup) is right only when no earlier
+  // map overlaps it: the first map containing an address wins.
+  if (hint < maps_.size() && !shadowed_[hint] && maps_[hint].contains(addr)) return hint;
   for (std::size_t i = 0; i < maps_.size(); ++i)
     if (maps_[i].contains(addr)) return i;
   return maps_.size();

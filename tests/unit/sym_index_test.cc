@@ -152,6 +152,36 @@ TEST_CASE("Symbolizer: maps in order, prefix, bias, unmapped addresses warned on
   std::remove(path.c_str());
 }
 
+TEST_CASE("Symbolizer: a bounded map before an unbounded one wins its range after lookups in the other") {
+  // A process's code before the kernel's map, which covers every address:
+  // the map of the last lookup (the kernel's) must not catch the next
+  // address of the process's range.
+  std::string dir = "/tmp/xentt_sym_order_" + std::to_string(::getpid());
+  auto write = [&](const std::string& name, const char* text) {
+    FILE* fp = std::fopen((dir + name).c_str(), "w");
+    REQUIRE(fp);
+    std::fputs(text, fp);
+    std::fclose(fp);
+    return dir + name;
+  };
+  std::string user = write(".user.map", "0000000000401000 T sync\n0000000000402000 T end\n");
+  std::string kernel = write(".kernel.map", "ffffffff81000000 T entry\nffffffff81001000 T end\n");
+  sym::Symbolizer sz({sym::parse_symmap(user + "@401000-402000"), sym::parse_symmap(kernel)}, [](const std::string&) {});
+  sym::Resolved r;
+  sz.resolve(0x401007, {}, r);
+  CHECK(r.symbol == "sync");
+  sz.resolve(0xffffffff81000010ull, {}, r);
+  CHECK(r.symbol == "entry");
+  sz.resolve(0x401007, {}, r);
+  CHECK(r.symbol == "sync");
+  sym::ResolveCache cache;
+  sz.resolve_parsed(0xffffffff81000010ull, {}, r, cache);
+  sz.resolve_parsed(0x401007, {}, r, cache);
+  CHECK(r.symbol == "sync");
+  std::remove(user.c_str());
+  std::remove(kernel.c_str());
+}
+
 TEST_CASE("loading rejects garbage with a bad-input error naming the file") {
   const char junk[] = "\x7f" "ELF garbage that is not an ELF file at all";
   try {

@@ -130,6 +130,10 @@ class Symbolizer {
   // (for files the user named on the command line).
   // `opt`: demangling and where debug files are found.
   Symbolizer(std::vector<SymbolMapSpec> maps, Warn warn, bool strict = false, SymbolizerOptions opt = {});
+  // The same over files loaded through `files` (kept alive by this
+  // Symbolizer): symbolizers of several address spaces of one guest (the
+  // kernel and each process) share what they have loaded.
+  Symbolizer(std::vector<SymbolMapSpec> maps, std::shared_ptr<SymbolFileCache> files, Warn warn, bool strict = false);
 
   // Fills `out` for `addr`. Never throws for a bad address: an address
   // outside every map comes back unmapped (and is reported once through
@@ -165,8 +169,9 @@ class Symbolizer {
   std::vector<SymbolMapSpec> maps_;
   std::vector<std::string> prefixes_;  // normalized (with ':')
   std::vector<SymbolFile*> files_;
+  std::vector<bool> shadowed_;  // some earlier map overlaps this one: map_index() may not trust a hint to it
   bool demangles_ = false;  // some file's symbol names need shown_name()
-  SymbolFileCache files_cache_;
+  std::shared_ptr<SymbolFileCache> files_cache_;
   Warn warn_;
   mutable std::atomic<bool> warned_unmapped_{false};
   ResolveCache cache_;  // resolve()'s

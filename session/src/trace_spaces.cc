@@ -1,0 +1,105 @@
+#include "xentt/session/trace_spaces.h"
+
+#include <fmt/format.h>
+
+#include "xentt/base/error.h"
+#include "xentt/tracefmt/trace_log.h"
+#include "xentt/vmi/inspector.h"
+#include "xentt/vmi/linux_tasks.h"
+#include "xentt/vmi/linux_vmas.h"
+#include "xentt/vmi/process_images.h"
+
+namespace xentt {
+
+namespace {
+
+constexpr bool user_address(std::uint64_t a) { return a < (1ull << 47); }  // x86-64's lower canonical half
+
+struct RunEnd {
+  std::uint64_t icount = 0;  // the run's last user-space record
+  bool any = false;
+};
+
+// Reads the process current at the replay's position into `run`.
+void read_process(ReplaySession& session, const std::vector<sym::SymbolMapSpec>& kernel, std::uint64_t slide,
+                  ProcessSymbols& processes, SpaceRun& run) {
+  vmi::InspectorOptions io;
+  io.maps = kernel;
+  io.kaslr_offset = static_cast<std::int64_t>(slide);
+  vmi::Inspector insp(session.target(), io);
+  vmi::EvalContext cx = insp.kernel_context();
+  std::uint64_t task = vmi::current_task(cx);
+  auto field = [&](const char* f) {
+    return vmi::read_scalar(cx, vmi::evaluate(cx, fmt::format("((struct task_struct *){:#x})->{}", task, f)));
+  };
+  run.pid = static_cast<std::int64_t>(field("tgid"));
+  sym::Member comm = cx.types.member(&cx.types.type("struct task_struct"), "comm");
+  run.comm = vmi::read_c_string(cx, fmt::format("task_struct at {:#x}: its comm", task), task + comm.offset, 16);
+  std::uint64_t mm = field("mm");
+  if (mm == 0) throw bad_input(fmt::format("task {} ({}) has no mm", run.pid, run.comm));
+  auto vmas = vmi::linux_vmas(cx, mm);
+  run.maps = processes.maps(vmi::process_images(cx, mm, vmas));
+}
+
+}  // namespace
+
+std::vector<SpaceRun> trace_spaces(ReplaySession& session, const std::filesystem::path& log,
+                                   const std::vector<sym::SymbolMapSpec>& kernel, std::uint64_t slide,
+                                   sym::Symbolizer& kernel_symbols, ProcessSymbols& processes,
+                                   const std::function<void(const std::string&)>& warn, const TraceSpacesOptions& opt) {
+  xtl::LogReader reader(log.string());
+  std::vector<SpaceRun> runs(1);
+  std::vector<RunEnd> ends(1);
+  auto vcpus = reader.vcpus();
+  if (vcpus.size() > 1) {
+    warn(fmt::format("{}: {} vCPUs traced; user-space records are named by process on single-vCPU windows only",
+                     log.string(), vcpus.size()));
+    return runs;
+  }
+  auto switch_mm = kernel_symbols.find_symbol("switch_mm_irqs_off");
+  if (!switch_mm) return runs;  // not a Linux x86-64 kernel's symbols: one address space
+  bool first = true;
+  reader.for_each_branch(vcpus.empty() ? 0 : vcpus[0], 0, ~0ull, [&](const xtl::Branch& b) {
+    if (first) runs[0].first_brctr = b.brctr, first = false;
+    if (user_address(b.from) || user_address(b.to)) {
+      ++runs.back().user_records;
+      ends.back() = {b.icount, true};
+    }
+    if (b.to == switch_mm->lo) {
+      runs.push_back({});
+      runs.back().first_brctr = b.brctr + 1;
+      ends.push_back({});
+    }
+  });
+  std::size_t pauses = 0;
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    SpaceRun& run = runs[i];
+    if (!ends[i].any) continue;
+    if (++pauses > opt.max_pauses) {
+      if (pauses == opt.max_pauses + 1)
+        warn(fmt::format("more than {} runs of processes in the window: the user-space records from brctr {} on are "
+                         "named without their processes' code",
+                         opt.max_pauses, run.first_brctr));
+      run.why = "past the pause limit";
+      continue;
+    }
+    session.run_until(Icount{ends[i].icount});
+    try {
+      read_process(session, kernel, slide, processes, run);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::BadInput) throw;
+      run.why = e.what();
+      warn(fmt::format("the process running at icount {} (records from brctr {}) could not be read: {}", ends[i].icount,
+                       run.first_brctr, e.what()));
+    }
+  }
+  return runs;
+}
+
+std::vector<sym::SymbolMapSpec> run_maps(const SpaceRun& run, const std::vector<sym::SymbolMapSpec>& kernel) {
+  std::vector<sym::SymbolMapSpec> out = run.maps;
+  out.insert(out.end(), kernel.begin(), kernel.end());
+  return out;
+}
+
+}  // namespace xentt
