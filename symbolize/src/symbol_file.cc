@@ -17,6 +17,7 @@
 #include "debug_links.h"
 #include "demangle.h"
 #include "dwarf_index.h"
+#include "plt_symbols.h"
 #include "symtab.h"
 #include "xentt/symbolize/debug_file.h"
 #include "xentt/base/error.h"
@@ -271,6 +272,7 @@ void load_elf(SymbolFile::Impl& im, std::span<const std::byte> bytes, const Load
     sym_path = im.debug->path;
   }
   read_symbols(im.symtab, sym_elf, sym_path, sym_len);
+  if (im.elf) detail::add_plt_symbols(im.symtab, im.elf);  // the PLT's bytes are in the file itself, never its debug file
   im.symtab.set_demangle(opt.demangle);
   im.symtab.build();
   if (!opt.dwarf && im.symtab.size() > 0) {  // symbol+offset only: the DWARF is not read

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -27,6 +28,9 @@ class Symtab {
   // symbol.
   void add(std::uint64_t addr, std::uint64_t size, std::string_view name, Binding b, bool is_object,
            std::uint64_t limit = ~0ull);
+  // A name made here (not in the file: a PLT entry's "free@plt"), kept as
+  // long as the table, for add().
+  std::string_view keep_name(std::string name) { return owned_names_.emplace_back(std::move(name)); }
   // Room for `n` symbols (a hint: add() grows as needed).
   void reserve(std::size_t n);
   // Sorts and flattens; call once after the last add().
@@ -68,6 +72,7 @@ class Symtab {
     std::uint64_t limit;
   };
   std::vector<SymbolRange> syms_;
+  std::deque<std::string> owned_names_;  // keep_name()'s: a deque never moves its strings
   std::vector<Extra> extra_;
   IntervalIndex index_;
   // Built on first use (~30 ms for a kernel), once even when threads race.

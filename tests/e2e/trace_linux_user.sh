@@ -7,7 +7,9 @@
 # must carry the second run's addresses, as the program itself prints them
 # (dl_iterate_phdr), never the first run's. Before 2026-11-22, 29k of the
 # second run's 32k libc records carried the first run's addresses. The
-# window's trace also equals the one-instruction-per-block ground truth.
+# window's trace also equals the one-instruction-per-block ground truth, and
+# trace_task names every record of it from the guest itself (processes
+# told apart, their code matched by build-id), as llvm-symbolizer does.
 source "$(dirname "$0")/lib/common.bash"
 
 images=$(bash "$XENTT_SOURCE/scripts/kernel-image" 2>"$TMP/kimg.err") || skip "no Linux guest: $(cat "$TMP/kimg.err")"
@@ -20,6 +22,10 @@ libc=$(lib '^libc[.]so') ld=$(lib 'ld-linux')
 [ -f "$libc" ] && [ -f "$ld" ] || fail "no libc or ld.so for /hello: $(ldd "$TMP/hello")"
 python3 "$src/mkinitramfs.py" "$TMP/initrd" init="$TMP/init" hello="$TMP/hello" lib/libc.so.6="$libc" \
   lib64/ld-linux-x86-64.so.2="$ld" || fail "initramfs"
+# The same files as a tree on the host: the sysroot trace_task names user space from.
+mkdir -p "$TMP/root/lib" "$TMP/root/lib64"
+cp "$TMP/init" "$TMP/hello" "$TMP/root/" && cp "$libc" "$TMP/root/lib/libc.so.6" && cp "$ld" "$TMP/root/lib64/" ||
+  fail "sysroot"
 
 tt_record -c -M 256 -k "$bz" -R "$TMP/initrd" -a "console=ttyS0 panic=-1 nokaslr quiet" --symfile "$vmlinux" \
   --checkpoint-every 250000000 lu >"$TMP/rec.out" 2>"$TMP/rec.err" || fail "tt_record: $(cat "$TMP/rec.err")"
@@ -31,7 +37,7 @@ check "both runs printed where their code is" test "$(grep -c '^code first ' "$T
 check "the recording ends with the guest's poweroff" grep -q '"ended_by": "guest-poweroff"' "$D/recording.json"
 
 # /init's sync() starts the window, its reboot() ends it: both runs inside.
-trace_window user "$D" __x64_sys_sync __x64_sys_reboot
+trace_window user "$D" __x64_sys_sync __x64_sys_reboot --no-processes
 cat "$TMP/user.json"
 
 python3 - "$TMP/user.bts" "$TMP/code" "$TMP/init" <<'PY' || fail "user-space records of the second run carry other addresses"
@@ -82,6 +88,21 @@ if ok and last_of["first"] >= first_of["second"]:
 sys.exit(0 if ok else 1)
 PY
 echo "ok: every user-space record lies in the code its own run mapped; the runs do not interleave"
-trace_window truth "$D" __x64_sys_sync __x64_sys_reboot --one-insn-per-tb
+trace_window truth "$D" __x64_sys_sync __x64_sys_reboot --one-insn-per-tb --no-processes
 check "the trace equals the one-instruction-per-block ground truth" cmp "$TMP/user.bts" "$TMP/truth.bts"
+
+# Every record named, with no --symmap: the kernel from the recording's
+# vmlinux, each process's code from the guest itself (its VMAs and the
+# build-ids in its memory, matched to the sysroot's files; the vDSO to the
+# kernel's vdso64.so debug file by build-id), each run of a process in its
+# own address space. llvm-symbolizer, given the file and the bias the
+# guest's own "code" lines imply, is the reference (names_check.py).
+trace_task -S --sysroot "$TMP/root" -o "$TMP/named.bts" "$D" __x64_sys_sync __x64_sys_reboot >"$TMP/named.txt" \
+  2>"$TMP/named.err" || fail "trace_task -S --sysroot: $(cat "$TMP/named.err")"
+cat "$TMP/named.err"
+check "the named window is the same trace" cmp "$TMP/user.bts" "$TMP/named.bts"
+check "the summary tells the two runs of /hello apart" grep -q "user space: .* runs of 3 processes" "$TMP/named.err"
+vdso=$(ls /usr/lib/debug/lib/modules/*/vdso/vdso64.so | head -1)
+check "every record has a name, agreeing with llvm-symbolizer" python3 "$src/names_check.py" "$TMP/named.txt" \
+  "$TMP/named.bts" "$TMP/code" "$TMP/root" "$vdso"
 check "no QEMU left" no_qemu_left
