@@ -78,8 +78,9 @@ def innermost(syms_sorted, starts, addr):
         j -= 1
     return best
 
-def run_ours(tool, elf, addrs):
-    p = subprocess.run([tool, '-e', elf, '--inlines', '--json', '--no-demangle'], input=''.join('%#x\n' % a for a in addrs),
+def run_ours(tool, elf, addrs, files=None):
+    files = files or ['-e', elf]
+    p = subprocess.run([tool] + files + ['--inlines', '--json', '--no-demangle'], input=''.join('%#x\n' % a for a in addrs),
                        capture_output=True, text=True)
     if p.returncode != 0:
         sys.exit('tt_symbolize failed (%d): %s' % (p.returncode, p.stderr))
@@ -90,8 +91,8 @@ def run_ours(tool, elf, addrs):
         res.append({'sym': o['sym'], 'frames': frames})
     return res
 
-def run_addr2line(elf, addrs):
-    p = subprocess.run(['addr2line', '-a', '-f', '-i', '-e', elf], input=''.join('%#x\n' % a for a in addrs),
+def run_addr2line(elf, addrs, extra=()):
+    p = subprocess.run(['addr2line', '-a', '-f', '-i', *extra, '-e', elf], input=''.join('%#x\n' % a for a in addrs),
                        capture_output=True, text=True, check=True)
     res, cur = [], None
     lines = p.stdout.splitlines()
