@@ -140,15 +140,23 @@ TEST_CASE("a System.map text gives sizes up to the next symbol and name lookup")
   CHECK(f->symbol_at(0xffffffff80ffffffull) == nullptr);
 }
 
+namespace {
+
+// A System.map of three functions (f, g at 0x1000, 0x1100; end) in a
+// temporary file named after `tag`; the caller removes it.
+std::string three_function_map(const char* tag) {
+  std::string path = "/tmp/xentt_sym_test_" + std::string(tag) + std::to_string(::getpid()) + ".map";
+  FILE* fp = std::fopen(path.c_str(), "w");
+  REQUIRE(fp);
+  std::fputs("0000000000001000 T f\n0000000000001100 T g\n0000000000001200 T end\n", fp);
+  std::fclose(fp);
+  return path;
+}
+
+}  // namespace
+
 TEST_CASE("Symbolizer: maps in order, prefix, bias, unmapped addresses warned once, names back to addresses") {
-  const char text[] = "0000000000001000 T f\n0000000000001100 T g\n0000000000001200 T end\n";
-  std::string path = "/tmp/xentt_sym_test_" + std::to_string(::getpid()) + ".map";
-  {
-    FILE* fp = std::fopen(path.c_str(), "w");
-    REQUIRE(fp);
-    std::fputs(text, fp);
-    std::fclose(fp);
-  }
+  std::string path = three_function_map("");
   int warnings = 0;
   sym::Symbolizer sz({sym::parse_symmap(path + "@100000-200000+ff000:K")},
                      [&](const std::string&) { ++warnings; });
@@ -174,14 +182,7 @@ TEST_CASE("Symbolizer: the first map containing an address wins, whatever the la
   // A module's map listed before a whole-space kernel map cuts a hole in
   // it: lookups that alternate between them (a trace entering and leaving
   // module code) never stay in the kernel's map by habit.
-  const char text[] = "0000000000001000 T f\n0000000000001100 T g\n0000000000001200 T end\n";
-  std::string path = "/tmp/xentt_sym_test_order_" + std::to_string(::getpid()) + ".map";
-  {
-    FILE* fp = std::fopen(path.c_str(), "w");
-    REQUIRE(fp);
-    std::fputs(text, fp);
-    std::fclose(fp);
-  }
+  std::string path = three_function_map("order_");
   sym::Symbolizer sz({sym::parse_symmap(path + "@101000-101200+100000:M"), sym::parse_symmap(path + ":K"),
                       sym::parse_symmap(path + "@0-ffffffffffffffff+200000:Never")},
                      [](const std::string&) {});

@@ -27,7 +27,7 @@ Exit 0 on success, 1 on disagreement, 77 if an oracle is missing.
 import argparse, os, random, shutil, subprocess, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from symcompare import key, run_addr2line, run_llvm, run_ours  # noqa: E402
+from symcompare import key, run_addr2line, run_llvm, run_ours, verdict, common_args  # noqa: E402
 
 def sections(ko):
     out = subprocess.run(['readelf', '-SW', ko], capture_output=True, text=True, check=True).stdout
@@ -61,14 +61,9 @@ def oracle_key(frames):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('tool')
-    ap.add_argument('ko')
-    ap.add_argument('--count', type=int, default=2000)
-    ap.add_argument('--seed', type=int, default=1)
-    ap.add_argument('--min-rate', type=float, default=0.999)
+    common_args(ap, 'ko')
     ap.add_argument('--base', type=lambda s: int(s, 16), default=0xffffffffc0200000)
     ap.add_argument('--file', help='the file tt_symbolize is given (default: the .ko)')
-    ap.add_argument('--show', type=int, default=5)
     a = ap.parse_args()
     if not shutil.which('addr2line') or not (shutil.which('llvm-symbolizer-14') or shutil.which('llvm-symbolizer')):
         print('SKIP: addr2line or llvm-symbolizer-14 missing (scripts/install-deps)')
@@ -126,17 +121,7 @@ def main():
     print('  frames vs the oracles where they agree: %.4f (need >= %.4f)' % (rate, a.min_rate))
     for b in sym_bad[:a.show]:
         print('SYMDIFF .text+%#x ours %s table %s' % b)
-    fail = False
-    if sym_bad:
-        print('FAIL: symbol+offset disagrees on %d addresses' % len(sym_bad))
-        fail = True
-    if consensus < 0.9 * n:
-        print('FAIL: the oracles agree on fewer than 90% of the sample; the comparison means little')
-        fail = True
-    if rate < a.min_rate:
-        print('FAIL: frame agreement %.4f below %.4f' % (rate, a.min_rate))
-        fail = True
-    return 1 if fail else 0
+    return verdict(len(sym_bad), consensus, n, rate, a.min_rate, 0.9)
 
 if __name__ == '__main__':
     sys.exit(main())
