@@ -384,17 +384,21 @@ int main(int argc, char** argv) {
         });
 
         auto* symmaps = app.add_subcommand(
-            "symmaps", "the VM's symbol maps as the guest has them: the kernel's moved by its KASLR slide; a "
-                       "symbol-map list (bts_dump, tt_symbolize: --symmap-list FILE)");
+            "symmaps", "the VM's symbol maps as the guest has them: the kernel's moved by its KASLR slide, each loaded "
+                       "module's .ko (found by build-id) at its section addresses; a symbol-map list (bts_dump, "
+                       "tt_symbolize: --symmap-list FILE)");
         symmaps->callback([&] {
           answer = [&](const Instant&, vmi::Inspector& insp, json* out) {
-            auto maps = insp.relocated_maps();
-            list_answer(maps, out, "# symbol maps of the guest: FILE[@lo-hi[+bias]][:prefix]\n",
+            auto maps = insp.relocated_maps([](const std::string& w) { fmt::print(stderr, "tt_vmi: warning: {}\n", printable(w)); });
+            list_answer(maps, out, "# symbol maps of the guest: FILE[@lo-hi[+bias]][{SECTION=ADDR,...}][:prefix]\n",
                         [](const sym::SymbolMapSpec& m) {
+                          json sections = json::object();
+                          for (const auto& [name, addr] : m.sections) sections[name] = fmt::format("{:#x}", addr);
                           return std::pair(json{{"file", m.path},
                                                 {"lo", fmt::format("{:#x}", m.lo)},
                                                 {"hi", fmt::format("{:#x}", m.hi)},
                                                 {"bias", fmt::format("{:#x}", m.bias)},
+                                                {"sections", sections},
                                                 {"prefix", m.prefix}},
                                            sym::format_symmap(m) + "\n");
                         });

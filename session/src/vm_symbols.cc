@@ -23,7 +23,7 @@ std::vector<sym::SymbolMapSpec> guest_symbol_maps(const StateDir& dir, ReplaySes
   io.maps = maps;
   vmi::Inspector insp(session.target(), io);
   try {
-    auto moved = insp.relocated_maps();
+    auto moved = insp.relocated_maps(warn);
     if (slide_out) *slide_out = insp.kaslr_slide();
     return moved;
   } catch (const Error& e) {

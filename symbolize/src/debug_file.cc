@@ -19,6 +19,7 @@
 #include <system_error>
 
 #include "debug_links.h"
+#include "module_index.h"
 #include "xentt/base/hex.h"
 #include "xentt/base/le_bytes.h"
 
@@ -365,6 +366,16 @@ std::optional<std::string> DebugFileFinder::find_debug_file(const std::string& p
       return cand;
     }
   }
+  // A kernel module (NAME.ko): Debian's -dbg has no .build-id/ links for
+  // modules, but the files under DIR/lib/modules/*/ carry the build-id.
+  if (links.build_id.size() >= 2 && path.ends_with(".ko")) {
+    if (!modules_) modules_ = std::make_unique<detail::ModuleFileIndex>(opt_.dirs);
+    if (auto p = modules_->find(detail::module_key(path), links.build_id); p && !same_file(*p, path)) {
+      report_refused("using " + *p);
+      return p;
+    }
+    looked.push_back(modules_->where());
+  }
   // debuginfod, by build-id.
   std::string dlooked;
   if (!links.build_id.empty()) {
@@ -390,6 +401,34 @@ std::optional<std::string> DebugFileFinder::find_debug_file(const std::string& p
     *missing = std::move(core);
   else
     warn_once(path + ": no DWARF and " + core + ": symbol table only");
+  return std::nullopt;
+}
+
+std::optional<std::string> DebugFileFinder::find_module_file(std::string_view name, const std::string& build_id,
+                                                             std::string& missing) {
+  const std::string hex = hex_encode(build_id);
+  if (build_id.size() < 2) {
+    missing = fmt::format("module {}: no build-id read from the guest to find its file by", name);
+    return std::nullopt;
+  }
+  std::vector<std::string> looked;
+  for (const auto& dir : opt_.dirs) {
+    std::string cand = build_id_path(dir, hex);
+    looked.push_back(cand);
+    if (is_regular(cand) && read_build_id(cand) == build_id) return cand;
+  }
+  if (!modules_) modules_ = std::make_unique<detail::ModuleFileIndex>(opt_.dirs);
+  if (auto p = modules_->find(name, build_id)) return p;
+  looked.push_back(modules_->where() + " by build-id");
+  std::string dlooked;
+  if (auto p = ask_debuginfod(build_id, dlooked)) {
+    if (read_build_id(*p) == build_id) return p;
+    dlooked = *p + ": another build-id";
+  }
+  looked.push_back(dlooked);
+  missing = fmt::format("module {}: no file with its build-id {} (looked for {}): its addresses stay unnamed; install "
+                        "the kernel's -dbg package or give --debug-file-directory",
+                        name, hex, join(looked));
   return std::nullopt;
 }
 

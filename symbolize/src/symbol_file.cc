@@ -18,6 +18,7 @@
 #include "demangle.h"
 #include "dwarf_index.h"
 #include "plt_symbols.h"
+#include "elf_reloc.h"
 #include "symtab.h"
 #include "xentt/symbolize/debug_file.h"
 #include "xentt/base/error.h"
@@ -140,8 +141,11 @@ bool has_symtab(Elf* elf) {
   return false;
 }
 
-// Adds the symbols of `elf` (.symtab when present, else .dynsym) to `st`.
-void read_symbols(detail::Symtab& st, Elf* elf, const std::string& path, std::size_t file_size) {
+// Adds the symbols of `elf` (.symtab when present, else .dynsym) to `st`;
+// a relocatable file's (`place`) at their section's address, those of
+// sections not placed left out.
+void read_symbols(detail::Symtab& st, Elf* elf, const std::string& path, std::size_t file_size,
+                  const detail::SectionPlacement& place) {
   size_t shnum = 0;
   if (elf_getshdrnum(elf, &shnum) != 0) return;
   Elf_Scn* symscn = nullptr;
@@ -168,7 +172,7 @@ void read_symbols(detail::Symtab& st, Elf* elf, const std::string& path, std::si
   for (size_t i = 1; i < shnum; ++i) {
     GElf_Shdr sh;
     if (Elf_Scn* scn = elf_getscn(elf, i); scn && gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_ALLOC))
-      sec_end[i] = sh.sh_addr + sh.sh_size;
+      sec_end[i] = (place.relocatable ? place.addr[i] : sh.sh_addr) + sh.sh_size;
   }
   // Names read from the string table directly when it ends in a NUL (then
   // every offset inside it starts a terminated string, which is what
@@ -190,6 +194,10 @@ void read_symbols(detail::Symtab& st, Elf* elf, const std::string& path, std::si
     int type = GELF_ST_TYPE(info);
     if (type != STT_FUNC && type != STT_OBJECT && type != STT_NOTYPE && type != STT_GNU_IFUNC) return;
     if (shndx == SHN_UNDEF || shndx == SHN_ABS) return;
+    if (place.relocatable) {
+      if (shndx >= place.addr.size() || !place.placed[shndx] || sec_end[shndx] == ~0ull) return;
+      value += place.addr[shndx];
+    }
     const char* name = strtab ? (name_off < strtab_len ? strtab + name_off : nullptr)
                               : elf_strptr(elf, symsh.sh_link, name_off);
     if (!name || !*name) return;
@@ -271,7 +279,7 @@ void load_elf(SymbolFile::Impl& im, std::span<const std::byte> bytes, const Load
     sym_len = im.debug->map.len;
     sym_path = im.debug->path;
   }
-  read_symbols(im.symtab, sym_elf, sym_path, sym_len);
+  read_symbols(im.symtab, sym_elf, sym_path, sym_len, detail::place_sections(sym_elf, opt.sections));
   if (im.elf) detail::add_plt_symbols(im.symtab, im.elf);  // the PLT's bytes are in the file itself, never its debug file
   im.symtab.set_demangle(opt.demangle);
   im.symtab.build();
@@ -281,6 +289,14 @@ void load_elf(SymbolFile::Impl& im, std::span<const std::byte> bytes, const Load
   }
 
   decompress_debug_sections(dw_elf);
+  // A kernel module's DWARF, relocated to where its sections are.
+  if (std::string w = detail::relocate_debug_sections(dw_elf, dw_path, detail::place_sections(dw_elf, opt.sections));
+      !w.empty()) {
+    if (finder)
+      finder->warn_once(w);
+    else
+      im.warning = std::move(w);
+  }
   // dwz's supplementary file, when the DWARF names one.
   if (finder && dw_elf != nullptr && detail::has_debug_info(dw_elf)) {
     DebugLinks links = detail::read_debug_links(dw_elf);

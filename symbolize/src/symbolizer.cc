@@ -2,6 +2,7 @@
 // address -> map -> file dispatch.
 #include "xentt/symbolize/symbolizer.h"
 
+#include <algorithm>
 #include <charconv>
 #include <fmt/format.h>
 #include <filesystem>
@@ -14,17 +15,52 @@ namespace xentt::sym {
 
 namespace {
 
+constexpr const char* kSyntax = "FILE[@lo-hi[+bias]][{SECTION=ADDR,...}][:prefix]";
+
 std::uint64_t parse_hex(std::string_view s, const std::string& where, std::string_view spec) {
   if (s.starts_with("0x") || s.starts_with("0X")) s.remove_prefix(2);
   std::uint64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 16);
   if (s.empty() || ec != std::errc() || p != s.data() + s.size())
-    throw xentt::bad_input(fmt::format("{}: '{}' in '{}' is not a hex address; expected FILE[@lo-hi[+bias]][:prefix]",
-                                       where, s, spec));
+    throw xentt::bad_input(fmt::format("{}: '{}' in '{}' is not a hex address; expected {}", where, s, spec, kSyntax));
   return v;
 }
 
+// "SECTION=ADDR,SECTION=ADDR" (the inside of the braces).
+SectionAddresses parse_sections(std::string_view list, const std::string& where, std::string_view spec) {
+  SectionAddresses out;
+  while (!list.empty()) {
+    std::size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    std::size_t eq = item.find('=');
+    if (eq == std::string_view::npos || !valid_section_name(item.substr(0, eq)))
+      throw xentt::bad_input(fmt::format("{}: '{}' in '{}' is not SECTION=ADDR (a section name of letters, digits, "
+                                         "'._-$', and a hex address); expected {}",
+                                         where, item, spec, kSyntax));
+    out.emplace_back(std::string(item.substr(0, eq)), parse_hex(item.substr(eq + 1), where, spec));
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+// The cache's key of a file loaded at `sections`.
+std::string file_key(const std::string& path, const SectionAddresses& sections) {
+  std::string k = path;
+  for (const auto& [n, a] : sections) k += fmt::format("\n{}={:x}", n, a);
+  return k;
+}
+
 }  // namespace
+
+bool valid_section_name(std::string_view name) noexcept {
+  if (name.empty()) return false;
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+          c == '-' || c == '$'))
+      return false;
+  return true;
+}
 
 SymbolMapSpec parse_symmap(std::string_view spec, const std::string& base_dir, const std::string& where) {
   SymbolMapSpec m;
@@ -38,6 +74,16 @@ SymbolMapSpec parse_symmap(std::string_view spec, const std::string& base_dir, c
     m.prefix = std::string(s.substr(colon + 1));
     if (!m.prefix.empty() && m.prefix.back() != ':') m.prefix += ':';
     s = s.substr(0, colon);
+  }
+  // The sections: the braces that end what is left.
+  std::size_t brace = s.find('{', from);
+  if (brace != std::string_view::npos) {
+    if (s.back() != '}')
+      throw xentt::bad_input(
+          fmt::format("{}: the section list in '{}' does not end with '}}' before the prefix; expected {}", where,
+                      spec, kSyntax));
+    m.sections = parse_sections(s.substr(brace + 1, s.size() - brace - 2), where, spec);
+    s = s.substr(0, brace);
   }
   std::size_t at = s.find('@', from);
   if (at != std::string_view::npos) {
@@ -67,6 +113,18 @@ std::string format_symmap(const SymbolMapSpec& m) {
   if (m.lo != 0 || m.hi != ~0ull || m.bias != 0) {
     s += fmt::format("@{:x}-{:x}", m.lo, m.hi);
     if (m.bias) s += fmt::format("+{:x}", m.bias);
+  }
+  if (!m.sections.empty()) {
+    s += '{';
+    for (std::size_t i = 0; i < m.sections.size(); ++i) {
+      const auto& [name, addr] = m.sections[i];
+      if (!valid_section_name(name))
+        throw xentt::bad_input(fmt::format("{}: section name '{}' cannot be written in a symbol map (letters, "
+                                           "digits and '._-$' only)",
+                                           m.path, name));
+      s += fmt::format("{}{}={:x}", i ? "," : "", name, addr);
+    }
+    s += '}';
   }
   if (!m.prefix.empty()) s += ":" + m.prefix.substr(0, m.prefix.size() - 1);  // parse_symmap appends the ':'
   return s;
@@ -99,11 +157,13 @@ SymbolFileCache::SymbolFileCache(Warn warn, SymbolizerOptions opt)
   load_.debug_files = &finder_;
 }
 
-SymbolFile* SymbolFileCache::get(const std::string& path) {
-  if (auto it = files_.find(path); it != files_.end()) return it->second.get();
+SymbolFile* SymbolFileCache::get(const std::string& path, const SectionAddresses& sections) {
+  std::string key = file_key(path, sections);
+  if (auto it = files_.find(key); it != files_.end()) return it->second.get();
+  // A file that failed once fails at any addresses: said once per path.
   if (failed_.count(path)) return nullptr;
   try {
-    return get_or_throw(path);
+    return get_or_throw(path, sections);
   } catch (const xentt::Error& e) {
     failed_[path] = e.what();
     if (warn_) warn_(std::string(e.what()) + " (addresses in its range print raw)");
@@ -111,11 +171,13 @@ SymbolFile* SymbolFileCache::get(const std::string& path) {
   }
 }
 
-SymbolFile* SymbolFileCache::get_or_throw(const std::string& path) {
-  if (auto it = files_.find(path); it != files_.end()) return it->second.get();
+SymbolFile* SymbolFileCache::get_or_throw(const std::string& path, const SectionAddresses& sections) {
+  std::string key = file_key(path, sections);
+  if (auto it = files_.find(key); it != files_.end()) return it->second.get();
+  load_.sections = sections;
   auto f = SymbolFile::open(path, load_);
   SymbolFile* raw = f.get();
-  files_.emplace(path, std::move(f));
+  files_.emplace(std::move(key), std::move(f));
   return raw;
 }
 
@@ -126,12 +188,30 @@ Symbolizer::Symbolizer(std::vector<SymbolMapSpec> maps, std::shared_ptr<SymbolFi
     : maps_(std::move(maps)), files_cache_(std::move(files)), warn_(std::move(warn)) {
   for (const auto& m : maps_) {
     prefixes_.push_back(m.prefix);
-    files_.push_back(strict ? files_cache_->get_or_throw(m.path) : files_cache_->get(m.path));
-    auto last = [](const SymbolMapSpec& x) { return x.hi == ~0ull || x.hi == 0 ? x.hi : x.hi - 1; };
-    bool shadowed = false;
-    for (const SymbolMapSpec* e = maps_.data(); e != &m; ++e) shadowed = shadowed || (e->lo <= last(m) && m.lo <= last(*e));
-    shadowed_.push_back(shadowed);
+    files_.push_back(strict ? files_cache_->get_or_throw(m.path, m.sections) : files_cache_->get(m.path, m.sections));
     demangles_ = demangles_ || (files_.back() && files_.back()->demangles_symbols());
+  }
+  build_segments();
+}
+
+void Symbolizer::build_segments() {
+  // Cut points: where a map starts and just past where it ends.
+  std::vector<std::uint64_t> cuts;
+  for (const auto& m : maps_) {
+    cuts.push_back(m.lo);
+    if (m.hi != ~0ull) cuts.push_back(m.hi);
+  }
+  std::sort(cuts.begin(), cuts.end());
+  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+  for (std::size_t k = 0; k < cuts.size(); ++k) {
+    std::uint64_t lo = cuts[k], last = k + 1 < cuts.size() ? cuts[k + 1] - 1 : ~0ull;
+    std::size_t mi = 0;
+    while (mi < maps_.size() && !maps_[mi].contains(lo)) ++mi;
+    if (mi == maps_.size()) continue;
+    if (!segs_.empty() && segs_.back().map == mi && segs_.back().last + 1 == lo)
+      segs_.back().last = last;
+    else
+      segs_.push_back({lo, last, mi});
   }
 }
 
@@ -172,9 +252,10 @@ void Symbolizer::cached(std::uint64_t addr, const LookupOptions& opt, Resolved& 
 
 void Symbolizer::resolve(std::uint64_t addr, const LookupOptions& opt, Resolved& out) {
   cached(addr, opt, out, cache_, [&](Resolved& r) {
-    SymbolFile* f = locate(addr, r, cache_.last_map_);
+    std::size_t mi;
+    SymbolFile* f = locate(addr, r, cache_.last_map_, mi);
     if (f && (opt.lines || opt.inlines)) {
-      f->frames_at(addr - maps_[cache_.last_map_].bias, opt.inlines, r.frames);
+      f->frames_at(addr - maps_[mi].bias, opt.inlines, r.frames);
       if (std::string w = f->take_warning(); !w.empty() && warn_) warn_(w);
     }
   });
@@ -190,34 +271,34 @@ void Symbolizer::resolve_parsed(std::uint64_t addr, const LookupOptions& opt, Re
   lookup_parsed(addr, opt, out, hint);
 }
 
-void Symbolizer::lookup_parsed(std::uint64_t addr, const LookupOptions& opt, Resolved& out, std::size_t& hint) const {
-  const SymbolFile* f = locate(addr, out, hint);
-  if (f && (opt.lines || opt.inlines)) f->frames_at_parsed(addr - maps_[hint].bias, opt.inlines, out.frames);
+void Symbolizer::lookup_parsed(std::uint64_t addr, const LookupOptions& opt, Resolved& out, std::size_t& seg) const {
+  std::size_t mi;
+  const SymbolFile* f = locate(addr, out, seg, mi);
+  if (f && (opt.lines || opt.inlines)) f->frames_at_parsed(addr - maps_[mi].bias, opt.inlines, out.frames);
 }
 
-std::size_t Symbolizer::map_index(std::uint64_t addr, std::size_t hint) const noexcept {
-  // The hint (the map of the last lookup) is right only when no earlier
-  // map overlaps it: the first map containing an address wins.
-  if (hint < maps_.size() && !shadowed_[hint] && maps_[hint].contains(addr)) return hint;
-  for (std::size_t i = 0; i < maps_.size(); ++i)
-    if (maps_[i].contains(addr)) return i;
-  return maps_.size();
+std::size_t Symbolizer::map_index(std::uint64_t addr, std::size_t& seg) const noexcept {
+  if (seg < segs_.size() && addr >= segs_[seg].lo && addr <= segs_[seg].last) return segs_[seg].map;
+  auto it = std::upper_bound(segs_.begin(), segs_.end(), addr,
+                             [](std::uint64_t a, const Segment& s) { return a < s.lo; });
+  if (it == segs_.begin() || addr > (it - 1)->last) return maps_.size();
+  seg = static_cast<std::size_t>(it - 1 - segs_.begin());
+  return segs_[seg].map;
 }
 
-SymbolFile* Symbolizer::locate(std::uint64_t addr, Resolved& out, std::size_t& hint) const {
+SymbolFile* Symbolizer::locate(std::uint64_t addr, Resolved& out, std::size_t& seg, std::size_t& mi) const {
   out.address = addr;
   out.mapped = false;
   out.prefix = {};
   out.symbol = {};
   out.offset = 0;
   out.frames.clear();
-  std::size_t mi = map_index(addr, hint);
+  mi = map_index(addr, seg);
   if (mi == maps_.size()) {
     if (!warned_unmapped_.exchange(true, std::memory_order_relaxed) && warn_)
       warn_(fmt::format("address {:#x} is outside every symbol map; such addresses print raw (warned once)", addr));
     return nullptr;
   }
-  hint = mi;
   SymbolFile* f = files_[mi];
   if (!f) return nullptr;
   out.mapped = true;
@@ -234,9 +315,9 @@ SymbolFile* Symbolizer::locate(std::uint64_t addr, Resolved& out, std::size_t& h
 void Symbolizer::prefetch(std::span<const std::uint64_t> addrs, const LookupOptions& opt, unsigned threads) {
   if (!(opt.lines || opt.inlines)) return;
   std::vector<std::vector<std::uint64_t>> per_map(maps_.size());
-  std::size_t mi = 0;
+  std::size_t seg = 0;
   for (std::uint64_t a : addrs) {
-    mi = map_index(a, mi);
+    std::size_t mi = map_index(a, seg);
     if (mi == maps_.size()) continue;
     if (files_[mi]) per_map[mi].push_back(a - maps_[mi].bias);
   }

@@ -84,10 +84,14 @@ TEST_CASE("symbol map specs: FILE[@lo-hi[+bias]][:prefix]") {
 
 TEST_CASE("format_symmap writes what parse_symmap reads back as the same map") {
   auto same = [](const sym::SymbolMapSpec& a, const sym::SymbolMapSpec& b) {
-    return a.path == b.path && a.lo == b.lo && a.hi == b.hi && a.bias == b.bias && a.prefix == b.prefix;
+    return a.path == b.path && a.lo == b.lo && a.hi == b.hi && a.bias == b.bias && a.prefix == b.prefix &&
+           a.sections == b.sections;
   };
   for (const char* spec : {"/s/vmlinux", "/s/xen-syms@ffff82d040000000-ffff82d0bfffffff:Xen",
-                           "/a:b/prog@400000-800000+400000:User"}) {
+                           "/a:b/prog@400000-800000+400000:User",
+                           "/m/virtio_net.ko@ffffffffc0200000-ffffffffc020c000{.text=ffffffffc0200000,"
+                           "__bug_table=ffffffffc0208000,.rodata.str1.1=ffffffffc0209a00}:virtio_net",
+                           "/m/a.ko{.text=0}"}) {
     auto m = sym::parse_symmap(spec);
     CHECK(sym::format_symmap(m) == spec);
     CHECK(same(sym::parse_symmap(sym::format_symmap(m)), m));
@@ -98,6 +102,20 @@ TEST_CASE("format_symmap writes what parse_symmap reads back as the same map") {
   k.bias = 0x1a000000;
   CHECK(sym::format_symmap(k) == "/s/vmlinux@0-ffffffffffffffff+1a000000");
   CHECK(same(sym::parse_symmap(sym::format_symmap(k)), k));
+  using Catch::Matchers::ContainsSubstring;
+  // Sections keep their order; a name the syntax cannot carry is refused
+  // on both sides.
+  auto m = sym::parse_symmap("/m/x.ko@10-20{.data=18,.text=0x10}");
+  REQUIRE(m.sections.size() == 2);
+  CHECK(m.sections[0] == std::pair<std::string, std::uint64_t>{".data", 0x18});
+  CHECK(m.sections[1].second == 0x10);
+  CHECK(m.prefix.empty());
+  m.sections.emplace_back("bad,name", 1);
+  CHECK_THROWS_AS(sym::format_symmap(m), xentt::Error);
+  CHECK_THROWS_WITH(sym::parse_symmap("/m/x.ko{.text}"), ContainsSubstring("not SECTION=ADDR"));
+  CHECK_THROWS_WITH(sym::parse_symmap("/m/x.ko{.text=zz}"), ContainsSubstring("not a hex address"));
+  CHECK_THROWS_WITH(sym::parse_symmap("/m/x.ko{.text=1"), ContainsSubstring("does not end with '}'"));
+  CHECK_THROWS_WITH(sym::parse_symmap("/m/x.ko{a b=1}:p"), ContainsSubstring("not SECTION=ADDR"));
 }
 
 TEST_CASE("a System.map text gives sizes up to the next symbol and name lookup") {
@@ -122,15 +140,23 @@ TEST_CASE("a System.map text gives sizes up to the next symbol and name lookup")
   CHECK(f->symbol_at(0xffffffff80ffffffull) == nullptr);
 }
 
+namespace {
+
+// A System.map of three functions (f, g at 0x1000, 0x1100; end) in a
+// temporary file named after `tag`; the caller removes it.
+std::string three_function_map(const char* tag) {
+  std::string path = "/tmp/xentt_sym_test_" + std::string(tag) + std::to_string(::getpid()) + ".map";
+  FILE* fp = std::fopen(path.c_str(), "w");
+  REQUIRE(fp);
+  std::fputs("0000000000001000 T f\n0000000000001100 T g\n0000000000001200 T end\n", fp);
+  std::fclose(fp);
+  return path;
+}
+
+}  // namespace
+
 TEST_CASE("Symbolizer: maps in order, prefix, bias, unmapped addresses warned once, names back to addresses") {
-  const char text[] = "0000000000001000 T f\n0000000000001100 T g\n0000000000001200 T end\n";
-  std::string path = "/tmp/xentt_sym_test_" + std::to_string(::getpid()) + ".map";
-  {
-    FILE* fp = std::fopen(path.c_str(), "w");
-    REQUIRE(fp);
-    std::fputs(text, fp);
-    std::fclose(fp);
-  }
+  std::string path = three_function_map("");
   int warnings = 0;
   sym::Symbolizer sz({sym::parse_symmap(path + "@100000-200000+ff000:K")},
                      [&](const std::string&) { ++warnings; });
@@ -180,6 +206,32 @@ TEST_CASE("Symbolizer: a bounded map before an unbounded one wins its range afte
   CHECK(r.symbol == "sync");
   std::remove(user.c_str());
   std::remove(kernel.c_str());
+}
+
+TEST_CASE("Symbolizer: the first map containing an address wins, whatever the last lookup's map was") {
+  // A module's map listed before a whole-space kernel map cuts a hole in
+  // it: lookups that alternate between them (a trace entering and leaving
+  // module code) never stay in the kernel's map by habit.
+  std::string path = three_function_map("order_");
+  sym::Symbolizer sz({sym::parse_symmap(path + "@101000-101200+100000:M"), sym::parse_symmap(path + ":K"),
+                      sym::parse_symmap(path + "@0-ffffffffffffffff+200000:Never")},
+                     [](const std::string&) {});
+  sym::Resolved r;
+  for (int round = 0; round < 2; ++round) {
+    sz.resolve(0x1010, {}, r);  // the kernel's map, below the module
+    CHECK(r.prefix == "K:");
+    CHECK(r.symbol == "f");
+    sz.resolve(0x101110, {}, r);  // inside the module's range
+    CHECK(r.prefix == "M:");
+    CHECK(r.symbol == "g");
+    CHECK(r.offset == 0x10);
+    sz.resolve(0x101200, {}, r);  // just past it: the kernel's again
+    CHECK(r.prefix == "K:");
+    sz.resolve(~0ull, {}, r);  // the whole-space map includes the last address
+    CHECK(r.mapped);
+    CHECK(r.prefix == "K:");
+  }
+  std::remove(path.c_str());
 }
 
 TEST_CASE("loading rejects garbage with a bad-input error naming the file") {

@@ -7,6 +7,7 @@
 #include "xentt/base/error.h"
 #include "xentt/base/number.h"
 #include "xentt/vmi/kaslr.h"
+#include "xentt/vmi/linux_module_maps.h"
 #include "xentt/vmi/per_cpu.h"
 #include "xentt/vmi/target_physical.h"
 #include "xentt/vmi/typed_value.h"
@@ -128,17 +129,70 @@ std::uint64_t Inspector::kaslr_slide() {
   return *(impl_->slide = s);
 }
 
-std::vector<sym::SymbolMapSpec> Inspector::relocated_maps() {
+std::vector<sym::SymbolMapSpec> Inspector::relocated_maps(const std::function<void(const std::string&)>& warn) {
   std::vector<sym::SymbolMapSpec> maps = impl_->opts.maps;
   std::uint64_t slide = kaslr_slide();
-  if (!slide) return maps;
-  const std::string& kernel = types().path();
-  for (auto& m : maps) {
-    if (m.path != kernel) continue;
-    m.bias += slide;
-    if (m.lo != 0 || m.hi != ~0ull) {  // a bounded map: its range moves too
-      m.lo += slide;
-      if (m.hi != ~0ull) m.hi += slide;
+  if (slide) {
+    const std::string& kernel = types().path();
+    for (auto& m : maps) {
+      if (m.path != kernel) continue;
+      m.bias += slide;
+      if (m.lo != 0 || m.hi != ~0ull) {  // a bounded map: its range moves too
+        m.lo += slide;
+        if (m.hi != ~0ull) m.hi += slide;
+      }
+    }
+  }
+  // The modules first: the first map containing an address wins, and the
+  // kernel's map often covers the whole space.
+  std::vector<sym::SymbolMapSpec> all = module_maps(warn);
+  all.insert(all.end(), maps.begin(), maps.end());
+  return all;
+}
+
+std::vector<sym::SymbolMapSpec> Inspector::module_maps(const std::function<void(const std::string&)>& warn) {
+  auto say = [&](const std::string& m) {
+    if (warn) warn(m);
+  };
+  std::vector<sym::SymbolMapSpec> maps;
+  const sym::DebugTypes* t = nullptr;
+  try {
+    t = &types();
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::BadInput) throw;
+    return maps;  // no kernel DWARF: no module list to read
+  }
+  if (!t->find_variable("modules") || !t->find_type("struct module")) return maps;
+  std::vector<ModuleSymbols> mods;
+  try {
+    mods = linux_module_symbols(kernel_context(), say);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::BadInput) throw;
+    say(std::string("the guest's modules cannot be read (") + e.what() + "): module addresses stay unnamed");
+    return maps;
+  }
+  sym::DebugFileFinder finder(impl_->opts.debug, say);
+  for (const ModuleSymbols& m : mods) {
+    if (m.sections.empty()) continue;  // said by linux_module_symbols
+    if (!sym::valid_section_name(m.module.name)) {  // a prefix must not carry ':' or '/'
+      say(fmt::format("the module at {:#x} has no name a symbol map can carry ('{}'): left out", m.module.address,
+                      m.module.name));
+      continue;
+    }
+    std::string missing;
+    std::optional<std::string> file = finder.find_module_file(m.module.name, m.build_id, missing);
+    if (!file) {
+      finder.warn_once(missing);
+      continue;
+    }
+    for (const auto& [lo, hi] : m.module.core) {
+      sym::SymbolMapSpec s;
+      s.path = *file;
+      s.lo = lo;
+      s.hi = hi;
+      s.sections = m.sections;
+      s.prefix = m.module.name + ":";
+      maps.push_back(std::move(s));
     }
   }
   return maps;

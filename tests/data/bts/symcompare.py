@@ -78,8 +78,9 @@ def innermost(syms_sorted, starts, addr):
         j -= 1
     return best
 
-def run_ours(tool, elf, addrs):
-    p = subprocess.run([tool, '-e', elf, '--inlines', '--json', '--no-demangle'], input=''.join('%#x\n' % a for a in addrs),
+def run_ours(tool, elf, addrs, files=None):
+    files = files or ['-e', elf]
+    p = subprocess.run([tool] + files + ['--inlines', '--json', '--no-demangle'], input=''.join('%#x\n' % a for a in addrs),
                        capture_output=True, text=True)
     if p.returncode != 0:
         sys.exit('tt_symbolize failed (%d): %s' % (p.returncode, p.stderr))
@@ -90,8 +91,8 @@ def run_ours(tool, elf, addrs):
         res.append({'sym': o['sym'], 'frames': frames})
     return res
 
-def run_addr2line(elf, addrs):
-    p = subprocess.run(['addr2line', '-a', '-f', '-i', '-e', elf], input=''.join('%#x\n' % a for a in addrs),
+def run_addr2line(elf, addrs, extra=()):
+    p = subprocess.run(['addr2line', '-a', '-f', '-i', *extra, '-e', elf], input=''.join('%#x\n' % a for a in addrs),
                        capture_output=True, text=True, check=True)
     res, cur = [], None
     lines = p.stdout.splitlines()
@@ -144,14 +145,18 @@ def alias_map(elf):
             at.setdefault(norm_fn(p[2]), set()).add(int(p[0], 16))
     return {n: 'addr:%x' % min(a) for n, a in at.items() if len(a) == 1}
 
-def main():
-    ap = argparse.ArgumentParser()
+def common_args(ap, file_arg):
+    """The arguments every comparison takes: the tool, the file, the sample, the threshold."""
     ap.add_argument('tool')
-    ap.add_argument('elf')
+    ap.add_argument(file_arg)
     ap.add_argument('--count', type=int, default=2000)
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--min-rate', type=float, default=0.999)
     ap.add_argument('--show', type=int, default=5, help='disagreements to print')
+
+def main():
+    ap = argparse.ArgumentParser()
+    common_args(ap, 'elf')
     ap.add_argument('--verbose', action='store_true', help='also print every disagreement with llvm-symbolizer')
     ap.add_argument('--oracle-elf', help='the file the oracles read (default: ELF)')
     ap.add_argument('--min-consensus', type=float, default=0.9,
@@ -224,16 +229,20 @@ def main():
     print('  frames vs the oracles where they agree: %.4f (need >= %.4f)' % (rate, a.min_rate))
     for b in sym_bad[:a.show]:
         print('SYMDIFF %#x ours %s nm %s' % b)
+    return verdict(len(sym_bad), consensus, n, rate, a.min_rate, a.min_consensus)
+
+def verdict(sym_bad, consensus, n, rate, min_rate, min_consensus):
+    """Prints what failed; the exit status."""
     fail = False
     if sym_bad:
-        print('FAIL: symbol+offset disagrees with nm on %d addresses' % len(sym_bad))
+        print('FAIL: symbol+offset disagrees with the symbol table on %d addresses' % sym_bad)
         fail = True
-    if consensus < a.min_consensus * n:
+    if consensus < min_consensus * n:
         print('FAIL: the oracles agree on fewer than %d%% of the sample; the comparison means little' %
-              round(a.min_consensus * 100))
+              round(min_consensus * 100))
         fail = True
-    if rate < a.min_rate:
-        print('FAIL: frame agreement %.4f below %.4f' % (rate, a.min_rate))
+    if rate < min_rate:
+        print('FAIL: frame agreement %.4f below %.4f' % (rate, min_rate))
         fail = True
     return 1 if fail else 0
 

@@ -61,6 +61,10 @@ DebugLinks read_debug_links(const std::string& path);
 // Its build-id (empty: none).
 inline std::string read_build_id(const std::string& path) { return read_debug_links(path).build_id; }
 
+namespace detail {
+class ModuleFileIndex;
+}
+
 class DebugFileFinder {
  public:
   using Warn = std::function<void(const std::string&)>;
@@ -95,6 +99,21 @@ class DebugFileFinder {
   // own .debug_sup). Not found or refused: reported, nullopt.
   std::optional<std::string> find_alt_file(const std::string& path, const DebugLinks& links);
 
+  // The host file of a Linux kernel module loaded with build-id
+  // `build_id` (bytes) and called `name` ("virtio_net"; or the vDSO,
+  // "vdso64"): by build-id under each directory's .build-id/ (as Fedora
+  // ships modules), then among the .ko files under each DIR/lib/modules/*/
+  // (Debian's -dbg packages have no .build-id/ links for modules): those
+  // named after the module first, then all; then debuginfod. Only a file
+  // carrying the build-id is taken. nullopt when none is found: `missing`
+  // then says the build-id and every place looked, for the caller to say
+  // once per module. Cost: a few stat()s and the build-ids of the files
+  // named after the module; once per finder, when those do not match, the
+  // build-ids of every module file (about a thousand for a distribution
+  // kernel: their ELF headers and notes).
+  std::optional<std::string> find_module_file(std::string_view name, const std::string& build_id,
+                                              std::string& missing);
+
   // Reports `msg` through warn unless it was reported before.
   void warn_once(const std::string& msg);
 
@@ -109,6 +128,7 @@ class DebugFileFinder {
   Warn warn_;
   std::set<std::string> said_;
   std::unique_ptr<Debuginfod> dfd_;
+  std::unique_ptr<detail::ModuleFileIndex> modules_;  // made on first use
   bool dfd_failed_ = false;
 };
 

@@ -22,9 +22,15 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace xentt::sym {
+
+// Where the sections of a relocatable ELF file (ET_REL: a Linux kernel
+// module's .ko) were loaded: section name -> address. A name the file does
+// not have is ignored.
+using SectionAddresses = std::vector<std::pair<std::string, std::uint64_t>>;
 
 // A symbol table entry: [lo, hi) in the file's own addresses.
 struct SymbolRange {
@@ -63,6 +69,13 @@ struct LoadOptions {
   // inflated and no dwz file is looked for; frames then come from the
   // symbol table alone. A file with no symbol table reads its DWARF anyway.
   bool dwarf = true;
+  // A relocatable file (ET_REL) loaded at these section addresses: its
+  // symbols are placed at their section's address (symbols of sections not
+  // listed are left out), and its DWARF is relocated to match (its
+  // .rela.debug_* sections applied; debug sections are at 0). Empty: every
+  // section at 0, symbols at their section-relative values, as addr2line -j
+  // SECTION reads them. Ignored for other files.
+  SectionAddresses sections;
 };
 
 // `name` demangled as c++filt prints it, or `name` itself when it is not

@@ -23,15 +23,21 @@
 
 namespace xentt::sym {
 
-// FILE[@lo-hi[+bias]][:prefix]: addresses in [lo, hi) (hex, `0x`
-// optional; hi = ffffffffffffffff includes the last address) are looked up
-// in FILE at (address - bias). The prefix is printed before symbol names;
-// a ':' is appended when it does not end with one ("Xen" prints "Xen:").
+// FILE[@lo-hi[+bias]][{SECTION=ADDR,...}][:prefix]: addresses in [lo, hi)
+// (hex, `0x` optional; hi = ffffffffffffffff includes the last address) are
+// looked up in FILE at (address - bias). The braces give the load address
+// (hex) of each section of a relocatable FILE (a kernel module's .ko:
+// "virtio_net.ko@ffffffffc0200000-ffffffffc020c000{.text=ffffffffc0200000,
+// .data=ffffffffc0208000}:virtio_net"); section names are made of
+// letters, digits and "._-$" (valid_section_name()). The prefix is printed
+// before symbol names; a ':' is appended when it does not end with one
+// ("Xen" prints "Xen:").
 struct SymbolMapSpec {
   std::string path;
   std::uint64_t lo = 0;
   std::uint64_t hi = ~0ull;
   std::uint64_t bias = 0;
+  SectionAddresses sections;  // a relocatable file's section load addresses; empty: none given
   std::string prefix;
 
   bool contains(std::uint64_t a) const noexcept { return a >= lo && (a < hi || hi == ~0ull); }
@@ -44,7 +50,12 @@ SymbolMapSpec parse_symmap(std::string_view spec, const std::string& base_dir = 
                            const std::string& where = "--symmap");
 
 // The spec parse_symmap() reads back as `m` (a symbol-map list's line).
+// Throws bad_input for a section name that the syntax cannot carry.
 std::string format_symmap(const SymbolMapSpec& m);
+
+// Whether `name` can be a section name in a symbol map: not empty, letters,
+// digits and "._-$" only (every section name of a Linux module).
+bool valid_section_name(std::string_view name) noexcept;
 
 // Reads a list of symbol maps (a state directory's `symfiles`): one spec
 // per line, '#' comments and blank lines ignored, relative paths relative to
@@ -76,15 +87,18 @@ class SymbolFileCache {
   using Warn = std::function<void(const std::string&)>;
   explicit SymbolFileCache(Warn warn, SymbolizerOptions opt = {});
   // nullptr when the file could not be loaded (already reported).
-  SymbolFile* get(const std::string& path);
+  // `sections`: a relocatable file's section addresses (SymbolMapSpec):
+  // files are kept by path and sections, since a module's file loaded at
+  // other addresses is another symbol table.
+  SymbolFile* get(const std::string& path, const SectionAddresses& sections = {});
   // Like get() but throws the load error instead of reporting it.
-  SymbolFile* get_or_throw(const std::string& path);
+  SymbolFile* get_or_throw(const std::string& path, const SectionAddresses& sections = {});
 
  private:
   Warn warn_;
   DebugFileFinder finder_;
   LoadOptions load_;
-  std::map<std::string, std::unique_ptr<SymbolFile>> files_;
+  std::map<std::string, std::unique_ptr<SymbolFile>> files_;  // by key(): path, then sections
   std::map<std::string, std::string> failed_;
 };
 
@@ -117,7 +131,7 @@ class ResolveCache {
   };
   std::vector<Entry> entries_;
   int opt_ = -1;
-  std::size_t last_map_ = 0;  // traces stay in one map for long runs
+  std::size_t last_map_ = 0;  // the last segment (Symbolizer::segs_): traces stay in one for long runs
 };
 
 class Symbolizer {
@@ -169,21 +183,33 @@ class Symbolizer {
   std::vector<SymbolMapSpec> maps_;
   std::vector<std::string> prefixes_;  // normalized (with ':')
   std::vector<SymbolFile*> files_;
-  std::vector<bool> shadowed_;  // some earlier map overlaps this one: map_index() may not trust a hint to it
   bool demangles_ = false;  // some file's symbol names need shown_name()
   std::shared_ptr<SymbolFileCache> files_cache_;
   Warn warn_;
   mutable std::atomic<bool> warned_unmapped_{false};
   ResolveCache cache_;  // resolve()'s
-  // The first map containing `addr`, trying `hint` first; maps_.size() if none.
-  std::size_t map_index(std::uint64_t addr, std::size_t hint) const noexcept;
+  // The address space cut where maps begin and end: each segment [lo, last]
+  // has one map, the first in order containing it (so a module's map listed
+  // before a whole-space kernel map cuts a hole in it). Sorted, disjoint;
+  // built once (O(maps^2), a few hundred maps at most).
+  struct Segment {
+    std::uint64_t lo, last;
+    std::size_t map;
+  };
+  std::vector<Segment> segs_;
+  void build_segments();
+  // The map of `addr` (maps_.size() if none), trying the segment `seg`
+  // first (two compares: a trace's next address is nearly always there),
+  // then a binary search; `seg` becomes the address's segment.
+  std::size_t map_index(std::uint64_t addr, std::size_t& seg) const noexcept;
   // Looks `addr` up in the cache, else calls miss(out) and caches the result.
   template <class Miss>
   void cached(std::uint64_t addr, const LookupOptions& opt, Resolved& out, ResolveCache& cache, Miss&& miss) const;
-  // Fills the symbol part of `out`; returns the map's file (nullptr: unmapped or not loaded).
-  SymbolFile* locate(std::uint64_t addr, Resolved& out, std::size_t& hint) const;
+  // Fills the symbol part of `out`; returns the map's file (nullptr: unmapped
+  // or not loaded) and its index in `mi`.
+  SymbolFile* locate(std::uint64_t addr, Resolved& out, std::size_t& seg, std::size_t& mi) const;
   // resolve_parsed's lookup: the symbol, then the frames from parsed units.
-  void lookup_parsed(std::uint64_t addr, const LookupOptions& opt, Resolved& out, std::size_t& hint) const;
+  void lookup_parsed(std::uint64_t addr, const LookupOptions& opt, Resolved& out, std::size_t& seg) const;
 };
 
 }  // namespace xentt::sym

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -33,6 +34,10 @@ struct InspectorOptions {
   // the guest (kaslr.h) when the debug file is a Linux kernel's (has
   // init_task), else 0.
   std::optional<std::int64_t> kaslr_offset;
+  // Where the host files of the guest's kernel modules are looked for
+  // (relocated_maps(); default: /usr/lib/debug or
+  // $XENTT_DEBUG_FILE_DIRECTORY, then debuginfod).
+  sym::DebugFileOptions debug;
 };
 
 // What `translate` found: the mapping, or where the walk stopped.
@@ -92,9 +97,23 @@ class Inspector {
   std::uint64_t kaslr_slide();
 
   // The symbol maps as the guest has them: the kernel's (the map whose
-  // file gives the types) moved by kaslr_slide(), the others as given.
-  // Throws what kaslr_slide() throws.
-  std::vector<sym::SymbolMapSpec> relocated_maps();
+  // file gives the types) moved by kaslr_slide(), the others as given;
+  // before them, module_maps(warn). Throws what kaslr_slide() throws.
+  std::vector<sym::SymbolMapSpec> relocated_maps(const std::function<void(const std::string&)>& warn = {});
+
+  // A Linux guest's loaded modules as symbol maps: one per part of each
+  // module's memory that stays after init (linux_module_maps.h), its .ko
+  // found on the host by the build-id read from the guest
+  // (DebugFileFinder::find_module_file, options().debug) and loaded at the
+  // module's section addresses, prefixed with the module's name
+  // ("virtio_net:", as crash and drgn tag module symbols "[virtio_net]").
+  // A module whose sections, build-id or file are not found is said once
+  // through `warn` and left out (its addresses stay unnamed); a guest
+  // whose kernel DWARF has no module list (not Linux) has none, silently.
+  // Throws only Runtime (the engine's memory failing). Cost:
+  // linux_module_symbols()'s reads, then the file search (a few stat()s
+  // and build-id reads per module).
+  std::vector<sym::SymbolMapSpec> module_maps(const std::function<void(const std::string&)>& warn = {});
 
   // Typed reads of the kernel (vCPU 0's address space, the slide, CPU 0's
   // per-CPU offset), for the OS views (linux_tasks.h, linux_modules.h,

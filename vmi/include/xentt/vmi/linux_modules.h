@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "xentt/vmi/typed_value.h"
@@ -19,6 +20,10 @@ struct LinuxModule {
   // (+ data_layout.size where the kernel has one) and core_layout.base.
   std::uint64_t size = 0, base = 0;
   std::string state;  // "Live", "Loading", "Unloading", "Unformed"
+  // Its memory that stays after init, [lo, hi) each: core_layout (and
+  // data_layout where the kernel has one); 6.4+ mem[] of text, data,
+  // rodata and ro_after_init. Empty parts are left out.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> core;
 };
 
 // The modules, most recently loaded first (the list's order). An empty

@@ -19,9 +19,12 @@ namespace xentt::vmi {
 // Entry = node - offsetof(entry_type, member) (container_of).
 // A guest is not trusted: the walk stops with BadInput on a NULL or
 // unreadable `next` (naming the entry number and address), on a cycle that
-// does not return to the head, and after `limit` entries. Costs one 8-byte
-// read per entry, and a hash set of the nodes seen.
+// does not return to the head, and after `limit` entries; with `broken`,
+// it returns the entries before the break instead and puts that message
+// there (empty: the list was whole). Costs one 8-byte read per entry, and
+// a hash set of the nodes seen.
 std::vector<std::uint64_t> walk_list(const EvalContext& cx, std::uint64_t head, const std::string& entry_type,
-                                     const std::string& member, std::size_t limit = 100000);
+                                     const std::string& member, std::size_t limit = 100000,
+                                     std::string* broken = nullptr);
 
 }  // namespace xentt::vmi
