@@ -91,7 +91,7 @@ int run(const Options& o) {
   std::vector<SpaceRun> runs;
   if (!o.no_processes) {
     ProcessSymbols processes(o.sysroots, symopts.debug, warn);
-    runs = trace_spaces(*session, window.log, maps, slide, symbolizer, processes, warn);
+    runs = trace_spaces(*session, window.log, slide, symbolizer, processes, warn);
   }
   session->stop();
   std::optional<xtl::StreamSender::Result> streamed;

@@ -28,6 +28,8 @@
 #include "xentt/vmi/linux_dmesg.h"
 #include "xentt/vmi/linux_modules.h"
 #include "xentt/vmi/linux_tasks.h"
+#include "xentt/vmi/linux_vmas.h"
+#include "xentt/session/process_symbols.h"
 #include "xentt/vmi/register_view.h"
 
 namespace fs = std::filesystem;
@@ -39,6 +41,9 @@ namespace {
 struct Options {
   std::string name, dir, replay, debug_file, kaslr;
   std::vector<std::string> at;
+  // maps, symmaps
+  std::int64_t pid = -1;
+  std::vector<std::string> sysroots;
   bool json = false;
   bool xen = false, no_pause = false;
   // regs
@@ -383,13 +388,60 @@ int main(int argc, char** argv) {
           };
         });
 
+        auto* vmas = app.add_subcommand(
+            "maps", "a Linux process's memory map (its VMAs), as /proc/PID/maps shows it: the current process's, or "
+                    "PID's");
+        vmas->add_option("PID", o.pid, "the process (default: the one running on vCPU 0)");
+        vmas->callback([&] {
+          answer = [&](const Instant&, vmi::Inspector& insp, json* out) {
+            vmi::EvalContext cx = insp.kernel_context();
+            std::uint64_t task = 0;
+            if (o.pid < 0) {
+              task = vmi::current_task(cx);
+            } else {
+              for (const auto& t : vmi::linux_tasks(cx, false))
+                if (t.pid == o.pid) task = t.address;
+              if (!task) throw bad_input(fmt::format("no task with pid {} in the guest (tt_vmi NAME ps lists them)", o.pid));
+            }
+            std::uint64_t mm = vmi::read_scalar(cx, vmi::evaluate(cx, fmt::format("((struct task_struct *){:#x})->mm", task)));
+            if (!mm) throw bad_input(fmt::format("task {:#x} is a kernel thread: it has no memory map", task));
+            list_answer(vmi::linux_vmas(cx, mm), out, "", [](const vmi::LinuxVma& v) {
+              std::string perms = {v.flags & 1 ? 'r' : '-', v.flags & 2 ? 'w' : '-', v.flags & 4 ? 'x' : '-',
+                                   v.flags & 8 ? 's' : 'p'};
+              std::uint64_t offset = v.file ? v.pgoff * 4096 : 0;  // /proc's: anonymous memory shows 0
+              return std::pair(json{{"start", fmt::format("{:#x}", v.start)},
+                                    {"end", fmt::format("{:#x}", v.end)},
+                                    {"perms", perms},
+                                    {"offset", fmt::format("{:#x}", offset)},
+                                    {"path", v.path}},
+                               fmt::format("{:08x}-{:08x} {} {:08x} {}\n", v.start, v.end, perms, offset, v.path));
+            });
+          };
+        });
+
         auto* symmaps = app.add_subcommand(
-            "symmaps", "the VM's symbol maps as the guest has them: the kernel's moved by its KASLR slide, each loaded "
-                       "module's .ko (found by build-id) at its section addresses; a symbol-map list (bts_dump, "
-                       "tt_symbolize: --symmap-list FILE)");
+            "symmaps", "the VM's symbol maps as the guest has them: with --sysroot, the code of the process running "
+                       "on vCPU 0 (its files found by the build-ids in its memory: the sysroots, /, the debug-file "
+                       "directories), the kernel's moved by its KASLR slide, each loaded module's .ko (found by build-id) at its section "
+                       "addresses; a symbol-map list (bts_dump, tt_symbolize: --symmap-list FILE)");
+        symmaps->add_option("--sysroot", o.sysroots,
+                            "DIR holds the guest's files (DIR/lib/libc.so.6 for its /lib/libc.so.6): list the running "
+                            "process's code too; repeatable; --sysroot / for a guest running the host's own files")
+            ->allow_extra_args(false);
         symmaps->callback([&] {
           answer = [&](const Instant&, vmi::Inspector& insp, json* out) {
-            auto maps = insp.relocated_maps([](const std::string& w) { fmt::print(stderr, "tt_vmi: warning: {}\n", printable(w)); });
+            auto warn = [](const std::string& w) { fmt::print(stderr, "tt_vmi: warning: {}\n", printable(w)); };
+            auto maps = insp.relocated_maps(warn);
+            // With --sysroot, the running process's code first: its ranges are
+            // bounded, the kernel's map may cover every address.
+            if (!o.sysroots.empty()) try {
+              ProcessSymbols processes(o.sysroots, {}, warn);
+              auto user = current_process(insp, processes).maps;
+              maps.insert(maps.begin(), user.begin(), user.end());
+            } catch (const Error& e) {
+              if (e.kind() != ErrorKind::BadInput) throw;
+              warn(std::string("no user-space code: ") + e.what());
+            }
             list_answer(maps, out, "# symbol maps of the guest: FILE[@lo-hi[+bias]][{SECTION=ADDR,...}][:prefix]\n",
                         [](const sym::SymbolMapSpec& m) {
                           json sections = json::object();

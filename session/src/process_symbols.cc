@@ -8,7 +8,9 @@
 #include <cstring>
 #include <filesystem>
 
+#include "xentt/base/error.h"
 #include "xentt/base/hex.h"
+#include "xentt/vmi/linux_tasks.h"
 
 namespace xentt {
 
@@ -117,6 +119,23 @@ std::vector<sym::SymbolMapSpec> ProcessSymbols::maps(const std::vector<vmi::Proc
     }
   }
   return out;
+}
+
+GuestProcess current_process(vmi::Inspector& insp, ProcessSymbols& processes) {
+  vmi::EvalContext cx = insp.kernel_context();
+  std::uint64_t task = vmi::current_task(cx);
+  auto field = [&](const char* f) {
+    return vmi::read_scalar(cx, vmi::evaluate(cx, fmt::format("((struct task_struct *){:#x})->{}", task, f)));
+  };
+  GuestProcess p;
+  p.pid = static_cast<std::int64_t>(field("tgid"));
+  sym::Member comm = cx.types.member(&cx.types.type("struct task_struct"), "comm");
+  p.comm = vmi::read_c_string(cx, fmt::format("task_struct at {:#x}: its comm", task), task + comm.offset, 16);
+  std::uint64_t mm = field("mm");
+  if (mm == 0) throw bad_input(fmt::format("the current task, {} ({}), is a kernel thread: no user space", p.pid, p.comm));
+  p.vmas = vmi::linux_vmas(cx, mm);
+  p.maps = processes.maps(vmi::process_images(cx, mm, p.vmas));
+  return p;
 }
 
 }  // namespace xentt

@@ -3,11 +3,9 @@
 #include <fmt/format.h>
 
 #include "xentt/base/error.h"
+#include "xentt/session/vm_symbols.h"
 #include "xentt/tracefmt/trace_log.h"
 #include "xentt/vmi/inspector.h"
-#include "xentt/vmi/linux_tasks.h"
-#include "xentt/vmi/linux_vmas.h"
-#include "xentt/vmi/process_images.h"
 
 namespace xentt {
 
@@ -21,31 +19,24 @@ struct RunEnd {
 };
 
 // Reads the process current at the replay's position into `run`.
-void read_process(ReplaySession& session, const std::vector<sym::SymbolMapSpec>& kernel, std::uint64_t slide,
-                  ProcessSymbols& processes, SpaceRun& run) {
+void read_process(ReplaySession& session, std::uint64_t slide, ProcessSymbols& processes, SpaceRun& run) {
+  // The recording's maps as listed (the kernel's DWARF gives the types;
+  // module maps, which carry DWARF too, must not come first), moved by the
+  // slide already found.
   vmi::InspectorOptions io;
-  io.maps = kernel;
+  io.maps = symbol_maps(session.dir());
   io.kaslr_offset = static_cast<std::int64_t>(slide);
   vmi::Inspector insp(session.target(), io);
-  vmi::EvalContext cx = insp.kernel_context();
-  std::uint64_t task = vmi::current_task(cx);
-  auto field = [&](const char* f) {
-    return vmi::read_scalar(cx, vmi::evaluate(cx, fmt::format("((struct task_struct *){:#x})->{}", task, f)));
-  };
-  run.pid = static_cast<std::int64_t>(field("tgid"));
-  sym::Member comm = cx.types.member(&cx.types.type("struct task_struct"), "comm");
-  run.comm = vmi::read_c_string(cx, fmt::format("task_struct at {:#x}: its comm", task), task + comm.offset, 16);
-  std::uint64_t mm = field("mm");
-  if (mm == 0) throw bad_input(fmt::format("task {} ({}) has no mm", run.pid, run.comm));
-  auto vmas = vmi::linux_vmas(cx, mm);
-  run.maps = processes.maps(vmi::process_images(cx, mm, vmas));
+  GuestProcess p = current_process(insp, processes);
+  run.pid = p.pid;
+  run.comm = std::move(p.comm);
+  run.maps = std::move(p.maps);
 }
 
 }  // namespace
 
 std::vector<SpaceRun> trace_spaces(ReplaySession& session, const std::filesystem::path& log,
-                                   const std::vector<sym::SymbolMapSpec>& kernel, std::uint64_t slide,
-                                   sym::Symbolizer& kernel_symbols, ProcessSymbols& processes,
+                                   std::uint64_t slide, sym::Symbolizer& kernel_symbols, ProcessSymbols& processes,
                                    const std::function<void(const std::string&)>& warn, const TraceSpacesOptions& opt) {
   xtl::LogReader reader(log.string());
   std::vector<SpaceRun> runs(1);
@@ -85,7 +76,7 @@ std::vector<SpaceRun> trace_spaces(ReplaySession& session, const std::filesystem
     }
     session.run_until(Icount{ends[i].icount});
     try {
-      read_process(session, kernel, slide, processes, run);
+      read_process(session, slide, processes, run);
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::BadInput) throw;
       run.why = e.what();

@@ -36,6 +36,47 @@ check "both runs printed where their code is" test "$(grep -c '^code first ' "$T
   "$(grep -c '^code second ' "$TMP/code")" -ge 4
 check "the recording ends with the guest's poweroff" grep -q '"ended_by": "guest-poweroff"' "$D/recording.json"
 
+# VMI of a process: at the first run's exit_group, tt_vmi maps (its VMAs,
+# walked in the kernel's maple tree) must be the map the process printed
+# from /proc/self/maps just before; tt_vmi symmaps --sysroot then names its
+# main() as nm places it, with no file named by hand.
+grep "^maps first " "$D/console.log" | tr -d '\r' | cut -d' ' -f3- >"$TMP/maps.guest"
+tt_vmi --at __x64_sys_exit_group lu maps >"$TMP/maps.ours" 2>"$TMP/maps.err" || fail "tt_vmi maps: $(cat "$TMP/maps.err")"
+cat "$TMP/maps.ours"
+python3 - "$TMP/maps.guest" "$TMP/maps.ours" <<'PY2' || fail "tt_vmi maps differs from the guest's /proc/self/maps"
+import sys
+def rows(path, guest):
+    out = []
+    for l in open(path):
+        f = l.split()
+        path_ = (f[5] if len(f) > 5 else "") if guest else (f[3] if len(f) > 3 else "")
+        if not (path_.startswith("/") or path_ == "[vdso]"):
+            path_ = ""  # [heap], [stack], [vvar]: /proc's names, not the VMA's
+        out.append((int(f[0].split("-")[0], 16), int(f[0].split("-")[1], 16), f[1], int(f[2], 16), path_))
+    return out
+g, o = rows(sys.argv[1], True), rows(sys.argv[2], False)
+print("%d VMAs in the guest's /proc/self/maps, %d from tt_vmi" % (len(g), len(o)))
+for a, b in zip(g, o):
+    if a != b:
+        print("differ: guest %s, ours %s" % (a, b))
+sys.exit(0 if g == o and len(g) >= 10 else 1)
+PY2
+echo "ok: tt_vmi maps equals the process's own /proc/self/maps"
+tt_vmi --at __x64_sys_exit_group lu maps 1 >"$TMP/maps1" 2>&1 || fail "tt_vmi maps 1: $(cat "$TMP/maps1")"
+check "pid 1's map has /init's code" grep -q " r-xp .* /init$" "$TMP/maps1"
+tt_vmi --at __x64_sys_exit_group lu symmaps --sysroot "$TMP/root" >"$TMP/symmaps" 2>"$TMP/symmaps.err" ||
+  fail "tt_vmi symmaps --sysroot: $(cat "$TMP/symmaps.err")"
+cat "$TMP/symmaps"
+read -r hlo _ < <(awk '$2 == "first" && $5 == "/hello" {print $3; exit}' "$TMP/code")
+xva=$(python3 -c "
+import struct,sys
+e=open(sys.argv[1],'rb').read(); ph,=struct.unpack_from('<Q',e,32); n,=struct.unpack_from('<H',e,56)
+print([struct.unpack_from('<IIQQ',e,ph+56*i)[3] for i in range(n) if struct.unpack_from('<II',e,ph+56*i)==(1,5)][0])" "$TMP/hello")
+main=$(nm "$TMP/hello" | awk '$3 == "main" {print $1}')
+addr=$(printf '%#x' $((hlo - xva + 0x$main)))
+got=$(echo "$addr" | tt_symbolize --symmap-list "$TMP/symmaps")
+check "symmaps --sysroot names the first run's main() ($addr): $got" test "$got" = "$addr main+0x0"
+
 # /init's sync() starts the window, its reboot() ends it: both runs inside.
 trace_window user "$D" __x64_sys_sync __x64_sys_reboot --no-processes
 cat "$TMP/user.json"
@@ -102,6 +143,9 @@ trace_task -S --sysroot "$TMP/root" -o "$TMP/named.bts" "$D" __x64_sys_sync __x6
 cat "$TMP/named.err"
 check "the named window is the same trace" cmp "$TMP/user.bts" "$TMP/named.bts"
 check "the summary tells the two runs of /hello apart" grep -q "user space: .* runs of 3 processes" "$TMP/named.err"
+# /init's first page is never touched by user space (not mapped): its
+# build-id comes from the kernel's page cache of the file.
+check "every file's build-id was read from the guest" bash -c "! grep -q 'could not be read from the guest' '$TMP/named.err'"
 vdso=$(ls /usr/lib/debug/lib/modules/*/vdso/vdso64.so | head -1)
 check "every record has a name, agreeing with llvm-symbolizer" python3 "$src/names_check.py" "$TMP/named.txt" \
   "$TMP/named.bts" "$TMP/code" "$TMP/root" "$vdso"

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "tests/unit/types_util.h"
+#include "tests/unit/vmi_region_memory.h"
 #include "xentt/symbolize/debug_types.h"
 #include "xentt/vmi/kaslr.h"
 #include "xentt/vmi/linux_module_maps.h"
@@ -91,43 +92,12 @@ TEST_CASE("linux views: a debug file that is no Linux kernel's", "[vmi][linux]")
 
 namespace {
 
-// Guest-virtual memory made of regions written by the test; anything else
-// is unreadable, as a guest's garbage pointers are.
-class RegionMemory final : public vmi::GuestMemory {
- public:
-  void read(std::uint64_t addr, std::span<std::byte> out) const override {
-    auto it = regions.upper_bound(addr);
-    if (it != regions.begin()) {
-      --it;
-      std::uint64_t off = addr - it->first;
-      if (off <= it->second.size() && out.size() <= it->second.size() - off) {
-        std::memcpy(out.data(), it->second.data() + off, out.size());
-        return;
-      }
-    }
-    throw bad_input(fmt::format("guest-virtual address {:#x}: not mapped", addr));
-  }
-  std::string kind() const override { return "guest-virtual"; }
-  std::vector<std::byte>& region(std::uint64_t at, std::size_t size) {
-    auto& r = regions[at];
-    r.resize(size);
-    return r;
-  }
-  void put(std::uint64_t at, const void* p, std::size_t n) {
-    auto it = --regions.upper_bound(at);
-    std::memcpy(it->second.data() + (at - it->first), p, n);
-  }
-  void put64(std::uint64_t at, std::uint64_t v) { put(at, &v, 8); }
-  void put32(std::uint64_t at, std::uint32_t v) { put(at, &v, 4); }
-  std::map<std::uint64_t, std::vector<std::byte>> regions;
-};
-
 // A guest's module list, laid out by the kernel's own DWARF: module i's
 // struct at kMods + i * 0x10000, its sect_attrs, names and note after it.
 struct FakeModules {
   static constexpr std::uint64_t kMods = 0xffffffffc1000000ull;
   const sym::DebugTypes& t;
-  RegionMemory mem;
+  test::RegionMemory mem;
   std::uint64_t head, list_off;
   std::vector<std::uint64_t> mods;
 

@@ -2,7 +2,9 @@
 // runs map it, ld.so and libc at different addresses (ASLR) over the same
 // physical pages. It does work in libc that branches back into its own
 // code (qsort's comparisons), then prints the executable ranges of every
-// object it has mapped, so the test knows where this run's code really is.
+// object it has mapped, so the test knows where this run's code really is,
+// and its memory map as the kernel shows it (/proc/self/maps), each line
+// prefixed "maps TAG", for tt_vmi's maps to be checked against.
 #define _GNU_SOURCE
 #include <link.h>
 #include <stdio.h>
@@ -31,6 +33,11 @@ int main(int argc, char** argv) {
   qsort(v, 256, sizeof v[0], cmp);
   printf("hello %s: sorted=%d\n", tag, v[255]);
   dl_iterate_phdr(print_object, 0);
+  fflush(stdout);
+  FILE* maps = fopen("/proc/self/maps", "r");
+  char line[512];
+  while (maps && fgets(line, sizeof line, maps)) printf("maps %s %s", tag, line);
+  if (maps) fclose(maps);
   fflush(stdout);
   return 0;
 }

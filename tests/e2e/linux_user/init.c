@@ -1,7 +1,10 @@
 // /init of the user-space Linux guest (tests/e2e/trace_linux_user.sh):
 // marks the start of the traced window with sync(), runs /hello twice, one
 // process after the other, and powers off. Static, so it needs no loader.
+// /proc is mounted first, for /hello to print its own memory map.
+#include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +21,8 @@ static void run(const char* tag) {
 }
 
 int main(void) {
+  mkdir("/proc", 0555);
+  mount("proc", "/proc", "proc", 0, 0);
   sync();
   run("first");
   run("second");

@@ -14,6 +14,8 @@
 
 #include "xentt/symbolize/debug_file.h"
 #include "xentt/symbolize/symbolizer.h"
+#include "xentt/vmi/inspector.h"
+#include "xentt/vmi/linux_vmas.h"
 #include "xentt/vmi/process_images.h"
 
 namespace xentt {
@@ -45,5 +47,21 @@ class ProcessSymbols {
   Warn warn_;
   std::map<std::pair<std::string, std::string>, std::string> found_;  // (guest path, build-id) -> host file
 };
+
+// The process current on vCPU 0 at an Inspector's instant, and its code.
+struct GuestProcess {
+  std::int64_t pid = -1;  // its tgid (what ps calls its pid)
+  std::string comm;
+  std::vector<vmi::LinuxVma> vmas;
+  std::vector<sym::SymbolMapSpec> maps;  // its code's maps (processes.maps() of its images)
+};
+
+// Reads it: current_task(), its mm's VMAs, the build-ids of its mapped
+// files from guest memory (the instant must be one where it is current, so
+// that its user memory is what vCPU 0's page tables map). Throws BadInput
+// for a kernel thread (no mm), a kernel that is not Linux's, and what
+// linux_vmas() throws for a garbage VMA tree. Cost: the walks (a few
+// hundred small reads) and the host-file matching.
+GuestProcess current_process(vmi::Inspector& insp, ProcessSymbols& processes);
 
 }  // namespace xentt

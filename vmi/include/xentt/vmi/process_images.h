@@ -32,7 +32,8 @@ struct ProcessImage {
 // through `cx.memory` (so `cx` must see the process's address space: the
 // guest paused while that process is current, or an AddressSpace of its
 // mm->pgd). An ELF header is read where the file's first page is mapped
-// (vm_pgoff 0); the vDSO's from the kernel's own image
+// (vm_pgoff 0), else (a page no process touched) from the kernel's page
+// cache of the file; the vDSO's from the kernel's own image
 // (mm->context.vdso_image->data) when its user page is not readable.
 // Nothing here throws for what a guest's memory holds: an image whose
 // header or notes cannot be read is listed with an empty build_id and the
