@@ -68,10 +68,7 @@ tt_vmi --at __x64_sys_exit_group lu symmaps --sysroot "$TMP/root" >"$TMP/symmaps
   fail "tt_vmi symmaps --sysroot: $(cat "$TMP/symmaps.err")"
 cat "$TMP/symmaps"
 read -r hlo _ < <(awk '$2 == "first" && $5 == "/hello" {print $3; exit}' "$TMP/code")
-xva=$(python3 -c "
-import struct,sys
-e=open(sys.argv[1],'rb').read(); ph,=struct.unpack_from('<Q',e,32); n,=struct.unpack_from('<H',e,56)
-print([struct.unpack_from('<IIQQ',e,ph+56*i)[3] for i in range(n) if struct.unpack_from('<II',e,ph+56*i)==(1,5)][0])" "$TMP/hello")
+xva=$(python3 "$src/elf_code.py" "$TMP/hello")
 main=$(nm "$TMP/hello" | awk '$3 == "main" {print $1}')
 addr=$(printf '%#x' $((hlo - xva + 0x$main)))
 got=$(echo "$addr" | tt_symbolize --symmap-list "$TMP/symmaps")
@@ -81,21 +78,17 @@ check "symmaps --sysroot names the first run's main() ($addr): $got" test "$got"
 trace_window user "$D" __x64_sys_sync __x64_sys_reboot --no-processes
 cat "$TMP/user.json"
 
-python3 - "$TMP/user.bts" "$TMP/code" "$TMP/init" <<'PY' || fail "user-space records of the second run carry other addresses"
+PYTHONPATH=$src python3 - "$TMP/user.bts" "$TMP/code" "$TMP/init" <<'PY' || fail "user-space records of the second run carry other addresses"
 import struct, sys
+from elf_code import exec_segments
 bts, code, init = sys.argv[1:]
 ranges = []  # (lo, hi, run, object)
 for line in open(code):
     _, run, lo, hi, name = line.split()
     ranges.append((int(lo, 16), int(hi, 16), run, name))
 # /init is static and not PIE: its executable segments from its ELF header.
-e = open(init, "rb").read()
-phoff, = struct.unpack_from("<Q", e, 0x20)
-phentsize, phnum = struct.unpack_from("<HH", e, 0x36)
-for i in range(phnum):
-    p_type, p_flags, _, p_vaddr, _, _, p_memsz = struct.unpack_from("<IIQQQQQ", e, phoff + i * phentsize)
-    if p_type == 1 and p_flags & 1:
-        ranges.append((p_vaddr, p_vaddr + p_memsz, "init", "/init"))
+for p_vaddr, p_memsz in exec_segments(init):
+    ranges.append((p_vaddr, p_vaddr + p_memsz, "init", "/init"))
 b = open(bts, "rb").read()
 first_of, last_of, objects, stray = {}, {}, set(), []
 for i in range(1, len(b) // 24):

@@ -16,32 +16,18 @@ Addresses in PLT entries (llvm-symbolizer gives them the name of the
 symbol before the PLT) must be named as objdump labels them (NAME@plt).
 """
 import re, struct, subprocess, sys, collections
+from elf_code import exec_segments
 
 named, bts, code, root, vdso = sys.argv[1:]
-
-def exec_segment(path):
-    e = open(path, "rb").read()
-    phoff, = struct.unpack_from("<Q", e, 0x20)
-    phentsize, phnum = struct.unpack_from("<HH", e, 0x36)
-    for i in range(phnum):
-        t, flags, off, vaddr = struct.unpack_from("<IIQQ", e, phoff + i * phentsize)
-        if t == 1 and flags & 1:
-            return vaddr
-    raise SystemExit("%s: no executable segment" % path)
 
 ranges = []  # (lo, hi, host file, file address of lo)
 for line in open(code):
     _, run, lo, hi, obj = line.split()
     host = vdso if obj.startswith("linux-vdso") else root + obj
-    ranges.append((int(lo, 16), int(hi, 16), host, exec_segment(host)))
-init = root + "/init"
-e = open(init, "rb").read()
-phoff, = struct.unpack_from("<Q", e, 0x20)
-phentsize, phnum = struct.unpack_from("<HH", e, 0x36)
-for i in range(phnum):
-    t, flags, _, vaddr, _, _, memsz = struct.unpack_from("<IIQQQQQ", e, phoff + i * phentsize)
-    if t == 1 and flags & 1:
-        ranges.append((vaddr, vaddr + memsz, init, vaddr))
+    ranges.append((int(lo, 16), int(hi, 16), host, exec_segments(host)[0][0]))
+init = root + "/init"  # static and not PIE: where it is linked
+for vaddr, memsz in exec_segments(init):
+    ranges.append((vaddr, vaddr + memsz, init, vaddr))
 
 b = open(bts, "rb").read()
 records = [struct.unpack_from("<2Q", b, 24 * i) for i in range(1, len(b) // 24)]
