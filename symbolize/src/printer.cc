@@ -439,7 +439,8 @@ void RecordPrinter::Counter::set(std::uint64_t v) noexcept {
   value = v;
 }
 
-char* RecordPrinter::put_new_location(TextBuffer& out, char* p, std::uint64_t addr, Resolved& r, Recent* set) {
+char* RecordPrinter::put_new_location(TextBuffer& out, char* p, std::uint64_t addr, Resolved& r, Recent* set,
+                                      const Recent*& entry) {
   // Symbols only: one search, no cache of resolved addresses in between.
   if (shared_)
     shared_->resolve_parsed(addr, LookupOptions{}, r);
@@ -450,11 +451,13 @@ char* RecordPrinter::put_new_location(TextBuffer& out, char* p, std::uint64_t ad
   put_loc(p, r);
   auto n = static_cast<std::size_t>(p - start);
   // Unmapped addresses print raw, after their one warning: not kept.
+  entry = nullptr;
   if (r.mapped && n <= sizeof set[0].text) {
     set[1] = set[0];
     set[0].addr = addr;
     set[0].len = static_cast<std::uint8_t>(n);
     std::memcpy(set[0].text, start, n);
+    entry = &set[0];
   }
   return p;
 }
@@ -472,10 +475,15 @@ char* RecordPrinter::put_new_location(TextBuffer& out, char* p, std::uint64_t ad
   *p++ = ':';
   *p++ = ' ';
   if (sym) {
-    p = put_location(out, p, r.from, from_);
+    const Recent* from_entry;
+    if (last_to_ && r.from == last_to_addr_)
+      p = put_entry(p, *last_to_);
+    else
+      p = put_location(out, p, r.from, from_, from_entry);
     __builtin_memcpy(p, " -> ", 4);
     p += 4;
-    p = put_location(out, p, r.to, to_);
+    p = put_location(out, p, r.to, to_, last_to_);
+    last_to_addr_ = r.to;
   } else {
     put_hex(p, r.from);
     __builtin_memcpy(p, " -> ", 4);
@@ -505,6 +513,7 @@ bool RecordPrinter::start_text(bool& sym) {
     if (!recent_) throw std::bad_alloc();
   }
   have_to_ = false;  // to_ no longer follows the records (append(std::string&) would reuse it)
+  last_to_ = nullptr;
   return true;
 }
 

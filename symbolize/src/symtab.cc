@@ -26,9 +26,13 @@ void Symtab::build() {
   // Priorities are symbol numbers, all distinct: radix-sorted builds.
   IntervalIndex sized;
   sized.reserve(syms_.size());
+  std::size_t sized_count = 0;
   for (std::size_t i = 0; i < syms_.size(); ++i) {
     auto n = static_cast<std::uint32_t>(i);
-    if (extra_[i].sized) sized.add(syms_[i].lo, syms_[i].hi, n, n);
+    if (extra_[i].sized) {
+      sized.add(syms_[i].lo, syms_[i].hi, n, n);
+      ++sized_count;
+    }
   }
   // Asked once per unsized symbol: no lookup tables. Its sorted input
   // starts index_'s, which then sorts only the unsized symbols and merges.
@@ -38,21 +42,33 @@ void Symtab::build() {
 
   // Unsized symbols (assembly labels, System.map entries) only fill gaps:
   // one that falls inside a sized symbol is skipped, the others extend to
-  // the next start address of any symbol.
-  std::vector<std::uint64_t> starts;
-  starts.reserve(syms_.size());
-  for (auto& s : syms_) starts.push_back(s.lo);
-  radix_sort(starts, [](std::uint64_t a) { return a; });
-  starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
-  for (std::size_t i = 0; i < syms_.size(); ++i) {
-    if (extra_[i].sized) continue;
-    SymbolRange& s = syms_[i];
-    if (sized.find(s.lo) != IntervalIndex::kNone) continue;
-    auto nx = std::upper_bound(starts.begin(), starts.end(), s.lo);
-    s.hi = nx == starts.end() ? s.lo + 1 : *nx;
-    s.hi = std::min(s.hi, extra_[i].limit);
+  // the next start address of any symbol. That is the nearer of where its
+  // gap ends (the next sized start, from the same search that tells it is
+  // in a gap) and the next unsized start (walking them in address order):
+  // no sort of every symbol's start, no search a label (~20M instructions
+  // on Debian's 6.1 vmlinux, 40k labels of 117k symbols).
+  struct Label {
+    std::uint64_t lo;
+    std::uint32_t i;
+  };
+  std::vector<Label> labels;
+  labels.reserve(syms_.size() - sized_count);
+  for (std::size_t i = 0; i < syms_.size(); ++i)
+    if (!extra_[i].sized) labels.push_back({syms_[i].lo, static_cast<std::uint32_t>(i)});
+  radix_sort(labels, [](const Label& l) { return l.lo; });  // stable: aliases in symbol order, as index_ wants
+  for (std::size_t k = 0, above = 0; k < labels.size(); ++k) {
+    SymbolRange& s = syms_[labels[k].i];
+    const std::uint64_t* next_sized;
+    if (sized.find(s.lo, next_sized) != IntervalIndex::kNone) continue;
+    if (above <= k) above = k + 1;
+    while (above < labels.size() && labels[above].lo <= s.lo) ++above;
+    if (above < labels.size() && (!next_sized || labels[above].lo < *next_sized))
+      s.hi = labels[above].lo;
+    else
+      s.hi = next_sized ? *next_sized : s.lo + 1;
+    s.hi = std::min(s.hi, extra_[labels[k].i].limit);
     if (s.hi <= s.lo) continue;  // a label at the very end of its section
-    index_.add(s.lo, s.hi, static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i));
+    index_.add(s.lo, s.hi, labels[k].i, labels[k].i);
   }
   index_.build({.distinct = true});
   // A slot per symbol for its demangled name, filled on first use (C

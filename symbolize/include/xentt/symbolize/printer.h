@@ -202,17 +202,22 @@ class RecordPrinter {
   };
   static constexpr unsigned kRecentBits = 18;
   // Writes the location text of `addr` at p (ensured room: out's), from
-  // the table when it is there; returns its end.
-  char* put_location(TextBuffer& out, char* p, std::uint64_t addr, Resolved& r) {
+  // the table when it is there; returns its end, and in `entry` the table
+  // entry that now holds the text (null: not kept).
+  char* put_location(TextBuffer& out, char* p, std::uint64_t addr, Resolved& r, const Recent*& entry) {
     // Two ways a set: 3% of the benchmark trace's lookups miss, against 5%
     // for as many entries direct-mapped.
     Recent* set = recent_.get() + 2 * ((addr * 0x9E3779B97F4A7C15ull) >> (64 - kRecentBits + 1));
     for (int w = 0; w < 2; ++w)
       if (set[w].len && set[w].addr == addr) {
-        __builtin_memcpy(p, set[w].text, sizeof set[w].text);
-        return p + set[w].len;
+        entry = &set[w];
+        return put_entry(p, set[w]);
       }
-    return put_new_location(out, p, addr, r, set);
+    return put_new_location(out, p, addr, r, set, entry);
+  }
+  static char* put_entry(char* p, const Recent& e) noexcept {
+    __builtin_memcpy(p, e.text, sizeof e.text);
+    return p + e.len;
   }
   // Whether records print as text without lines (else through
   // append(std::string&)); sets `sym` (symbols asked and possible) and
@@ -222,13 +227,22 @@ class RecordPrinter {
                         const std::uint64_t* brctr);
   // put_location() of an address not in the table: looks it up, formats
   // it and keeps its text in set[0] when it fits (set[0] moving to set[1]).
-  char* put_new_location(TextBuffer& out, char* p, std::uint64_t addr, Resolved& r, Recent* set);
+  char* put_new_location(TextBuffer& out, char* p, std::uint64_t addr, Resolved& r, Recent* set,
+                         const Recent*& entry);
 
   Symbolizer* sym_;
   const Symbolizer* shared_ = nullptr;
   PrintOptions opt_;
   Resolved from_, to_;
   bool have_to_ = false;  // to_ holds the previous record's destination
+  // The table entry holding the text of the previous text record's
+  // destination (null: none), at last_to_addr_: a record that starts where
+  // the previous one went (its target was itself a taken branch: jump
+  // chains; every record of the benchmark's synthetic trace) copies it
+  // without the hash and the probe (~10 instructions). No entry changes
+  // between one record's destination and the next one's source.
+  const Recent* last_to_ = nullptr;
+  std::uint64_t last_to_addr_ = 0;
   std::unique_ptr<ResolveCache> cache_;  // for_thread printers'
   Counter index_, brctr_;
   // 1 << kRecentBits, in sets of two; calloc'ed (16 MB of zero pages from
