@@ -421,26 +421,8 @@ void TextBuffer::grow(std::size_t room) {
   cap_ = cap;
 }
 
-void RecordPrinter::Counter::set(std::uint64_t v) noexcept {
-  if (len && v == value + 1 && v != 0) {  // ends in 9: carry
-    std::uint32_t i = len - 1;
-    while (digits[i] == '9' && i > 0) digits[i--] = '0';
-    if (digits[i] == '9') {  // 99..9 + 1: one digit more
-      digits[i] = '0';
-      std::memmove(digits + 1, digits, len);
-      digits[0] = '1';
-      ++len;
-    } else {
-      ++digits[i];
-    }
-  } else {
-    len = static_cast<std::uint32_t>(std::to_chars(digits, digits + 20, v).ptr - digits);
-  }
-  value = v;
-}
-
-char* RecordPrinter::put_new_location(TextBuffer& out, char* p, std::uint64_t addr, Resolved& r, Recent* set,
-                                      const Recent*& entry) {
+RecordPrinter::Placed RecordPrinter::put_new_location(TextBuffer& out, char* p, std::uint64_t addr, Resolved& r,
+                                                      Recent* set) {
   // Symbols only: one search, no cache of resolved addresses in between.
   if (shared_)
     shared_->resolve_parsed(addr, LookupOptions{}, r);
@@ -451,39 +433,37 @@ char* RecordPrinter::put_new_location(TextBuffer& out, char* p, std::uint64_t ad
   put_loc(p, r);
   auto n = static_cast<std::size_t>(p - start);
   // Unmapped addresses print raw, after their one warning: not kept.
-  entry = nullptr;
-  if (r.mapped && n <= sizeof set[0].text) {
-    set[1] = set[0];
-    set[0].addr = addr;
-    set[0].len = static_cast<std::uint8_t>(n);
-    std::memcpy(set[0].text, start, n);
-    entry = &set[0];
-  }
-  return p;
+  if (!r.mapped || n > sizeof set[0].text) return {p, nullptr};
+  set[1] = set[0];
+  set[0].addr = addr;
+  set[0].len = static_cast<std::uint8_t>(n);
+  std::memcpy(set[0].text, start, n);
+  return {p, &set[0]};
 }
 
 // One text record without lines at `p` (reserve()d 256 bytes), '\n'
 // included; returns its end. Inlined into both callers below.
 // (Always inlined: a call, its register saves and arguments, cost ~30
 // instructions a record.)
-[[gnu::always_inline]] inline char* RecordPrinter::put_text_record(TextBuffer& out, char* p, std::uint64_t index,
-                                                                   const BranchAddrs& r, bool sym,
-                                                                   const std::uint64_t* brctr) {
+[[gnu::always_inline]] inline char* RecordPrinter::put_text_record(TextBuffer& out, char* p, TextState& s,
+                                                                   std::uint64_t index, const BranchAddrs& r,
+                                                                   bool sym, const std::uint64_t* brctr) {
   // At most: 24 (a number's copy) + 2 + 2 * (55 (a location's copy) or
   // 18) + 4 + 8 + 24 + 2; a location formatted afresh ensures its own.
-  p = index_.put(p, index);
+  p = s.index.put(p, index);
   *p++ = ':';
   *p++ = ' ';
   if (sym) {
-    const Recent* from_entry;
-    if (last_to_ && r.from == last_to_addr_)
-      p = put_entry(p, *last_to_);
+    if (s.last_to && r.from == s.last_to_addr)
+      p = put_entry(p, *s.last_to);
     else
-      p = put_location(out, p, r.from, from_, from_entry);
+      p = put_location(out, p, s.recent, r.from, from_).end;
     __builtin_memcpy(p, " -> ", 4);
     p += 4;
-    p = put_location(out, p, r.to, to_, last_to_);
-    last_to_addr_ = r.to;
+    Placed to = put_location(out, p, s.recent, r.to, to_);
+    p = to.end;
+    s.last_to = to.entry;
+    s.last_to_addr = r.to;
   } else {
     put_hex(p, r.from);
     __builtin_memcpy(p, " -> ", 4);
@@ -493,7 +473,7 @@ char* RecordPrinter::put_new_location(TextBuffer& out, char* p, std::uint64_t ad
   if (brctr) {
     __builtin_memcpy(p, " (brctr ", 8);
     p += 8;
-    p = brctr_.put(p, *brctr);
+    p = s.brctr.put(p, *brctr);
     *p++ = ')';
   } else if (opt_.flags) {
     __builtin_memcpy(p, " (flags ", 8);
@@ -513,7 +493,8 @@ bool RecordPrinter::start_text(bool& sym) {
     if (!recent_) throw std::bad_alloc();
   }
   have_to_ = false;  // to_ no longer follows the records (append(std::string&) would reuse it)
-  last_to_ = nullptr;
+  text_.recent = recent_.get();
+  text_.last_to = nullptr;
   return true;
 }
 
@@ -526,7 +507,7 @@ void RecordPrinter::append(TextBuffer& out, std::uint64_t index, const BranchAdd
     out.append(scratch_);
     return;
   }
-  out.commit(put_text_record(out, out.reserve(256), index, r, sym, brctr ? &*brctr : nullptr));
+  out.commit(put_text_record(out, out.reserve(256), text_, index, r, sym, brctr ? &*brctr : nullptr));
 }
 
 void RecordPrinter::append_all(TextBuffer& out, std::uint64_t first_index, std::span<const BranchAddrs> recs,
@@ -537,9 +518,11 @@ void RecordPrinter::append_all(TextBuffer& out, std::uint64_t first_index, std::
       append(out, first_index + i, recs[i], extended ? std::optional<std::uint64_t>(recs[i].flags) : std::nullopt);
     return;
   }
+  TextState s = text_;  // in registers and on this stack, stored back below
   for (std::size_t i = 0; i < recs.size(); ++i)
-    out.commit(put_text_record(out, out.reserve(256), first_index + i, recs[i], sym,
+    out.commit(put_text_record(out, out.reserve(256), s, first_index + i, recs[i], sym,
                                extended ? &recs[i].flags : nullptr));
+  text_ = s;
 }
 
 }  // namespace xentt::sym

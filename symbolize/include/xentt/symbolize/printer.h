@@ -5,6 +5,7 @@
 // hand: this is the hot loop of `bts_dump --symbols`).
 #pragma once
 
+#include <charconv>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -176,23 +177,55 @@ class RecordPrinter {
  private:
   void resolve(std::uint64_t addr, Resolved& out);
   // The decimal digits of a number that usually grows by one from call to
-  // call (record indexes, branch counters).
+  // call (record indexes, branch counters). All inline: the text loop keeps
+  // its counters in locals, which a call would make escape (see TextState).
   struct Counter {
-    std::uint64_t value = 0;
-    std::uint32_t len = 0;  // 0: none yet
-    char digits[28] = {};
+    // Holds 0 at first.
+    Counter() noexcept {
+      digits[0] = '0';
+      digits[kStuck] = '9';
+    }
     // Writes `v` at p (copying 24 bytes: room for them needed) and returns its end.
-    char* put(char* p, std::uint64_t v) noexcept {
-      if (len && v == value + 1 && v != 0 && digits[len - 1] != '9') {
-        ++digits[len - 1];  // nine times in ten
-        value = v;
+    [[gnu::always_inline]] char* put(char* p, std::uint64_t v) noexcept {
+      // One compare, then the last digit: 9 instructions nine times in ten.
+      if (v == next && digits[last] != '9') {
+        ++digits[last];
+        ++next;
       } else {
         set(v);
       }
       __builtin_memcpy(p, digits, 24);
       return p + len;
     }
-    void set(std::uint64_t v) noexcept;  // the other cases: a carry, or another number
+    // The other cases: a carry, or another number.
+    [[gnu::always_inline]] void set(std::uint64_t v) noexcept {
+      if (v == next && v != 0) {  // ends in 9: carry
+        std::uint32_t i = len - 1;
+        while (digits[i] == '9' && i > 0) digits[i--] = '0';
+        if (digits[i] == '9') {  // 99..9 + 1: one digit more
+          digits[i] = '0';
+          std::memmove(digits + 1, digits, len);
+          digits[0] = '1';
+          ++len;
+        } else {
+          ++digits[i];
+        }
+      } else {
+        len = static_cast<std::uint32_t>(std::to_chars(digits, digits + 20, v).ptr - digits);
+      }
+      next = v + 1;
+      // After the largest number 18446744073709551615 `next` wraps to 0,
+      // and put(0) must not increment its digits: from its decade on
+      // (...610, where put() could reach it without set()) `last` points
+      // at a '9' that stays, so every number of it comes here.
+      last = v >= ~std::uint64_t{0} - 5 ? kStuck : len - 1;
+    }
+
+    static constexpr std::uint32_t kStuck = 27;  // digits[kStuck] is always '9'
+    std::uint64_t next = 1;  // the number after the one in digits
+    std::uint32_t len = 1;   // of the number in digits
+    std::uint32_t last = 0;  // len - 1, or kStuck
+    char digits[28] = {};    // 20 at most, then room for the 24-byte copy
   };
   // A recent address's text ("[prefix]sym+0xoff"), when it fits.
   struct Recent {
@@ -201,19 +234,38 @@ class RecordPrinter {
     std::uint8_t len = 0;  // 0: empty
   };
   static constexpr unsigned kRecentBits = 18;
+  // What the text loop carries from record to record. append_all() works
+  // on a local copy and stores it back at the end: members would be
+  // reloaded after every byte written through the output pointer (a char*
+  // may alias anything but a local whose address never leaves the
+  // function), ~10 instructions a record.
+  struct TextState {
+    Counter index, brctr;
+    Recent* recent = nullptr;  // the table of recent addresses (recent_)
+    // The table entry holding the text of the previous record's
+    // destination (null: none), at last_to_addr: a record that starts
+    // where the previous one went (its target was itself a taken branch:
+    // jump chains; every record of the benchmark's synthetic trace) copies
+    // it without the hash and the probe. No entry changes between one
+    // record's destination and the next one's source.
+    const Recent* last_to = nullptr;
+    std::uint64_t last_to_addr = 0;
+  };
+  // A location's text written: where it ends, and the table entry that
+  // now holds it (null: not kept).
+  struct Placed {
+    char* end;
+    const Recent* entry;
+  };
   // Writes the location text of `addr` at p (ensured room: out's), from
-  // the table when it is there; returns its end, and in `entry` the table
-  // entry that now holds the text (null: not kept).
-  char* put_location(TextBuffer& out, char* p, std::uint64_t addr, Resolved& r, const Recent*& entry) {
+  // the table when it is there.
+  Placed put_location(TextBuffer& out, char* p, Recent* table, std::uint64_t addr, Resolved& r) {
     // Two ways a set: 3% of the benchmark trace's lookups miss, against 5%
     // for as many entries direct-mapped.
-    Recent* set = recent_.get() + 2 * ((addr * 0x9E3779B97F4A7C15ull) >> (64 - kRecentBits + 1));
+    Recent* set = table + 2 * ((addr * 0x9E3779B97F4A7C15ull) >> (64 - kRecentBits + 1));
     for (int w = 0; w < 2; ++w)
-      if (set[w].len && set[w].addr == addr) {
-        entry = &set[w];
-        return put_entry(p, set[w]);
-      }
-    return put_new_location(out, p, addr, r, set, entry);
+      if (set[w].len && set[w].addr == addr) return {put_entry(p, set[w]), &set[w]};
+    return put_new_location(out, p, addr, r, set);
   }
   static char* put_entry(char* p, const Recent& e) noexcept {
     __builtin_memcpy(p, e.text, sizeof e.text);
@@ -223,28 +275,19 @@ class RecordPrinter {
   // append(std::string&)); sets `sym` (symbols asked and possible) and
   // makes the table of recent addresses.
   bool start_text(bool& sym);
-  char* put_text_record(TextBuffer& out, char* p, std::uint64_t index, const BranchAddrs& r, bool sym,
+  char* put_text_record(TextBuffer& out, char* p, TextState& s, std::uint64_t index, const BranchAddrs& r, bool sym,
                         const std::uint64_t* brctr);
   // put_location() of an address not in the table: looks it up, formats
   // it and keeps its text in set[0] when it fits (set[0] moving to set[1]).
-  char* put_new_location(TextBuffer& out, char* p, std::uint64_t addr, Resolved& r, Recent* set,
-                         const Recent*& entry);
+  Placed put_new_location(TextBuffer& out, char* p, std::uint64_t addr, Resolved& r, Recent* set);
 
   Symbolizer* sym_;
   const Symbolizer* shared_ = nullptr;
   PrintOptions opt_;
   Resolved from_, to_;
   bool have_to_ = false;  // to_ holds the previous record's destination
-  // The table entry holding the text of the previous text record's
-  // destination (null: none), at last_to_addr_: a record that starts where
-  // the previous one went (its target was itself a taken branch: jump
-  // chains; every record of the benchmark's synthetic trace) copies it
-  // without the hash and the probe (~10 instructions). No entry changes
-  // between one record's destination and the next one's source.
-  const Recent* last_to_ = nullptr;
-  std::uint64_t last_to_addr_ = 0;
   std::unique_ptr<ResolveCache> cache_;  // for_thread printers'
-  Counter index_, brctr_;
+  TextState text_;  // between calls
   // 1 << kRecentBits, in sets of two; calloc'ed (16 MB of zero pages from
   // the kernel, touched only where used, instead of a memset).
   std::unique_ptr<Recent, void (*)(void*)> recent_{nullptr, std::free};
