@@ -34,15 +34,14 @@ void Symtab::build() {
       ++sized_count;
     }
   }
-  // Asked once per unsized symbol: no lookup tables. Its sorted input
-  // starts index_'s, which then sorts only the unsized symbols and merges.
-  sized.build({.distinct = true, .tables = false, .keep_input = true});
-  index_ = IntervalIndex{};
-  index_.add_sorted_input_of(sized);
+  // Asked once per unsized symbol: no lookup tables.
+  sized.build({.distinct = true, .tables = false});
 
   // Unsized symbols (assembly labels, System.map entries) only fill gaps:
   // one that falls inside a sized symbol is skipped, the others extend to
-  // the next start address of any symbol. That is the nearer of where its
+  // the next start address of any symbol, so they lie in the sized
+  // symbols' gaps and the two flattened indexes are merged (build_union),
+  // not flattened together again. That next start is the nearer of where its
   // gap ends (the next sized start, from the same search that tells it is
   // in a gap) and the next unsized start (walking them in address order):
   // no sort of every symbol's start, no search a label (~20M instructions
@@ -55,7 +54,9 @@ void Symtab::build() {
   labels.reserve(syms_.size() - sized_count);
   for (std::size_t i = 0; i < syms_.size(); ++i)
     if (!extra_[i].sized) labels.push_back({syms_[i].lo, static_cast<std::uint32_t>(i)});
-  radix_sort(labels, [](const Label& l) { return l.lo; });  // stable: aliases in symbol order, as index_ wants
+  radix_sort(labels, [](const Label& l) { return l.lo; });  // stable: aliases in symbol order, as `gaps` wants
+  IntervalIndex gaps;
+  gaps.reserve(labels.size());
   for (std::size_t k = 0, above = 0; k < labels.size(); ++k) {
     SymbolRange& s = syms_[labels[k].i];
     const std::uint64_t* next_sized;
@@ -68,9 +69,10 @@ void Symtab::build() {
       s.hi = next_sized ? *next_sized : s.lo + 1;
     s.hi = std::min(s.hi, extra_[labels[k].i].limit);
     if (s.hi <= s.lo) continue;  // a label at the very end of its section
-    index_.add(s.lo, s.hi, labels[k].i, labels[k].i);
+    gaps.add(s.lo, s.hi, labels[k].i, labels[k].i);
   }
-  index_.build({.distinct = true});
+  gaps.build({.distinct = true, .tables = false});  // added in order: no sort
+  index_.build_union(sized, gaps);
   // A slot per symbol for its demangled name, filled on first use (C
   // programs and kernels have no mangled name and get no table).
   if (demangle_ && std::any_of(syms_.begin(), syms_.end(), [](const SymbolRange& s) { return maybe_mangled(s.name); }))
