@@ -441,13 +441,15 @@ RecordPrinter::Placed RecordPrinter::put_new_location(TextBuffer& out, char* p, 
   return {p, &set[0]};
 }
 
-// One text record without lines at `p` (reserve()d 256 bytes), '\n'
-// included; returns its end. Inlined into both callers below.
+// One text record without lines at `p` (kTextRecordRoom bytes below
+// `limit`, out's), '\n' included; returns its end. Inlined into both
+// callers below.
 // (Always inlined: a call, its register saves and arguments, cost ~30
 // instructions a record.)
-[[gnu::always_inline]] inline char* RecordPrinter::put_text_record(TextBuffer& out, char* p, TextState& s,
-                                                                   std::uint64_t index, const BranchAddrs& r,
-                                                                   bool sym, const std::uint64_t* brctr) {
+[[gnu::always_inline]] inline char* RecordPrinter::put_text_record(TextBuffer& out, char* p, char*& limit,
+                                                                   TextState& s, std::uint64_t index,
+                                                                   const BranchAddrs& r, bool sym,
+                                                                   const std::uint64_t* brctr) {
   // At most: 24 (a number's copy) + 2 + 2 * (55 (a location's copy) or
   // 18) + 4 + 8 + 24 + 2; a location formatted afresh ensures its own.
   p = s.index.put(p, index);
@@ -457,10 +459,10 @@ RecordPrinter::Placed RecordPrinter::put_new_location(TextBuffer& out, char* p, 
     if (s.last_to && r.from == s.last_to_addr)
       p = put_entry(p, *s.last_to);
     else
-      p = put_location(out, p, s.recent, r.from, from_).end;
+      p = put_location(out, p, limit, s.recent, r.from, from_).end;
     __builtin_memcpy(p, " -> ", 4);
     p += 4;
-    Placed to = put_location(out, p, s.recent, r.to, to_);
+    Placed to = put_location(out, p, limit, s.recent, r.to, to_);
     p = to.end;
     s.last_to = to.entry;
     s.last_to_addr = r.to;
@@ -507,7 +509,9 @@ void RecordPrinter::append(TextBuffer& out, std::uint64_t index, const BranchAdd
     out.append(scratch_);
     return;
   }
-  out.commit(put_text_record(out, out.reserve(256), text_, index, r, sym, brctr ? &*brctr : nullptr));
+  char* p = out.reserve(kTextRecordRoom);
+  char* limit = out.limit();
+  out.commit(put_text_record(out, p, limit, text_, index, r, sym, brctr ? &*brctr : nullptr));
 }
 
 void RecordPrinter::append_all(TextBuffer& out, std::uint64_t first_index, std::span<const BranchAddrs> recs,
@@ -518,10 +522,21 @@ void RecordPrinter::append_all(TextBuffer& out, std::uint64_t first_index, std::
       append(out, first_index + i, recs[i], extended ? std::optional<std::uint64_t>(recs[i].flags) : std::nullopt);
     return;
   }
-  TextState s = text_;  // in registers and on this stack, stored back below
-  for (std::size_t i = 0; i < recs.size(); ++i)
-    out.commit(put_text_record(out, out.reserve(256), s, first_index + i, recs[i], sym,
-                               extended ? &recs[i].flags : nullptr));
+  // The state, the position and the buffer's limit in registers and on
+  // this stack (stored back below): out's members are read again only
+  // when it must grow.
+  TextState s = text_;
+  char* p = out.reserve(kTextRecordRoom);
+  char* limit = out.limit();
+  for (std::size_t i = 0; i < recs.size(); ++i) {
+    if (static_cast<std::size_t>(limit - p) < kTextRecordRoom) {
+      out.commit(p);
+      p = out.reserve(kTextRecordRoom);
+      limit = out.limit();
+    }
+    p = put_text_record(out, p, limit, s, first_index + i, recs[i], sym, extended ? &recs[i].flags : nullptr);
+  }
+  out.commit(p);
   text_ = s;
 }
 

@@ -129,6 +129,10 @@ class TextBuffer {
   }
   // Keeps what was written up to `end`.
   void commit(char* end) noexcept { n_ = static_cast<std::size_t>(end - p_.get()); }
+  // The end of the room reserve() and ensure() made: a writer may go on
+  // without calling them (nor commit()) while it stays below, keeping its
+  // position and this limit in locals.
+  char* limit() const noexcept { return p_.get() + cap_; }
   void append(std::string_view s) {
     char* p = reserve(s.size());
     if (!s.empty()) std::memcpy(p, s.data(), s.size());
@@ -258,14 +262,17 @@ class RecordPrinter {
     const Recent* entry;
   };
   // Writes the location text of `addr` at p (ensured room: out's), from
-  // the table when it is there.
-  Placed put_location(TextBuffer& out, char* p, Recent* table, std::uint64_t addr, Resolved& r) {
+  // the table when it is there; `limit`: out.limit(), updated when out
+  // grows.
+  Placed put_location(TextBuffer& out, char* p, char*& limit, Recent* table, std::uint64_t addr, Resolved& r) {
     // Two ways a set: 3% of the benchmark trace's lookups miss, against 5%
     // for as many entries direct-mapped.
     Recent* set = table + 2 * ((addr * 0x9E3779B97F4A7C15ull) >> (64 - kRecentBits + 1));
     for (int w = 0; w < 2; ++w)
       if (set[w].len && set[w].addr == addr) return {put_entry(p, set[w]), &set[w]};
-    return put_new_location(out, p, addr, r, set);
+    Placed placed = put_new_location(out, p, addr, r, set);
+    limit = out.limit();
+    return placed;
   }
   static char* put_entry(char* p, const Recent& e) noexcept {
     __builtin_memcpy(p, e.text, sizeof e.text);
@@ -275,8 +282,11 @@ class RecordPrinter {
   // append(std::string&)); sets `sym` (symbols asked and possible) and
   // makes the table of recent addresses.
   bool start_text(bool& sym);
-  char* put_text_record(TextBuffer& out, char* p, TextState& s, std::uint64_t index, const BranchAddrs& r, bool sym,
-                        const std::uint64_t* brctr);
+  // The room a text record without lines needs at most, but for a
+  // location formatted afresh (put_new_location() ensures its own).
+  static constexpr std::size_t kTextRecordRoom = 256;
+  char* put_text_record(TextBuffer& out, char* p, char*& limit, TextState& s, std::uint64_t index,
+                        const BranchAddrs& r, bool sym, const std::uint64_t* brctr);
   // put_location() of an address not in the table: looks it up, formats
   // it and keeps its text in set[0] when it fits (set[0] moving to set[1]).
   Placed put_new_location(TextBuffer& out, char* p, std::uint64_t addr, Resolved& r, Recent* set);
