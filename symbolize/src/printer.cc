@@ -1,5 +1,7 @@
 #include "xentt/symbolize/printer.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -487,13 +489,25 @@ RecordPrinter::Placed RecordPrinter::put_new_location(TextBuffer& out, char* p, 
   return p;
 }
 
+void RecordPrinter::Unmap::operator()(void* p) const noexcept { ::munmap(p, len); }
+
+void RecordPrinter::make_recent_table() {
+  // Lookups land anywhere in the table, and a trace's hot addresses touch
+  // nearly every 4 KB page of it: as 2 MB pages it costs 8 page faults
+  // instead of 4096 (~3 ms on the 1M-record benchmark, two tables) and
+  // its probes no TLB misses. Zero-filled by the kernel; madvise is only
+  // a wish (transparent huge pages "madvise", as Debian sets them).
+  std::size_t len = (std::size_t{1} << kRecentBits) * sizeof(Recent);
+  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  ::madvise(p, len, MADV_HUGEPAGE);
+  recent_ = std::unique_ptr<Recent, Unmap>(static_cast<Recent*>(p), Unmap{len});
+}
+
 bool RecordPrinter::start_text(bool& sym) {
   sym = opt_.symbols && (sym_ || shared_);
   if (opt_.json || opt_.lines || opt_.inlines) return false;
-  if (sym && !recent_) {
-    recent_.reset(static_cast<Recent*>(std::calloc(std::size_t{1} << kRecentBits, sizeof(Recent))));
-    if (!recent_) throw std::bad_alloc();
-  }
+  if (sym && !recent_) make_recent_table();
   have_to_ = false;  // to_ no longer follows the records (append(std::string&) would reuse it)
   text_.recent = recent_.get();
   text_.last_to = nullptr;

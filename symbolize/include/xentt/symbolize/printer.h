@@ -298,9 +298,14 @@ class RecordPrinter {
   bool have_to_ = false;  // to_ holds the previous record's destination
   std::unique_ptr<ResolveCache> cache_;  // for_thread printers'
   TextState text_;  // between calls
-  // 1 << kRecentBits, in sets of two; calloc'ed (16 MB of zero pages from
-  // the kernel, touched only where used, instead of a memset).
-  std::unique_ptr<Recent, void (*)(void*)> recent_{nullptr, std::free};
+  // 1 << kRecentBits, in sets of two (16 MB): zero pages mapped from the
+  // kernel (no memset), asked to be huge pages (see make_recent_table()).
+  struct Unmap {
+    std::size_t len;
+    void operator()(void* p) const noexcept;
+  };
+  std::unique_ptr<Recent, Unmap> recent_{nullptr, Unmap{0}};
+  void make_recent_table();
   std::string scratch_;  // append(TextBuffer&)'s other modes
 };
 
