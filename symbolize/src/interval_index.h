@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <utility>
 #include <vector>
 
 namespace xentt::sym::detail {
@@ -58,6 +59,30 @@ void radix_sort(std::vector<T>& v, Key key) {
   if (src != v.data()) std::copy(src, src + n, v.data());
 }
 
+// An allocator whose vectors leave new elements uninitialized on resize()
+// (std::allocator's zero them): for arrays that are written in place
+// right after, such as an index's segments (~10M instructions of zeroing
+// for a kernel's symbols).
+template <class T>
+struct UninitAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = UninitAllocator<U>;
+  };
+  UninitAllocator() noexcept = default;
+  template <class U>
+  UninitAllocator(const UninitAllocator<U>&) noexcept {}
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    if constexpr (sizeof...(Args) == 0)
+      ::new (static_cast<void*>(p)) U;  // default-initialized: left as it is
+    else
+      ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+template <class T>
+using UninitVector = std::vector<T, UninitAllocator<T>>;
+
 // A sorted array of addresses answering "index of the last element <=
 // addr" through windows with bucket tables: a lookup searches the few
 // window starts, then the bucket of its window (~3 independent memory
@@ -76,8 +101,8 @@ class SortedAddresses {
  public:
   static constexpr std::size_t kNotFound = ~std::size_t{0};
 
-  std::vector<std::uint64_t>& vec() noexcept { return a_; }  // fill, then build()
-  const std::vector<std::uint64_t>& vec() const noexcept { return a_; }
+  UninitVector<std::uint64_t>& vec() noexcept { return a_; }  // fill (resize() leaves it unset), then build()
+  const UninitVector<std::uint64_t>& vec() const noexcept { return a_; }
   std::size_t size() const noexcept { return a_.size(); }
 
   std::size_t last_le(std::uint64_t addr) const noexcept {
@@ -134,16 +159,22 @@ class SortedAddresses {
       layout_ = std::move(dense);
       return;
     }
-    Layout clusters;
-    for (std::size_t i = 0; i < n;) {
-      std::size_t j = i;
-      while (j + 1 < n && a_[j + 1] - a_[j] <= kGap) ++j;
-      add_window(clusters, i, j, per_bucket);
-      i = j + 1;
+    // The cluster layout: not costed when searching its window starts
+    // alone would cost more than the dense layout (a kernel's symbols: text,
+    // data and per-CPU clusters; that skips ~8M instructions at load); else
+    // first only costed (its windows, not their bucket tables), and made if
+    // it wins.
+    std::size_t windows = 0;
+    for (std::size_t i = 0; i < n; ++windows) i = cluster_end(i) + 1;
+    if (static_cast<double>(n) * log2_up(windows) >= dense.cost) {
+      layout_ = std::move(dense);
+      return;
     }
-    // Every lookup also searches the window starts.
-    clusters.cost += static_cast<double>(n) * log2_up(clusters.win.size());
-    layout_ = std::move(clusters.cost < dense.cost ? clusters : dense);
+    Layout clusters = cluster_layout(per_bucket, false);
+    if (clusters.cost < dense.cost)
+      layout_ = cluster_layout(per_bucket, true);
+    else
+      layout_ = std::move(dense);
   }
 
  private:
@@ -161,7 +192,29 @@ class SortedAddresses {
     std::vector<Window> win;
     std::vector<std::uint32_t> bucket;  // per window: last element at or before each bucket's start; one extra
     double cost = 0;  // sum over elements of log2(the search range that finds them), plus the window search
+    bool tables = true;  // false: only the cost is counted (no bucket entries are kept)
   };
+
+  // The last element of the cluster that starts at element i (a gap wider
+  // than kGap ends it).
+  std::size_t cluster_end(std::size_t i) const noexcept {
+    while (i + 1 < a_.size() && a_[i + 1] - a_[i] <= kGap) ++i;
+    return i;
+  }
+  // One window per cluster of addresses.
+  Layout cluster_layout(std::uint64_t per_bucket, bool tables) const {
+    Layout l;
+    l.tables = tables;
+    std::size_t n = a_.size();
+    for (std::size_t i = 0; i < n;) {
+      std::size_t j = cluster_end(i);
+      add_window(l, i, j, per_bucket);
+      i = j + 1;
+    }
+    // Every lookup also searches the window starts.
+    l.cost += static_cast<double>(n) * log2_up(l.win.size());
+    return l;
+  }
 
   // `addr` at `off` inside window `w`.
   std::size_t in_window(const Window& w, std::uint64_t off, std::uint64_t addr) const noexcept {
@@ -187,16 +240,27 @@ class SortedAddresses {
       std::size_t nb = static_cast<std::size_t>((span - 1) >> shift) + 1;
       w.shift = shift;
       w.bucket = static_cast<std::uint32_t>(l.bucket.size());
-      std::size_t k = i;
+      // The entries written in place (sized once: no push_back's capacity
+      // check a bucket) and the cost summed as an integer (exact, as the
+      // double sum of these integers is).
+      std::uint32_t* out = nullptr;
+      if (l.tables) {
+        l.bucket.resize(l.bucket.size() + nb + 1);
+        out = l.bucket.data() + w.bucket;
+      }
+      std::size_t k = i, prev = i;
+      std::uint64_t cost = 0;
       for (std::size_t b = 0; b <= nb; ++b) {  // one more: where the last bucket's search ends
         std::uint64_t boff = static_cast<std::uint64_t>(b) << shift;
         while (k < j && a_[k + 1] - lo <= boff) ++k;
-        l.bucket.push_back(static_cast<std::uint32_t>(k));
+        if (out) out[b] = static_cast<std::uint32_t>(k);
         if (b > 0) {
-          std::size_t in = l.bucket[w.bucket + b] - l.bucket[w.bucket + b - 1];  // elements that start in bucket b-1
-          l.cost += static_cast<double>(in) * log2_up(in + 2);
+          std::size_t in = k - prev;  // elements that start in bucket b-1
+          cost += in * static_cast<std::uint64_t>(std::bit_width(in + 1));  // in * log2_up(in + 2)
         }
+        prev = k;
       }
+      l.cost += static_cast<double>(cost);
     } else {
       l.cost += static_cast<double>(count) * log2_up(count);
     }
@@ -208,7 +272,7 @@ class SortedAddresses {
     }
   }
 
-  std::vector<std::uint64_t> a_;
+  UninitVector<std::uint64_t> a_;
   Layout layout_;
 };
 
@@ -231,18 +295,29 @@ class IntervalIndex {
   struct BuildOptions {
     bool distinct = false;
     bool tables = true;
-    bool keep_input = false;  // keep the sorted input for add_sorted_input_of()
   };
-  // Starts this (empty) index's input with the sorted input `other`
-  // kept at its build() (keep_input), taking it: ranges added after are
-  // sorted alone and merged, not sorted again with these.
-  void add_sorted_input_of(IntervalIndex& other) {
-    in_ = std::move(other.in_);
-    other.in_.clear();
-    sorted_ = in_.size();
+  // Makes this index the union of `a` and `b` (both built), whose ranges
+  // no point shares (each lies in the other's gaps; where both hold a
+  // value, a's is kept): their segments merged in one pass, O(segments),
+  // instead of their ranges sorted and flattened together again. `tables`
+  // as in build().
+  void build_union(const IntervalIndex& a, const IntervalIndex& b, bool tables = true) {
+    in_.clear();
+    const auto& as = a.starts_.vec();
+    const auto& bs = b.starts_.vec();
+    Segments out(*this, as.size() + bs.size());
+    std::uint32_t va = kNone, vb = kNone;  // each one's value at the position reached
+    for (std::size_t i = 0, j = 0; i < as.size() || j < bs.size();) {
+      std::uint64_t pos = j == bs.size() || (i < as.size() && as[i] <= bs[j]) ? as[i] : bs[j];
+      if (i < as.size() && as[i] == pos) va = a.values_[i++];
+      if (j < bs.size() && bs[j] == pos) vb = b.values_[j++];
+      out.emit(pos, va != kNone ? va : vb);
+    }
+    out.finish();
+    if (tables) starts_.build();
   }
   // Flattens the added ranges. O(n log n), O(n) with `distinct`; frees
-  // the input list (unless keep_input).
+  // the input list.
   void build() { build(BuildOptions{}); }
   void build(BuildOptions bo) {
     auto before = [](const In& a, const In& b) {
@@ -251,6 +326,10 @@ class IntervalIndex {
       return a.prio < b.prio;                // higher priority pushed later
     };
     auto sort = [&](std::vector<In>& v) {
+      // Ranges added in order (a symbol table's labels, walked by address)
+      // cost one pass; unsorted input stops the check at its first
+      // inversion.
+      if (std::is_sorted(v.begin(), v.end(), before)) return;
       if (!bo.distinct) {
         std::sort(v.begin(), v.end(), before);
         return;
@@ -260,7 +339,12 @@ class IntervalIndex {
         std::size_t j = i + 1;
         while (j < v.size() && v[j].lo == v[i].lo) ++j;
         if (j - i > 16) {
-          std::sort(v.begin() + static_cast<std::ptrdiff_t>(i), v.begin() + static_cast<std::ptrdiff_t>(j), before);
+          // A big group is mostly aliases of one unsized label (a kernel's
+          // 9k __kstrtabns_* at one address): one range, in symbol order
+          // already (the radix sort is stable), so checked before sorted
+          // (9M instructions of std::sort on Debian's 6.1 vmlinux).
+          auto b = v.begin() + static_cast<std::ptrdiff_t>(i), e = v.begin() + static_cast<std::ptrdiff_t>(j);
+          if (!std::is_sorted(b, e, before)) std::sort(b, e, before);
         } else {  // aliases: a few symbols at one address
           for (std::size_t k = i + 1; k < j; ++k)
             for (std::size_t m = k; m > i && before(v[m], v[m - 1]); --m) std::swap(v[m], v[m - 1]);
@@ -268,31 +352,11 @@ class IntervalIndex {
         i = j;
       }
     };
-    if (sorted_ == 0) {
-      sort(in_);
-    } else if (sorted_ < in_.size()) {
-      std::vector<In> tail(in_.begin() + static_cast<std::ptrdiff_t>(sorted_), in_.end());
-      sort(tail);
-      std::copy(tail.begin(), tail.end(), in_.begin() + static_cast<std::ptrdiff_t>(sorted_));
-      std::inplace_merge(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(sorted_), in_.end(), before);
-    }
-    sorted_ = 0;
-    starts_.vec().clear();
-    values_.clear();
+    sort(in_);
     // At most two segments a range (its start, and where it ends).
-    starts_.vec().reserve(2 * in_.size());
-    values_.reserve(2 * in_.size());
+    Segments out(*this, 2 * in_.size());
+    auto emit = [&](std::uint64_t pos, std::uint32_t v) { out.emit(pos, v); };
     std::vector<const In*> open;
-    auto emit = [&](std::uint64_t pos, std::uint32_t v) {
-      if (!starts_.vec().empty() && starts_.vec().back() == pos) {
-        values_.back() = v;
-        return;
-      }
-      if (!values_.empty() && values_.back() == v) return;  // same owner continues
-      if (starts_.vec().empty() && v == kNone) return;
-      starts_.vec().push_back(pos);
-      values_.push_back(v);
-    };
     auto close_until = [&](std::uint64_t pos) {
       while (!open.empty() && open.back()->hi <= pos) {
         std::uint64_t end = open.back()->hi;
@@ -308,16 +372,25 @@ class IntervalIndex {
       open.push_back(&r);
     }
     close_until(~0ull);
-    if (!bo.keep_input) {
-      in_.clear();
-      in_.shrink_to_fit();
-    }
+    out.finish();
+    in_.clear();
+    in_.shrink_to_fit();
     if (bo.tables) starts_.build();
   }
 
   // The value of the innermost range containing addr, or kNone.
   std::uint32_t find(std::uint64_t addr) const noexcept {
     std::size_t i = starts_.last_le(addr);
+    return i == SortedAddresses::kNotFound ? kNone : values_[i];
+  }
+
+  // find(addr), and in `next` the start of the segment after addr's (null
+  // when none): for an address outside every range, where the next range
+  // starts. The same one search.
+  std::uint32_t find(std::uint64_t addr, const std::uint64_t*& next) const noexcept {
+    std::size_t i = starts_.last_le(addr);
+    std::size_t n = i == SortedAddresses::kNotFound ? 0 : i + 1;
+    next = n < starts_.size() ? starts_.vec().data() + n : nullptr;
     return i == SortedAddresses::kNotFound ? kNone : values_[i];
   }
 
@@ -328,10 +401,43 @@ class IntervalIndex {
     std::uint64_t lo, hi;
     std::uint32_t value, prio;
   };
+  // Writes an index's segments in place (sized once for at most `max`:
+  // no capacity check a segment, ~15 instructions less than two
+  // push_backs), then trims them (finish()).
+  class Segments {
+   public:
+    Segments(IntervalIndex& ix, std::size_t max) : ix_(ix) {
+      ix.starts_.vec().resize(max);
+      ix.values_.resize(max);
+      pos_ = ix.starts_.vec().data();
+      val_ = ix.values_.data();
+    }
+    // Appends segment [pos, next one) holding v: a segment at the same
+    // position is replaced, one that continues the last value is not made.
+    void emit(std::uint64_t pos, std::uint32_t v) noexcept {
+      if (n_ && pos_[n_ - 1] == pos) {
+        val_[n_ - 1] = v;
+        return;
+      }
+      if (n_ ? val_[n_ - 1] == v : v == kNone) return;  // same owner continues; nothing before the first
+      pos_[n_] = pos;
+      val_[n_++] = v;
+    }
+    void finish() {
+      ix_.starts_.vec().resize(n_);
+      ix_.values_.resize(n_);
+    }
+
+   private:
+    IntervalIndex& ix_;
+    std::uint64_t* pos_;
+    std::uint32_t* val_;
+    std::size_t n_ = 0;
+  };
+
   std::vector<In> in_;
-  std::size_t sorted_ = 0;  // in_[0, sorted_) is sorted already (add_sorted_input_of)
   SortedAddresses starts_;  // segment starts
-  std::vector<std::uint32_t> values_;
+  UninitVector<std::uint32_t> values_;
 };
 
 }  // namespace xentt::sym::detail

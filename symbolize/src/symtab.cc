@@ -26,35 +26,53 @@ void Symtab::build() {
   // Priorities are symbol numbers, all distinct: radix-sorted builds.
   IntervalIndex sized;
   sized.reserve(syms_.size());
+  std::size_t sized_count = 0;
   for (std::size_t i = 0; i < syms_.size(); ++i) {
     auto n = static_cast<std::uint32_t>(i);
-    if (extra_[i].sized) sized.add(syms_[i].lo, syms_[i].hi, n, n);
+    if (extra_[i].sized) {
+      sized.add(syms_[i].lo, syms_[i].hi, n, n);
+      ++sized_count;
+    }
   }
-  // Asked once per unsized symbol: no lookup tables. Its sorted input
-  // starts index_'s, which then sorts only the unsized symbols and merges.
-  sized.build({.distinct = true, .tables = false, .keep_input = true});
-  index_ = IntervalIndex{};
-  index_.add_sorted_input_of(sized);
+  // Asked once per unsized symbol: no lookup tables.
+  sized.build({.distinct = true, .tables = false});
 
   // Unsized symbols (assembly labels, System.map entries) only fill gaps:
   // one that falls inside a sized symbol is skipped, the others extend to
-  // the next start address of any symbol.
-  std::vector<std::uint64_t> starts;
-  starts.reserve(syms_.size());
-  for (auto& s : syms_) starts.push_back(s.lo);
-  radix_sort(starts, [](std::uint64_t a) { return a; });
-  starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
-  for (std::size_t i = 0; i < syms_.size(); ++i) {
-    if (extra_[i].sized) continue;
-    SymbolRange& s = syms_[i];
-    if (sized.find(s.lo) != IntervalIndex::kNone) continue;
-    auto nx = std::upper_bound(starts.begin(), starts.end(), s.lo);
-    s.hi = nx == starts.end() ? s.lo + 1 : *nx;
-    s.hi = std::min(s.hi, extra_[i].limit);
+  // the next start address of any symbol, so they lie in the sized
+  // symbols' gaps and the two flattened indexes are merged (build_union),
+  // not flattened together again. That next start is the nearer of where its
+  // gap ends (the next sized start, from the same search that tells it is
+  // in a gap) and the next unsized start (walking them in address order):
+  // no sort of every symbol's start, no search a label (~20M instructions
+  // on Debian's 6.1 vmlinux, 40k labels of 117k symbols).
+  struct Label {
+    std::uint64_t lo;
+    std::uint32_t i;
+  };
+  std::vector<Label> labels;
+  labels.reserve(syms_.size() - sized_count);
+  for (std::size_t i = 0; i < syms_.size(); ++i)
+    if (!extra_[i].sized) labels.push_back({syms_[i].lo, static_cast<std::uint32_t>(i)});
+  radix_sort(labels, [](const Label& l) { return l.lo; });  // stable: aliases in symbol order, as `gaps` wants
+  IntervalIndex gaps;
+  gaps.reserve(labels.size());
+  for (std::size_t k = 0, above = 0; k < labels.size(); ++k) {
+    SymbolRange& s = syms_[labels[k].i];
+    const std::uint64_t* next_sized;
+    if (sized.find(s.lo, next_sized) != IntervalIndex::kNone) continue;
+    if (above <= k) above = k + 1;
+    while (above < labels.size() && labels[above].lo <= s.lo) ++above;
+    if (above < labels.size() && (!next_sized || labels[above].lo < *next_sized))
+      s.hi = labels[above].lo;
+    else
+      s.hi = next_sized ? *next_sized : s.lo + 1;
+    s.hi = std::min(s.hi, extra_[labels[k].i].limit);
     if (s.hi <= s.lo) continue;  // a label at the very end of its section
-    index_.add(s.lo, s.hi, static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i));
+    gaps.add(s.lo, s.hi, labels[k].i, labels[k].i);
   }
-  index_.build({.distinct = true});
+  gaps.build({.distinct = true, .tables = false});  // added in order: no sort
+  index_.build_union(sized, gaps);
   // A slot per symbol for its demangled name, filled on first use (C
   // programs and kernels have no mangled name and get no table).
   if (demangle_ && std::any_of(syms_.begin(), syms_.end(), [](const SymbolRange& s) { return maybe_mangled(s.name); }))

@@ -269,7 +269,7 @@ TEST_CASE("sorted addresses in clusters far apart (a unit's .text, .init.text...
   using sym::detail::SortedAddresses;
   for (std::uint64_t per_bucket : {1, 4}) {
     SortedAddresses sa;
-    std::vector<std::uint64_t>& a = sa.vec();
+    auto& a = sa.vec();
     // Clusters of different sizes and densities, megabytes apart, one of
     // them too small for a bucket table, one a single address.
     std::uint64_t base = 0xffffffff81000000ull;

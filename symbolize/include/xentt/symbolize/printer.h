@@ -5,6 +5,7 @@
 // hand: this is the hot loop of `bts_dump --symbols`).
 #pragma once
 
+#include <charconv>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -128,6 +129,10 @@ class TextBuffer {
   }
   // Keeps what was written up to `end`.
   void commit(char* end) noexcept { n_ = static_cast<std::size_t>(end - p_.get()); }
+  // The end of the room reserve() and ensure() made: a writer may go on
+  // without calling them (nor commit()) while it stays below, keeping its
+  // position and this limit in locals.
+  char* limit() const noexcept { return p_.get() + cap_; }
   void append(std::string_view s) {
     char* p = reserve(s.size());
     if (!s.empty()) std::memcpy(p, s.data(), s.size());
@@ -176,23 +181,55 @@ class RecordPrinter {
  private:
   void resolve(std::uint64_t addr, Resolved& out);
   // The decimal digits of a number that usually grows by one from call to
-  // call (record indexes, branch counters).
+  // call (record indexes, branch counters). All inline: the text loop keeps
+  // its counters in locals, which a call would make escape (see TextState).
   struct Counter {
-    std::uint64_t value = 0;
-    std::uint32_t len = 0;  // 0: none yet
-    char digits[28] = {};
+    // Holds 0 at first.
+    Counter() noexcept {
+      digits[0] = '0';
+      digits[kStuck] = '9';
+    }
     // Writes `v` at p (copying 24 bytes: room for them needed) and returns its end.
-    char* put(char* p, std::uint64_t v) noexcept {
-      if (len && v == value + 1 && v != 0 && digits[len - 1] != '9') {
-        ++digits[len - 1];  // nine times in ten
-        value = v;
+    [[gnu::always_inline]] char* put(char* p, std::uint64_t v) noexcept {
+      // One compare, then the last digit: 9 instructions nine times in ten.
+      if (v == next && digits[last] != '9') {
+        ++digits[last];
+        ++next;
       } else {
         set(v);
       }
       __builtin_memcpy(p, digits, 24);
       return p + len;
     }
-    void set(std::uint64_t v) noexcept;  // the other cases: a carry, or another number
+    // The other cases: a carry, or another number.
+    [[gnu::always_inline]] void set(std::uint64_t v) noexcept {
+      if (v == next && v != 0) {  // ends in 9: carry
+        std::uint32_t i = len - 1;
+        while (digits[i] == '9' && i > 0) digits[i--] = '0';
+        if (digits[i] == '9') {  // 99..9 + 1: one digit more
+          digits[i] = '0';
+          std::memmove(digits + 1, digits, len);
+          digits[0] = '1';
+          ++len;
+        } else {
+          ++digits[i];
+        }
+      } else {
+        len = static_cast<std::uint32_t>(std::to_chars(digits, digits + 20, v).ptr - digits);
+      }
+      next = v + 1;
+      // After the largest number 18446744073709551615 `next` wraps to 0,
+      // and put(0) must not increment its digits: from its decade on
+      // (...610, where put() could reach it without set()) `last` points
+      // at a '9' that stays, so every number of it comes here.
+      last = v >= ~std::uint64_t{0} - 5 ? kStuck : len - 1;
+    }
+
+    static constexpr std::uint32_t kStuck = 27;  // digits[kStuck] is always '9'
+    std::uint64_t next = 1;  // the number after the one in digits
+    std::uint32_t len = 1;   // of the number in digits
+    std::uint32_t last = 0;  // len - 1, or kStuck
+    char digits[28] = {};    // 20 at most, then room for the 24-byte copy
   };
   // A recent address's text ("[prefix]sym+0xoff"), when it fits.
   struct Recent {
@@ -201,28 +238,58 @@ class RecordPrinter {
     std::uint8_t len = 0;  // 0: empty
   };
   static constexpr unsigned kRecentBits = 18;
+  // What the text loop carries from record to record. append_all() works
+  // on a local copy and stores it back at the end: members would be
+  // reloaded after every byte written through the output pointer (a char*
+  // may alias anything but a local whose address never leaves the
+  // function), ~10 instructions a record.
+  struct TextState {
+    Counter index, brctr;
+    Recent* recent = nullptr;  // the table of recent addresses (recent_)
+    // The table entry holding the text of the previous record's
+    // destination (null: none), at last_to_addr: a record that starts
+    // where the previous one went (its target was itself a taken branch:
+    // jump chains; every record of the benchmark's synthetic trace) copies
+    // it without the hash and the probe. No entry changes between one
+    // record's destination and the next one's source.
+    const Recent* last_to = nullptr;
+    std::uint64_t last_to_addr = 0;
+  };
+  // A location's text written: where it ends, and the table entry that
+  // now holds it (null: not kept).
+  struct Placed {
+    char* end;
+    const Recent* entry;
+  };
   // Writes the location text of `addr` at p (ensured room: out's), from
-  // the table when it is there; returns its end.
-  char* put_location(TextBuffer& out, char* p, std::uint64_t addr, Resolved& r) {
+  // the table when it is there; `limit`: out.limit(), updated when out
+  // grows.
+  Placed put_location(TextBuffer& out, char* p, char*& limit, Recent* table, std::uint64_t addr, Resolved& r) {
     // Two ways a set: 3% of the benchmark trace's lookups miss, against 5%
     // for as many entries direct-mapped.
-    Recent* set = recent_.get() + 2 * ((addr * 0x9E3779B97F4A7C15ull) >> (64 - kRecentBits + 1));
+    Recent* set = table + 2 * ((addr * 0x9E3779B97F4A7C15ull) >> (64 - kRecentBits + 1));
     for (int w = 0; w < 2; ++w)
-      if (set[w].len && set[w].addr == addr) {
-        __builtin_memcpy(p, set[w].text, sizeof set[w].text);
-        return p + set[w].len;
-      }
-    return put_new_location(out, p, addr, r, set);
+      if (set[w].len && set[w].addr == addr) return {put_entry(p, set[w]), &set[w]};
+    Placed placed = put_new_location(out, p, addr, r, set);
+    limit = out.limit();
+    return placed;
+  }
+  static char* put_entry(char* p, const Recent& e) noexcept {
+    __builtin_memcpy(p, e.text, sizeof e.text);
+    return p + e.len;
   }
   // Whether records print as text without lines (else through
   // append(std::string&)); sets `sym` (symbols asked and possible) and
   // makes the table of recent addresses.
   bool start_text(bool& sym);
-  char* put_text_record(TextBuffer& out, char* p, std::uint64_t index, const BranchAddrs& r, bool sym,
-                        const std::uint64_t* brctr);
+  // The room a text record without lines needs at most, but for a
+  // location formatted afresh (put_new_location() ensures its own).
+  static constexpr std::size_t kTextRecordRoom = 256;
+  char* put_text_record(TextBuffer& out, char* p, char*& limit, TextState& s, std::uint64_t index,
+                        const BranchAddrs& r, bool sym, const std::uint64_t* brctr);
   // put_location() of an address not in the table: looks it up, formats
   // it and keeps its text in set[0] when it fits (set[0] moving to set[1]).
-  char* put_new_location(TextBuffer& out, char* p, std::uint64_t addr, Resolved& r, Recent* set);
+  Placed put_new_location(TextBuffer& out, char* p, std::uint64_t addr, Resolved& r, Recent* set);
 
   Symbolizer* sym_;
   const Symbolizer* shared_ = nullptr;
@@ -230,10 +297,15 @@ class RecordPrinter {
   Resolved from_, to_;
   bool have_to_ = false;  // to_ holds the previous record's destination
   std::unique_ptr<ResolveCache> cache_;  // for_thread printers'
-  Counter index_, brctr_;
-  // 1 << kRecentBits, in sets of two; calloc'ed (16 MB of zero pages from
-  // the kernel, touched only where used, instead of a memset).
-  std::unique_ptr<Recent, void (*)(void*)> recent_{nullptr, std::free};
+  TextState text_;  // between calls
+  // 1 << kRecentBits, in sets of two (16 MB): zero pages mapped from the
+  // kernel (no memset), asked to be huge pages (see make_recent_table()).
+  struct Unmap {
+    std::size_t len;
+    void operator()(void* p) const noexcept;
+  };
+  std::unique_ptr<Recent, Unmap> recent_{nullptr, Unmap{0}};
+  void make_recent_table();
   std::string scratch_;  // append(TextBuffer&)'s other modes
 };
 
