@@ -284,7 +284,15 @@ uint64_t ReplaySession::run_to_end() {
     if (e.kind() != ErrorKind::BadInput) throw;
     throw runtime_error(fmt::format("the replay ended before the recorded end (icount {}): {}", final_icount, e.what()));
   }
-  replay_->run_to_end(progress);
+  // Past the end the log runs out within a few instructions; a replay that
+  // runs on far past it says the index ends too early. (Without this, such
+  // an index verified: the console is compared after the log runs out.)
+  if (uint64_t ran_out = replay_->run_to_end(progress); ran_out > final_icount + ReplayIndex::kEndMargin) {
+    throw runtime_error(fmt::format(
+        "the replay ran on to icount {}, {} instructions past the index's end (icount {}): the replay index is "
+        "wrong (delete {} to rebuild it)",
+        ran_out, ran_out - final_icount, final_icount, dir_.file(StateDir::kIndex).string()));
+  }
   return final_icount;
 }
 

@@ -48,9 +48,23 @@ json.dump(j, open(p, "w"), indent=2)
 PY
 tt_replay --verify idx >"$TMP/idx.out" 2>&1 || fail "verify with a damaged index failed: $(cat "$TMP/idx.out")"
 cat "$TMP/idx.out"
-check "verify reports the recording's real end, not the damaged index's" grep -q "icount $final," "$TMP/idx.out"
+check "verify reports the recording's real end (icount $final), not the damaged index's" grep -q "icount $final," "$TMP/idx.out"
 check "the index was rebuilt from the log" \
   test "$(python3 -c "import json;print(json.load(open('$XENTT_STATE/idx/index.json'))['final_icount'])")" = "$final"
+
+# An index that ends too early with a checksum that matches (a wrong build,
+# not damage): verify compares the console after the log runs out, so it
+# passed such an index until the replay was also required to run out of log
+# within a few instructions of the index's end.
+copy early
+python3 - "$XENTT_STATE/early/index.json" <<'PY'
+import json, sys, zlib
+p = sys.argv[1]; j = json.load(open(p)); j.pop("crc32")
+j["final_icount"] -= 5000000
+j["crc32"] = zlib.crc32(json.dumps(j, separators=(",", ":"), sort_keys=True).encode())
+json.dump(j, open(p, "w"), indent=2)
+PY
+expect_exit 1 "instructions past the index's end" tt_replay --verify early
 
 copy snap
 flip "$XENTT_STATE/snap/recording/snapshots.qcow2"

@@ -117,7 +117,7 @@ class QemuReplay final : public ReplayTarget, public BranchCounting {
       qmp().execute("replay-seek", {{"icount", target}});
       at_end_ = false;
     }
-    json e = wait_stop(progress);
+    json e = wait_stop(progress, seek ? std::nullopt : std::optional<uint64_t>(cur));
     if (e["event"] == "SHUTDOWN") {
       at_end_ = true;
       end_icount_ = icount();
@@ -226,8 +226,9 @@ class QemuReplay final : public ReplayTarget, public BranchCounting {
         qmp().execute("replay-delete-break");
       } catch (const Error&) {  // none set
       }
+      const uint64_t from = icount();
       qmp().execute("cont");
-      while (wait_stop(progress)["event"] != "SHUTDOWN") {
+      while (wait_stop(progress, from)["event"] != "SHUTDOWN") {
       }
       at_end_ = true;
     }
@@ -238,17 +239,16 @@ class QemuReplay final : public ReplayTarget, public BranchCounting {
   void checkpoint(const std::string& tag) override {
     // An earlier, interrupted index build may have saved it already; a
     // snapshot of this recording at this icount is the same whoever took it.
-    for (const auto& dev : qmp().execute("query-block")) {
-      if (dev.value("device", "") != "rrdrive" || !dev.contains("inserted")) continue;
-      for (const auto& snap : dev["inserted"]["image"].value("snapshots", json::array()))
-        if (snap.value("name", "") == tag) return;
-    }
-    snapshot_job("snapshot-save", tag, "saving checkpoint");
+    if (!has_checkpoint(tag)) snapshot_job("snapshot-save", tag, "saving checkpoint");
   }
 
   void load_checkpoint(const std::string& tag) override {
     snapshot_job("snapshot-load", tag, "loading checkpoint");
     at_end_ = false;
+  }
+
+  void delete_checkpoint(const std::string& tag) override {
+    if (has_checkpoint(tag)) snapshot_job("snapshot-delete", tag, "deleting checkpoint");
   }
 
   BranchCounting* branch_counting() override { return plugin_ ? this : nullptr; }
@@ -360,7 +360,9 @@ class QemuReplay final : public ReplayTarget, public BranchCounting {
   void snapshot_job(const std::string& command, const std::string& tag, const std::string& what) {
     std::string job = command + "-" + tag + "-" + std::to_string(++jobs_);
     qmp().clear_events();
-    qmp().execute(command, {{"job-id", job}, {"tag", tag}, {"vmstate", "rrsnap"}, {"devices", {"rrsnap"}}});
+    json args = {{"job-id", job}, {"tag", tag}, {"devices", {"rrsnap"}}};
+    if (command != "snapshot-delete") args["vmstate"] = "rrsnap";  // the delete job has no vmstate argument
+    qmp().execute(command, args);
     for (;;) {
       json e = qmp().wait_event("JOB_STATUS_CHANGE", 600s);
       if (e["data"]["id"] == job && e["data"]["status"] == "concluded") break;
@@ -370,6 +372,16 @@ class QemuReplay final : public ReplayTarget, public BranchCounting {
       if (j["id"] == job && j.contains("error")) error = j["error"].get<std::string>();
     qmp().execute("job-dismiss", {{"id", job}});
     if (!error.empty()) throw runtime_error(what + " " + tag + " failed: " + error);
+  }
+
+  // Whether the snapshot image holds snapshot `tag`. Cost: one QMP round trip.
+  bool has_checkpoint(const std::string& tag) {
+    for (const auto& dev : qmp().execute("query-block")) {
+      if (dev.value("device", "") != "rrdrive" || !dev.contains("inserted")) continue;
+      for (const auto& snap : dev["inserted"]["image"].value("snapshots", json::array()))
+        if (snap.value("name", "") == tag) return true;
+    }
+    return false;
   }
 
   // QEMU gone in the middle of a replay: its status and its last words.
@@ -383,7 +395,17 @@ class QemuReplay final : public ReplayTarget, public BranchCounting {
 
   // Waits for the guest to pause (STOP) or reach the end of the recording
   // (SHUTDOWN; -no-shutdown keeps QEMU paused there), reporting progress.
-  json wait_stop(const Progress& progress) {
+  //
+  // `from`: the count this run continued from (a plain cont, not a seek).
+  // Measured, QEMU 10.0.2, the demo guest: past the end of its log the
+  // vCPU runs on 1 to 11 instructions (differing from run to run) before it
+  // parks, and a replay-break at the count where it parks succeeds. Going
+  // on from there, no instruction executes, no SHUTDOWN comes (the log's
+  // end was passed before the stop), and the vCPU thread spins: a count
+  // frozen where the run began, with QEMU busy, is that end. (A guest
+  // idling there in a --realtime-idle recording freezes the count too, but
+  // QEMU sleeps meanwhile.) Cost: about 3 s, only then.
+  json wait_stop(const Progress& progress, std::optional<uint64_t> from = std::nullopt) {
     // Measured, QEMU 10.0.2, a Linux boot that ends in a panic and reboot
     // (-no-reboot): a replay that runs past the end of such a log never
     // sends SHUTDOWN; its vCPU spins on timer deadlines and the instruction
@@ -393,6 +415,7 @@ class QemuReplay final : public ReplayTarget, public BranchCounting {
     // the same guest also freeze the count for seconds, so never below.
     constexpr auto stalled_after = 10s;
     StuckWatch stuck;  // also says how long the count has been frozen
+    StuckWatch parked_watch(2s);
     for (;;) {
       try {
         return qmp().wait_event("STOP", 1s, {"SHUTDOWN"});
@@ -415,8 +438,10 @@ class QemuReplay final : public ReplayTarget, public BranchCounting {
         }
         last_icount_ = now;
         if (progress) progress(now);
-        throw_if_stuck(stuck, now);
-        if (reached_ && now >= *reached_ && stuck.frozen_for() >= stalled_after &&
+        const bool parked = from && now == *from &&
+                            parked_watch.stuck(now, StuckWatch::Clock::now(), process_cpu_time(child_.pid()));
+        if (!parked) throw_if_stuck(stuck, now);
+        if ((parked || (reached_ && now >= *reached_ && stuck.frozen_for() >= stalled_after)) &&
             qmp().execute("query-status").value("running", false)) {
           qmp().execute("stop");
           qmp().wait_event("STOP", 60s);

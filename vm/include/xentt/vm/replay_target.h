@@ -123,6 +123,9 @@ class ReplayTarget : public Target {
   // ("init": the recording's start) and stays paused there.
   virtual void checkpoint(const std::string& tag) = 0;
   virtual void load_checkpoint(const std::string& tag) = 0;
+  // Removes checkpoint `tag` (one this program saved) from the recording's
+  // checkpoint store; nothing when it is not there.
+  virtual void delete_checkpoint(const std::string& tag) = 0;
   // The branch counter, when this replay was started with one.
   virtual BranchCounting* branch_counting() { return nullptr; }
 
