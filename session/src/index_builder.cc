@@ -143,15 +143,22 @@ static ReplayIndex build_locked(const StateDir& dir, Engine& engine, const Sessi
   // instructions of where this replay ran out: every checkpoint that close
   // goes, from the index and from the checkpoint store (where QEMU's own
   // seek would still find it), before the search. Checkpoints are ours.
-  while (index.checkpoints.size() > 1 && index.checkpoints.back() + ReplayIndex::kEndMargin > observed_end) {
-    replay->delete_checkpoint(checkpoint_tag(index.checkpoints.back()));
-    index.checkpoints.pop_back();
-    index.checkpoint_brctr.pop_back();
-  }
+  auto drop_checkpoints_near = [&](uint64_t end) {
+    while (index.checkpoints.size() > 1 && index.checkpoints.back() + ReplayIndex::kEndMargin > end) {
+      replay->delete_checkpoint(checkpoint_tag(index.checkpoints.back()));
+      index.checkpoints.pop_back();
+      index.checkpoint_brctr.pop_back();
+    }
+  };
+  drop_checkpoints_near(observed_end);
   // Read the console before the search below: seeking back re-runs the
   // guest, and its serial output is appended again.
   std::string replayed = read_file(replay->console_file());
   index.final_icount = find_last_inside(*replay, index.checkpoints.back(), observed_end);
+  // The end can lie far below where the first pass ran out (a log that
+  // stalls): the same rule against the end itself, which is what a loaded
+  // index is checked by (load_replay_index). These lie inside the log.
+  drop_checkpoints_near(index.final_icount);
   std::string recorded = read_file(dir.file(StateDir::kConsole));
   replay->stop();
   if (replayed != recorded) {

@@ -87,6 +87,13 @@ std::optional<ReplayIndex> load_replay_index(const StateDir& dir, const std::str
     return say(e.what());  // derived data: never believed when damaged, rebuilt from the log
   }
   if (r.recording != recording) return say(p.string() + " was built for another recording (" + r.recording + ")");
+  // Builds before 2026-11-27 could keep a checkpoint past the recording's
+  // end, and find a wrong end from it; builds since keep none within
+  // kEndMargin of the end. Such an index is rebuilt (which deletes those
+  // checkpoints) rather than believed.
+  if (r.checkpoints.size() > 1 && r.checkpoints.back() + ReplayIndex::kEndMargin > r.final_icount)
+    return say(p.string() + " has a checkpoint at icount " + std::to_string(r.checkpoints.back()) +
+               ", too close to its end (icount " + std::to_string(r.final_icount) + ") to be trusted");
   return r;
 }
 

@@ -351,3 +351,23 @@ TEST_CASE("a damaged index, or one of another recording, is never believed: load
   CHECK_FALSE(load_replay_index(sd, i.recording, &why));
   CHECK(why.find("not a JSON object") != std::string::npos);
 }
+
+// Index builds before 2026-11-27 could keep a checkpoint a few instructions
+// past the recording's end (a replay-break there can still succeed) and
+// found a wrong end from it; builds since keep none within kEndMargin of
+// the end, so an index that has one is rebuilt, not believed.
+TEST_CASE("an index with a checkpoint within kEndMargin of its end is rebuilt") {
+  TempDir t;
+  ReplayIndex i;
+  i.recording = "rec-1";
+  i.final_icount = 100000007;
+  i.checkpoints = {0, 50000000, 100000000};
+  i.checkpoint_brctr = {0, 6758968, 13517936};
+  StateDir sd = with_index(t, i);
+  std::string why;
+  CHECK_FALSE(load_replay_index(sd, "rec-1", &why));
+  CHECK(why.find("checkpoint at icount 100000000, too close to its end (icount 100000007)") != std::string::npos);
+  i.final_icount = 100000000 + ReplayIndex::kEndMargin;  // the nearest a build keeps one
+  save_replay_index(sd, i);
+  CHECK(load_replay_index(sd, "rec-1"));
+}
