@@ -403,7 +403,7 @@ int main(int argc, char** argv) {
                 if (t.pid == o.pid) task = t.address;
               if (!task) throw bad_input(fmt::format("no task with pid {} in the guest (tt_vmi NAME ps lists them)", o.pid));
             }
-            std::uint64_t mm = vmi::read_scalar(cx, vmi::evaluate(cx, fmt::format("((struct task_struct *){:#x})->mm", task)));
+            std::uint64_t mm = vmi::evaluate_scalar(cx, fmt::format("((struct task_struct *){:#x})->mm", task));
             if (!mm) throw bad_input(fmt::format("task {:#x} is a kernel thread: it has no memory map", task));
             list_answer(vmi::linux_vmas(cx, mm), out, "", [](const vmi::LinuxVma& v) {
               std::string perms = {v.flags & 1 ? 'r' : '-', v.flags & 2 ? 'w' : '-', v.flags & 4 ? 'x' : '-',

@@ -95,7 +95,9 @@ std::vector<sym::SymbolMapSpec> ProcessSymbols::maps(const std::vector<vmi::Proc
   for (const auto& img : images) {
     std::string file = host_file(img);
     if (file.empty()) continue;
-    auto segs = load_segments(file);
+    auto seg_it = segments_.find(file);
+    if (seg_it == segments_.end()) seg_it = segments_.emplace(file, load_segments(file)).first;
+    const std::vector<Elf64_Phdr>& segs = seg_it->second;
     for (const auto& c : img.code) {
       // The segment holding the mapping's first file byte gives the file's
       // address of that byte: p_vaddr + (offset - p_offset).
@@ -125,7 +127,7 @@ GuestProcess current_process(vmi::Inspector& insp, ProcessSymbols& processes) {
   vmi::EvalContext cx = insp.kernel_context();
   std::uint64_t task = vmi::current_task(cx);
   auto field = [&](const char* f) {
-    return vmi::read_scalar(cx, vmi::evaluate(cx, fmt::format("((struct task_struct *){:#x})->{}", task, f)));
+    return vmi::evaluate_scalar(cx, fmt::format("((struct task_struct *){:#x})->{}", task, f));
   };
   GuestProcess p;
   p.pid = static_cast<std::int64_t>(field("tgid"));

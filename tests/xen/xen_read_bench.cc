@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
     io.debug_file = argv[2];
     vmi::Inspector insp(t, io);
     vmi::EvalContext cx = insp.kernel_context();
-    std::uint64_t pob = vmi::read_scalar(cx, vmi::evaluate(cx, "page_offset_base"));
+    std::uint64_t pob = vmi::evaluate_scalar(cx, "page_offset_base");
     const std::uint64_t start = 1 << 20, bytes = mib << 20, chunk = 64 << 10;
     std::vector<std::byte> buf(chunk);
     // The frames to read, as the page tables name them.

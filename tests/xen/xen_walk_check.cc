@@ -36,12 +36,12 @@ int main(int argc, char** argv) {
     std::uint64_t text = insp.address_of("_text"), end = insp.address_of("_end");
     for (std::uint64_t a = text; a < end; a += 64 << 10) addrs.push_back(a + 0x123);
     vmi::EvalContext cx = insp.kernel_context();
-    std::uint64_t pob = vmi::read_scalar(cx, vmi::evaluate(cx, "page_offset_base"));
+    std::uint64_t pob = vmi::evaluate_scalar(cx, "page_offset_base");
     std::uint64_t ram = t.info().hvm ? t.info().pages << 12 : 256ull << 20;
     for (std::uint64_t pa = 0; pa < ram; pa += 1 << 20) addrs.push_back(pob + pa + 0x40);
     for (const auto& task : vmi::linux_tasks(cx, false)) {
       std::uint64_t stack =
-          vmi::read_scalar(cx, vmi::evaluate(cx, fmt::format("((struct task_struct *){:#x})->stack", task.address)));
+          vmi::evaluate_scalar(cx, fmt::format("((struct task_struct *){:#x})->stack", task.address));
       addrs.push_back(stack + 0x10);
     }
     std::size_t mapped = 0, disagree = 0;

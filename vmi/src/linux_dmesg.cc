@@ -8,8 +8,6 @@ namespace xentt::vmi {
 
 namespace {
 
-std::uint64_t scalar(const EvalContext& cx, const std::string& expr) { return read_scalar(cx, evaluate(cx, expr)); }
-
 std::size_t offset_of(const EvalContext& cx, const sym::Type* t, const std::string& path) {
   std::size_t off = 0;
   std::size_t start = 0;
@@ -47,9 +45,9 @@ std::vector<PrintkRecord> kernel_log(const EvalContext& cx) {
   l.info_ts_nsec = offset_of(cx, info, "ts_nsec");
   l.info_text_len = offset_of(cx, info, "text_len");
 
-  std::uint64_t prb = scalar(cx, "prb");
+  std::uint64_t prb = evaluate_scalar(cx, "prb");
   if (prb == 0) throw bad_input("prb is NULL: the kernel's log is not set up yet");
-  auto field = [&](const char* f) { return scalar(cx, fmt::format("((struct printk_ringbuffer *){:#x})->{}", prb, f)); };
+  auto field = [&](const char* f) { return evaluate_scalar(cx, fmt::format("((struct printk_ringbuffer *){:#x})->{}", prb, f)); };
   PrintkRingImage ring;
   ring.count_bits = static_cast<unsigned>(field("desc_ring.count_bits"));
   ring.size_bits = static_cast<unsigned>(field("text_data_ring.size_bits"));

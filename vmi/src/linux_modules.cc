@@ -21,7 +21,7 @@ bool has_member(const EvalContext& cx, const sym::Type* t, const std::string& na
 }
 
 std::uint64_t scalar(const EvalContext& cx, std::uint64_t mod, const std::string& path) {
-  return read_scalar(cx, evaluate(cx, fmt::format("((struct module *){:#x})->{}", mod, path)));
+  return evaluate_scalar(cx, fmt::format("((struct module *){:#x})->{}", mod, path));
 }
 
 // module->name: a NUL-terminated char[MODULE_NAME_LEN].

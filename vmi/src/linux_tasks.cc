@@ -112,8 +112,8 @@ char task_state_letter(std::uint64_t state, std::uint64_t exit_state) {
 
 std::uint64_t current_task(const EvalContext& cx) {
   if (auto hot = cx.types.find_variable("pcpu_hot"); hot && hot->per_cpu)
-    return read_scalar(cx, evaluate(cx, "pcpu_hot.current_task"));
-  if (cx.types.find_variable("current_task")) return read_scalar(cx, evaluate(cx, "current_task"));
+    return evaluate_scalar(cx, "pcpu_hot.current_task");
+  if (cx.types.find_variable("current_task")) return evaluate_scalar(cx, "current_task");
   throw bad_input(fmt::format("{} has neither pcpu_hot nor current_task: cannot tell the running task",
                               cx.types.path()));
 }

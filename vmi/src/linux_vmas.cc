@@ -20,14 +20,6 @@ std::optional<sym::Member> find_member(const EvalContext& cx, const sym::Type* t
   }
 }
 
-std::uint64_t u64_at(const EvalContext& cx, const std::string& what, std::uint64_t addr) {
-  std::byte b[8];
-  read_for(cx, what, addr, b);
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(b[i]) << (8 * i);
-  return v;
-}
-
 std::uint64_t offset_of(const EvalContext& cx, const char* type, const char* member) {
   return cx.types.member(&cx.types.type(type), member).offset;
 }
@@ -65,24 +57,24 @@ std::string linux_file_path(const EvalContext& cx, std::uint64_t file) {
   std::uint64_t m_mnt = offset_of(cx, "struct mount", "mnt");  // struct mount embeds the vfsmount
   std::uint64_t m_parent = offset_of(cx, "struct mount", "mnt_parent");
   std::uint64_t m_mountpoint = offset_of(cx, "struct mount", "mnt_mountpoint");
-  std::uint64_t mnt = u64_at(cx, what + ": its f_path.mnt", file + f_path + p_mnt);
-  std::uint64_t dentry = u64_at(cx, what + ": its f_path.dentry", file + f_path + p_dentry);
+  std::uint64_t mnt = read_u64_for(cx, what + ": its f_path.mnt", file + f_path + p_mnt);
+  std::uint64_t dentry = read_u64_for(cx, what + ": its f_path.dentry", file + f_path + p_dentry);
   std::vector<std::string> names;
   for (int steps = 0;; ++steps) {
     if (steps > 256) throw bad_input(fmt::format("{}: its path has more than 256 names (a loop?)", what));
     std::string at = fmt::format("{}: dentry {:#x}", what, dentry);
-    std::uint64_t parent = u64_at(cx, at + ": its d_parent", dentry + d_parent);
-    std::uint64_t root = mnt ? u64_at(cx, at + ": its mount's mnt_root", mnt + mnt_root) : 0;
+    std::uint64_t parent = read_u64_for(cx, at + ": its d_parent", dentry + d_parent);
+    std::uint64_t root = mnt ? read_u64_for(cx, at + ": its mount's mnt_root", mnt + mnt_root) : 0;
     if (dentry == root || dentry == parent) {
       if (!mnt) break;
       std::uint64_t mount = mnt - m_mnt;
-      std::uint64_t up = u64_at(cx, at + ": its mount's mnt_parent", mount + m_parent);
+      std::uint64_t up = read_u64_for(cx, at + ": its mount's mnt_parent", mount + m_parent);
       if (up == mount || up == 0) break;  // the root of the namespace
-      dentry = u64_at(cx, at + ": its mount's mnt_mountpoint", mount + m_mountpoint);
+      dentry = read_u64_for(cx, at + ": its mount's mnt_mountpoint", mount + m_mountpoint);
       mnt = up + m_mnt;
       continue;
     }
-    std::uint64_t name = u64_at(cx, at + ": its d_name.name", dentry + d_name + q_name);
+    std::uint64_t name = read_u64_for(cx, at + ": its d_name.name", dentry + d_name + q_name);
     names.push_back(read_c_string(cx, at + ": its name", name, 256));
     dentry = parent;
   }
@@ -95,25 +87,30 @@ std::vector<LinuxVma> linux_vmas(const EvalContext& cx, std::uint64_t mm, std::s
   std::string what = fmt::format("mm_struct at {:#x}", mm);
   VmaLayout l = vma_layout(cx);
   const sym::Type* mm_type = &cx.types.type("struct mm_struct");
-  std::vector<std::uint64_t> vmas;
+  std::vector<LinuxVma> vmas;  // address, start and end first: the rest below
+  auto bounds = [](std::uint64_t address, std::uint64_t start, std::uint64_t end) {
+    LinuxVma x;
+    x.address = address, x.start = start, x.end = end;
+    return x;
+  };
   if (auto mt = find_member(cx, mm_type, "mm_mt")) {
     for (const MapleEntry& e : maple_tree_entries(cx, mm + mt->offset)) {
-      std::uint64_t start = u64_at(cx, fmt::format("{}: VMA {:#x}: its vm_start", what, e.value), e.value + l.start);
-      std::uint64_t end = u64_at(cx, fmt::format("{}: VMA {:#x}: its vm_end", what, e.value), e.value + l.end);
+      std::uint64_t start = read_u64_for(cx, fmt::format("{}: VMA {:#x}: its vm_start", what, e.value), e.value + l.start);
+      std::uint64_t end = read_u64_for(cx, fmt::format("{}: VMA {:#x}: its vm_end", what, e.value), e.value + l.end);
       if (start != e.first || end - 1 != e.last)
         throw bad_input(fmt::format("{}: VMA {:#x} says {:#x}-{:#x}, its tree entry {:#x}-{:#x}", what, e.value, start,
                                     end, e.first, e.last + 1));
-      vmas.push_back(e.value);
+      vmas.push_back(bounds(e.value, start, end));
       if (vmas.size() > max_vmas) throw bad_input(fmt::format("{}: more than {} VMAs", what, max_vmas));
     }
   } else if (auto head = find_member(cx, mm_type, "mmap"); head && l.has_next) {
     std::uint64_t prev_end = 0;
-    for (std::uint64_t v = u64_at(cx, what + ": its mmap", mm + head->offset); v != 0;
-         v = u64_at(cx, fmt::format("{}: VMA {:#x}: its vm_next", what, v), v + l.next)) {
-      std::uint64_t start = u64_at(cx, fmt::format("{}: VMA {:#x}: its vm_start", what, v), v + l.start);
+    for (std::uint64_t v = read_u64_for(cx, what + ": its mmap", mm + head->offset); v != 0;
+         v = read_u64_for(cx, fmt::format("{}: VMA {:#x}: its vm_next", what, v), v + l.next)) {
+      std::uint64_t start = read_u64_for(cx, fmt::format("{}: VMA {:#x}: its vm_start", what, v), v + l.start);
       if (start < prev_end) throw bad_input(fmt::format("{}: VMA {:#x} starts below the one before it", what, v));
-      prev_end = u64_at(cx, fmt::format("{}: VMA {:#x}: its vm_end", what, v), v + l.end);
-      vmas.push_back(v);
+      prev_end = read_u64_for(cx, fmt::format("{}: VMA {:#x}: its vm_end", what, v), v + l.end);
+      vmas.push_back(bounds(v, start, prev_end));
       if (vmas.size() > max_vmas) throw bad_input(fmt::format("{}: more than {} VMAs (a loop?)", what, max_vmas));
     }
   } else {
@@ -121,20 +118,16 @@ std::vector<LinuxVma> linux_vmas(const EvalContext& cx, std::uint64_t mm, std::s
   }
   std::uint64_t vdso = 0;
   if (auto ctx = find_member(cx, mm_type, "context"))
-    if (auto v = find_member(cx, ctx->type, "vdso")) vdso = u64_at(cx, what + ": its context.vdso", mm + ctx->offset + v->offset);
+    if (auto v = find_member(cx, ctx->type, "vdso")) vdso = read_u64_for(cx, what + ": its context.vdso", mm + ctx->offset + v->offset);
   std::map<std::uint64_t, std::string> paths;  // by struct file: ld.so maps each library 4-5 times
-  std::vector<LinuxVma> out;
-  for (std::uint64_t v : vmas) {
-    LinuxVma x;
+  for (LinuxVma& x : vmas) {
+    const std::uint64_t v = x.address;
     std::string at = fmt::format("{}: VMA {:#x}", what, v);
-    x.address = v;
-    x.start = u64_at(cx, at + ": its vm_start", v + l.start);
-    x.end = u64_at(cx, at + ": its vm_end", v + l.end);
-    x.flags = u64_at(cx, at + ": its vm_flags", v + l.flags);
-    x.pgoff = u64_at(cx, at + ": its vm_pgoff", v + l.pgoff);
-    x.file = u64_at(cx, at + ": its vm_file", v + l.file);
+    x.flags = read_u64_for(cx, at + ": its vm_flags", v + l.flags);
+    x.pgoff = read_u64_for(cx, at + ": its vm_pgoff", v + l.pgoff);
+    x.file = read_u64_for(cx, at + ": its vm_file", v + l.file);
     if (x.file) {
-      x.inode = u64_at(cx, at + ": its file's f_inode", x.file + l.f_inode);
+      x.inode = read_u64_for(cx, at + ": its file's f_inode", x.file + l.f_inode);
       auto [it, fresh] = paths.try_emplace(x.file);
       if (fresh) {
         try {
@@ -148,9 +141,8 @@ std::vector<LinuxVma> linux_vmas(const EvalContext& cx, std::uint64_t mm, std::s
     } else if (vdso && x.start == vdso) {
       x.path = "[vdso]";
     }
-    out.push_back(std::move(x));
   }
-  return out;
+  return vmas;
 }
 
 }  // namespace xentt::vmi

@@ -36,8 +36,8 @@ std::string linux_vmcoreinfo(Inspector& insp) {
 
   // The kernel's own, when it made one.
   if (types.find_variable("vmcoreinfo_data") && types.find_variable("vmcoreinfo_size")) {
-    std::uint64_t data = read_scalar(cx, evaluate(cx, "vmcoreinfo_data"));
-    std::uint64_t size = read_scalar(cx, evaluate(cx, "vmcoreinfo_size"));
+    std::uint64_t data = evaluate_scalar(cx, "vmcoreinfo_data");
+    std::uint64_t size = evaluate_scalar(cx, "vmcoreinfo_size");
     if (data && size && size <= (1u << 20)) {
       std::string text = vm.read_bytes(data, size);
       if (text.find("OSRELEASE=" + release + "\n") != std::string::npos) return text;
@@ -53,7 +53,7 @@ std::string linux_vmcoreinfo(Inspector& insp) {
   sym("init_top_pgt", "swapper_pg_dir");  // x86-64's swapper_pg_dir is init_top_pgt
   t += fmt::format("SYMBOL(_stext)={:x}\n", insp.address_of("_stext"));
   if (types.find_variable("phys_base"))
-    t += fmt::format("NUMBER(phys_base)={}\n", static_cast<std::int64_t>(read_scalar(cx, evaluate(cx, "phys_base"))));
+    t += fmt::format("NUMBER(phys_base)={}\n", static_cast<std::int64_t>(evaluate_scalar(cx, "phys_base")));
   t += fmt::format("NUMBER(pgtable_l5_enabled)={}\n", vm.paging().mode == PagingMode::Long5 ? 1 : 0);
   t += fmt::format("KERNELOFFSET={:x}\n", insp.kaslr_slide());
   return t;
@@ -68,7 +68,7 @@ VmcoreSpec linux_vmcore_spec(Inspector& insp) {
   EvalContext cx = insp.kernel_context();
   // Where the direct map starts (randomized with KASLR: page_offset_base).
   spec.direct_map_base = types.find_variable("page_offset_base")
-                             ? read_scalar(cx, evaluate(cx, "page_offset_base"))
+                             ? evaluate_scalar(cx, "page_offset_base")
                              : 0xffff888000000000ull;
   // The kernel image at its own virtual address, as kdump lays it out: how
   // crash finds phys_base.

@@ -104,10 +104,7 @@ std::vector<MapleEntry> maple_tree_entries(const EvalContext& cx, std::uint64_t 
   if (!cx.types.find_type("struct maple_tree"))
     throw bad_input(fmt::format("{} has no struct maple_tree (a kernel older than 6.1)", cx.types.path()));
   sym::Member root_m = cx.types.member(&cx.types.type("struct maple_tree"), "ma_root");
-  std::byte rb[8];
-  read_for(cx, fmt::format("maple tree at {:#x}: its root", tree), tree + root_m.offset, rb);
-  std::uint64_t root = 0;
-  for (int i = 0; i < 8; ++i) root |= static_cast<std::uint64_t>(rb[i]) << (8 * i);
+  std::uint64_t root = read_u64_for(cx, fmt::format("maple tree at {:#x}: its root", tree), tree + root_m.offset);
   if (root == 0) return {};
   if (!is_node(root)) return {{0, 0, root}};  // a tree of one entry, at index 0
   Walker w{cx, layout(cx), tree, max_nodes, 0, {}};

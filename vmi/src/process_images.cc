@@ -35,8 +35,6 @@ std::string read_head(const EvalContext& cx, std::uint64_t addr, std::uint64_t l
   }
 }
 
-std::uint64_t scalar(const EvalContext& cx, const std::string& expr) { return read_scalar(cx, evaluate(cx, expr)); }
-
 // The first page of the file `file` (a struct file *) from the kernel's
 // page cache, where a file's first page stays after exec or ld.so read
 // its header, even when no process has touched its mapping: the file's
@@ -51,19 +49,19 @@ std::string read_head_from_page_cache(const EvalContext& cx, std::uint64_t file,
       why += "; the kernel's page cache is not readable here (no vmemmap_base/page_offset_base)";
       return {};
     }
-    std::uint64_t mapping = scalar(cx, fmt::format("((struct file *){:#x})->f_mapping", file));
-    std::uint64_t entry = scalar(cx, fmt::format("((struct address_space *){:#x})->i_pages.xa_head", mapping));
+    std::uint64_t mapping = evaluate_scalar(cx, fmt::format("((struct file *){:#x})->f_mapping", file));
+    std::uint64_t entry = evaluate_scalar(cx, fmt::format("((struct address_space *){:#x})->i_pages.xa_head", mapping));
     // An xarray node is an internal entry ((v & 3) == 2, above 4096);
     // index 0 is slot 0 at every level down to shift 0.
     for (int depth = 0; (entry & 3) == 2 && entry > 4096; ++depth) {
       if (depth > 12) throw bad_input(fmt::format("the page cache of struct file {:#x} is deeper than 12 levels", file));
-      entry = scalar(cx, fmt::format("((struct xa_node *){:#x})->slots[0]", entry - 2));
+      entry = evaluate_scalar(cx, fmt::format("((struct xa_node *){:#x})->slots[0]", entry - 2));
     }
     if (entry == 0 || (entry & 1)) {  // empty, or a value (a shadow of an evicted page)
       why += "; its first page is not in the page cache either";
       return {};
     }
-    std::uint64_t vmemmap = scalar(cx, "vmemmap_base"), direct = scalar(cx, "page_offset_base");
+    std::uint64_t vmemmap = evaluate_scalar(cx, "vmemmap_base"), direct = evaluate_scalar(cx, "page_offset_base");
     std::uint64_t page_size = size_of(cx, &cx.types.type("struct page"));
     if (entry < vmemmap || page_size == 0) throw bad_input(fmt::format("page-cache entry {:#x} is not a struct page", entry));
     std::uint64_t phys = (entry - vmemmap) / page_size * 4096;
@@ -128,8 +126,8 @@ std::vector<ProcessImage> process_images(const EvalContext& cx, std::uint64_t mm
       head = read_head(cx, img.code.front().start, img.code.front().end - img.code.front().start, why);
       if (head.empty()) {  // its page not touched yet: the kernel's copy of the image
         try {
-          std::uint64_t image = read_scalar(cx, evaluate(cx, fmt::format("((struct mm_struct *){:#x})->context.vdso_image", mm)));
-          std::uint64_t data = read_scalar(cx, evaluate(cx, fmt::format("((struct vdso_image *){:#x})->data", image)));
+          std::uint64_t image = evaluate_scalar(cx, fmt::format("((struct mm_struct *){:#x})->context.vdso_image", mm));
+          std::uint64_t data = evaluate_scalar(cx, fmt::format("((struct vdso_image *){:#x})->data", image));
           head = read_head(cx, data, kHeaderSpan, why);
         } catch (const Error& e) {
           if (e.kind() != ErrorKind::BadInput) throw;

@@ -10,6 +10,7 @@
 #include "expr_lexer.h"
 #include "value_bytes.h"
 #include "xentt/base/error.h"
+#include "xentt/base/le_bytes.h"
 
 namespace xentt::vmi {
 
@@ -41,6 +42,14 @@ std::uint64_t size_of(const EvalContext& cx, const Type* t) {
   }
   return s->size;
 }
+
+std::uint64_t read_u64_for(const EvalContext& cx, const std::string& what, std::uint64_t addr) {
+  unsigned char b[8];
+  read_for(cx, what, addr, std::as_writable_bytes(std::span(b)));
+  return le::get_u64(b);
+}
+
+std::uint64_t evaluate_scalar(const EvalContext& cx, std::string_view expr) { return read_scalar(cx, evaluate(cx, expr)); }
 
 std::uint64_t read_scalar(const EvalContext& cx, const Value& v) {
   const Type* s = cx.types.complete(strip(v.type));

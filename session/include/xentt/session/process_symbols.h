@@ -8,6 +8,8 @@
 // A file is used only when its build-id is the one read from guest memory.
 #pragma once
 
+#include <elf.h>
+
 #include <map>
 #include <string>
 #include <vector>
@@ -35,7 +37,7 @@ class ProcessSymbols {
   // mapped them (from the file's program headers). An image without a
   // match is reported once (its guest path, build-id and where we looked)
   // and gets no map. Cost: per new (path, build-id) a few stat()s and
-  // build-id reads; then a table lookup.
+  // build-id reads, per new host file two pread()s; then table lookups.
   std::vector<sym::SymbolMapSpec> maps(const std::vector<vmi::ProcessImage>& images);
 
   // The host file for an image (empty: none), remembered.
@@ -46,6 +48,7 @@ class ProcessSymbols {
   sym::DebugFileFinder finder_;
   Warn warn_;
   std::map<std::pair<std::string, std::string>, std::string> found_;  // (guest path, build-id) -> host file
+  std::map<std::string, std::vector<Elf64_Phdr>> segments_;          // host file -> its PT_LOAD headers
 };
 
 // The process current on vCPU 0 at an Inspector's instant, and its code.

@@ -69,10 +69,15 @@ std::uint64_t size_of(const EvalContext& cx, const sym::Type* t);
 // for a signed type, a bitfield extracted), reading guest memory if it has
 // an address. Throws BadInput for other types and failed reads.
 std::uint64_t read_scalar(const EvalContext& cx, const Value& v);
+// read_scalar(cx, evaluate(cx, expr)): the thing most callers want.
+std::uint64_t evaluate_scalar(const EvalContext& cx, std::string_view expr);
 
 // Reads `out.size()` bytes at `addr`; a failure is rethrown as BadInput
 // "WHAT: <the memory's message>", so users see which expression failed.
 void read_for(const EvalContext& cx, const std::string& what, std::uint64_t addr, std::span<std::byte> out);
+// The little-endian u64 at `addr` (a pointer or a long the caller has the
+// offset of); read_for's message on a failed read.
+std::uint64_t read_u64_for(const EvalContext& cx, const std::string& what, std::uint64_t addr);
 // The C string in the `size` bytes at `addr` (a char array of the guest:
 // comm, a module's name, a release), up to its first NUL or all of it;
 // read_for's message on a failed read. Cost: one read of `size` bytes.
