@@ -98,6 +98,7 @@ int paused_replay(const StateDir& sd, const Options& o) {
 // execution, monitor commands); --headless leaves it to a background
 // supervisor, otherwise it serves here until Ctrl-C.
 int serve_replay(const StateDir& sd, const Options& o) {
+  if (!o.listen.empty()) debug::check_listen_spec(o.listen, o.listen_any);  // before an index build or a QEMU start
   ensure_replay_index(sd, session_options(o, "building the replay index of " + sd.name()));
   end_progress(o);
   std::optional<StopPoint> until;

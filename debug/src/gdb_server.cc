@@ -256,29 +256,40 @@ int must(int rc, const std::string& what) {
   return rc;
 }
 
-int listen_tcp(const std::string& spec, bool any, int& port_out) {
+struct TcpSpec {
+  in_addr addr{};
+  std::uint16_t port = 0;
+};
+
+TcpSpec parse_tcp_spec(const std::string& spec, bool any) {
   auto colon = spec.rfind(':');
   if (colon == std::string::npos) throw bad_input("--listen " + spec + ": want HOST:PORT, e.g. 127.0.0.1:1234");
   std::string host = spec.substr(0, colon), port_s = spec.substr(colon + 1);
   if (host == "localhost") host = "127.0.0.1";
-  in_addr addr{};
-  if (::inet_pton(AF_INET, host.c_str(), &addr) != 1)
+  TcpSpec t;
+  if (::inet_pton(AF_INET, host.c_str(), &t.addr) != 1)
     throw bad_input("--listen " + spec + ": HOST must be an IPv4 address such as 127.0.0.1");
   char* end = nullptr;
   long port = std::strtol(port_s.c_str(), &end, 10);
   if (port_s.empty() || *end || port < 0 || port > 65535) throw bad_input("--listen " + spec + ": bad port");
-  if ((ntohl(addr.s_addr) >> 24) != 127 && !any) {
+  if ((ntohl(t.addr.s_addr) >> 24) != 127 && !any) {
     throw bad_input("--listen " + spec +
                     ": not a loopback address; anyone who reaches it can read the guest's memory (--listen-any "
                     "permits it)");
   }
+  t.port = static_cast<std::uint16_t>(port);
+  return t;
+}
+
+int listen_tcp(const std::string& spec, bool any, int& port_out) {
+  const TcpSpec t = parse_tcp_spec(spec, any);
   int fd = must(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket");
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_addr = addr;
-  a.sin_port = htons(std::uint16_t(port));
+  a.sin_addr = t.addr;
+  a.sin_port = htons(t.port);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) {
     int err = errno;
     ::close(fd);
@@ -292,6 +303,8 @@ int listen_tcp(const std::string& spec, bool any, int& port_out) {
   return fd;
 }
 }  // namespace
+
+void check_listen_spec(const std::string& spec, bool any_address) { parse_tcp_spec(spec, any_address); }
 
 GdbServer::GdbServer(DebugTarget& target, const ListenOptions& opts, std::function<void(const std::string&)> log)
     : target_(target), log_(std::move(log)), unix_path_(opts.unix_path) {

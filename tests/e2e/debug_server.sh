@@ -203,6 +203,13 @@ check "the server's log names the bad checksum" grep -q "checksum" "$XENTT_STATE
 port=${tcp##*:}
 expect_exit 2 "address already in use\|Address already in use" tt_replay --serve --headless --listen "127.0.0.1:$port" demo
 expect_exit 2 "not a loopback address" tt_replay --serve --headless --listen 0.0.0.0:0 demo
+# ... found before anything starts: no index is built for it (before
+# 2026-11-27 the index was built and QEMU started first).
+rm -rf "$XENTT_STATE/noidx"
+cp -a "$XENTT_STATE/demo" "$XENTT_STATE/noidx"
+rm -f "$XENTT_STATE/noidx/index.json"
+expect_exit 2 "HOST must be an IPv4 address" tt_replay --serve --headless --listen nohost:1 noidx
+check "a bad --listen is refused before the replay index is built" test ! -e "$XENTT_STATE/noidx/index.json"
 expect_exit 2 "go with --serve" tt_replay -p --listen 127.0.0.1:0 demo
 check "one replay still runs (the server's)" test "$(ls -d "$XENTT_STATE"/demo/replays/*/ | wc -l)" = 1
 

@@ -75,6 +75,11 @@ struct ListenOptions {
   bool any_address = false;               // permit a non-loopback HOST
 };
 
+// Throws BadInput when a --listen HOST:PORT is malformed, or not loopback
+// without any_address: what GdbServer would refuse, found before anything
+// starts (whether the port is free is known only when it binds).
+void check_listen_spec(const std::string& spec, bool any_address);
+
 class GdbServer {
  public:
   // Binds the sockets. Throws BadInput naming the address when it is in
