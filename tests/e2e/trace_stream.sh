@@ -49,6 +49,18 @@ resent=$(sed -nE 's/.*saved them as (.*)$/\1/p' "$TMP/send.err")
 check "bts_extract --send: the resent log equals the first" cmp "$a_saved" "$resent"
 expect_exit 2 "do not apply" bts_extract --send "unix:$S" -S 5 "$a_saved"
 expect_exit 2 "want unix:PATH" bts_extract --send "tcp:1234" "$a_saved"
+# A log damaged past its header is found frame by frame while it is sent:
+# bad input (status 2) naming the offset, as in every reader (it was
+# status 1 before 2026-11-27).
+cp "$a_saved" "$TMP/damaged.xtl"
+python3 - "$TMP/damaged.xtl" <<'PY'
+import sys
+p = sys.argv[1]; b = bytearray(open(p, "rb").read())
+o = len(b) * 2 // 3
+for i in range(o, o + 8): b[i] ^= 0x5a
+open(p, "wb").write(b)
+PY
+expect_exit 2 "damaged.xtl: offset" bts_extract --send "unix:$S" "$TMP/damaged.xtl"
 
 # Clients that are not producers, in Python: each gets a refusal with the
 # reason (or, cut, a receipt for a .partial), and the server goes on.

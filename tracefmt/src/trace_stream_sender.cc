@@ -37,6 +37,7 @@ struct StreamSender::Impl {
   // Written by the thread, read after join().
   FrameScanner scanner{""};
   std::string error;
+  bool log_damaged = false;  // error: the log's own frames failed their checks (the user's input)
 
   // The thread: reads what the writer appended, sends the whole frames.
   void follow() {
@@ -75,6 +76,7 @@ struct StreamSender::Impl {
         whole = scanner.scan(pending.data(), pending.size());
       } catch (const Error& e) {
         error = std::string(e.what()) + " (the stream stops there)";
+        log_damaged = e.kind() == ErrorKind::BadInput;
         break;
       }
       if (whole) {
@@ -163,6 +165,7 @@ StreamSender::Result StreamSender::finish(std::chrono::milliseconds timeout) {
   r.sent = m.scanner.offset();
   r.ended = m.scanner.ended();
   r.error = m.error;
+  r.log_damaged = m.log_damaged;
   m.sock->shutdown(SHUT_WR);  // the end of the log: the consumer reads EOF
   if (!r.error.empty()) return r;
   MessageReader receipt("consumer at " + m.name);
@@ -186,7 +189,7 @@ StreamSender::Result StreamSender::finish(std::chrono::milliseconds timeout) {
 }
 
 void StreamSender::Result::throw_if_failed(const std::string& local_note) const {
-  if (!error.empty()) throw runtime_error(error + "; " + local_note);
+  if (!error.empty()) throw Error(log_damaged ? ErrorKind::BadInput : ErrorKind::Runtime, error + "; " + local_note);
   if (!receipt.saved || (ended && !receipt.complete) || receipt.bytes != sent)
     throw runtime_error(address + ": the consumer did not keep the log (it says: " +
                         (receipt.reason.empty() ? "nothing" : receipt.reason) + "); " + local_note);

@@ -136,10 +136,11 @@ class StreamSender {
     std::uint64_t sent = 0;  // log bytes the consumer received (whole frames)
     bool ended = false;      // the End frame was among them
     std::string error;       // the sending failed (the consumer went away, the log is damaged): one line
+    bool log_damaged = false;  // error: a frame of the log failed its checks (bad input, not the consumer)
     Receipt receipt;         // the consumer's receipt (when error is empty)
 
-    // Throws Runtime (one line, ending with `local_note`) unless the
-    // consumer kept what was sent: a complete log when the End frame was
+    // Throws (one line, ending with `local_note`; BadInput when the log is
+    // damaged, else Runtime) unless the consumer kept what was sent: a complete log when the End frame was
     // sent, at least the bytes sent otherwise.
     void throw_if_failed(const std::string& local_note) const;
     // "sent N bytes to unix:PATH; the consumer saved them as FILE".
