@@ -72,7 +72,15 @@ static uint64_t counted_brctr(ReplayTarget& replay, uint64_t icount) {
   BranchCounting* bc = replay.branch_counting();
   if (!bc) return ReplayIndex::kUnknown;
   bc->watch(1);
-  replay.run_to_icount(icount + 1);
+  try {
+    replay.run_to_icount(icount + 1);
+  } catch (...) {
+    try {
+      bc->watch(0);  // the end of the log came first, and the caller goes on
+    } catch (...) {  // the first error says more
+    }
+    throw;
+  }
   auto st = bc->status();
   bc->watch(0);
   return st.hit_icount && *st.hit_icount == icount ? *st.hit_brctr : ReplayIndex::kUnknown;

@@ -47,7 +47,9 @@ std::vector<PrintkRecord> kernel_log(const EvalContext& cx) {
 
   std::uint64_t prb = evaluate_scalar(cx, "prb");
   if (prb == 0) throw bad_input("prb is NULL: the kernel's log is not set up yet");
-  auto field = [&](const char* f) { return evaluate_scalar(cx, fmt::format("((struct printk_ringbuffer *){:#x})->{}", prb, f)); };
+  auto field = [&](const char* f) {
+    return evaluate_scalar(cx, fmt::format("((struct printk_ringbuffer *){:#x})->{}", prb, f));
+  };
   PrintkRingImage ring;
   ring.count_bits = static_cast<unsigned>(field("desc_ring.count_bits"));
   ring.size_bits = static_cast<unsigned>(field("text_data_ring.size_bits"));

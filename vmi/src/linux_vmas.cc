@@ -95,8 +95,9 @@ std::vector<LinuxVma> linux_vmas(const EvalContext& cx, std::uint64_t mm, std::s
   };
   if (auto mt = find_member(cx, mm_type, "mm_mt")) {
     for (const MapleEntry& e : maple_tree_entries(cx, mm + mt->offset)) {
-      std::uint64_t start = read_u64_for(cx, fmt::format("{}: VMA {:#x}: its vm_start", what, e.value), e.value + l.start);
-      std::uint64_t end = read_u64_for(cx, fmt::format("{}: VMA {:#x}: its vm_end", what, e.value), e.value + l.end);
+      const std::string at = fmt::format("{}: VMA {:#x}", what, e.value);
+      std::uint64_t start = read_u64_for(cx, at + ": its vm_start", e.value + l.start);
+      std::uint64_t end = read_u64_for(cx, at + ": its vm_end", e.value + l.end);
       if (start != e.first || end - 1 != e.last)
         throw bad_input(fmt::format("{}: VMA {:#x} says {:#x}-{:#x}, its tree entry {:#x}-{:#x}", what, e.value, start,
                                     end, e.first, e.last + 1));
@@ -118,7 +119,8 @@ std::vector<LinuxVma> linux_vmas(const EvalContext& cx, std::uint64_t mm, std::s
   }
   std::uint64_t vdso = 0;
   if (auto ctx = find_member(cx, mm_type, "context"))
-    if (auto v = find_member(cx, ctx->type, "vdso")) vdso = read_u64_for(cx, what + ": its context.vdso", mm + ctx->offset + v->offset);
+    if (auto v = find_member(cx, ctx->type, "vdso"))
+      vdso = read_u64_for(cx, what + ": its context.vdso", mm + ctx->offset + v->offset);
   std::map<std::uint64_t, std::string> paths;  // by struct file: ld.so maps each library 4-5 times
   for (LinuxVma& x : vmas) {
     const std::uint64_t v = x.address;

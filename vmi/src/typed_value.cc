@@ -49,7 +49,9 @@ std::uint64_t read_u64_for(const EvalContext& cx, const std::string& what, std::
   return le::get_u64(b);
 }
 
-std::uint64_t evaluate_scalar(const EvalContext& cx, std::string_view expr) { return read_scalar(cx, evaluate(cx, expr)); }
+std::uint64_t evaluate_scalar(const EvalContext& cx, std::string_view expr) {
+  return read_scalar(cx, evaluate(cx, expr));
+}
 
 std::uint64_t read_scalar(const EvalContext& cx, const Value& v) {
   const Type* s = cx.types.complete(strip(v.type));

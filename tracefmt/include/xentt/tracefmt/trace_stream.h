@@ -140,8 +140,9 @@ class StreamSender {
     Receipt receipt;         // the consumer's receipt (when error is empty)
 
     // Throws (one line, ending with `local_note`; BadInput when the log is
-    // damaged, else Runtime) unless the consumer kept what was sent: a complete log when the End frame was
-    // sent, at least the bytes sent otherwise.
+    // damaged, else Runtime) unless the consumer kept what was sent: a
+    // complete log when the End frame was sent, at least the bytes sent
+    // otherwise.
     void throw_if_failed(const std::string& local_note) const;
     // "sent N bytes to unix:PATH; the consumer saved them as FILE".
     std::string summary() const;
