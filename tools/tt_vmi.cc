@@ -422,8 +422,9 @@ int main(int argc, char** argv) {
         auto* symmaps = app.add_subcommand(
             "symmaps", "the VM's symbol maps as the guest has them: with --sysroot, the code of the process running "
                        "on vCPU 0 (its files found by the build-ids in its memory: the sysroots, /, the debug-file "
-                       "directories), the kernel's moved by its KASLR slide, each loaded module's .ko (found by build-id) at its section "
-                       "addresses; a symbol-map list (bts_dump, tt_symbolize: --symmap-list FILE)");
+                       "directories), the kernel's moved by its KASLR slide, each loaded module's .ko (found by "
+                       "build-id) at its section addresses; a symbol-map list (bts_dump, tt_symbolize: "
+                       "--symmap-list FILE)");
         symmaps->add_option("--sysroot", o.sysroots,
                             "DIR holds the guest's files (DIR/lib/libc.so.6 for its /lib/libc.so.6): list the running "
                             "process's code too; repeatable; --sysroot / for a guest running the host's own files")

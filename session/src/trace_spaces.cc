@@ -18,15 +18,12 @@ struct RunEnd {
   bool any = false;
 };
 
-// Reads the process current at the replay's position into `run`.
-void read_process(ReplaySession& session, std::uint64_t slide, ProcessSymbols& processes, SpaceRun& run) {
-  // The recording's maps as listed (the kernel's DWARF gives the types;
-  // module maps, which carry DWARF too, must not come first), moved by the
-  // slide already found.
-  vmi::InspectorOptions io;
-  io.maps = symbol_maps(session.dir());
-  io.kaslr_offset = static_cast<std::int64_t>(slide);
+// Reads the process current at the replay's position into `run`. `io`:
+// the Inspector's options, the same at every pause; the kernel's types,
+// once opened, go into it, so their name indexes are built once.
+void read_process(ReplaySession& session, vmi::InspectorOptions& io, ProcessSymbols& processes, SpaceRun& run) {
   vmi::Inspector insp(session.target(), io);
+  io.types = insp.shared_types();
   GuestProcess p = current_process(insp, processes);
   run.pid = p.pid;
   run.comm = std::move(p.comm);
@@ -62,6 +59,12 @@ std::vector<SpaceRun> trace_spaces(ReplaySession& session, const std::filesystem
       ends.push_back({});
     }
   });
+  // The recording's maps as listed (the kernel's DWARF gives the types;
+  // module maps, which carry DWARF too, must not come first), moved by the
+  // slide already found.
+  vmi::InspectorOptions io;
+  io.maps = symbol_maps(session.dir());
+  io.kaslr_offset = static_cast<std::int64_t>(slide);
   std::size_t pauses = 0;
   for (std::size_t i = 0; i < runs.size(); ++i) {
     SpaceRun& run = runs[i];
@@ -76,7 +79,7 @@ std::vector<SpaceRun> trace_spaces(ReplaySession& session, const std::filesystem
     }
     session.run_until(Icount{ends[i].icount});
     try {
-      read_process(session, slide, processes, run);
+      read_process(session, io, processes, run);
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::BadInput) throw;
       run.why = e.what();

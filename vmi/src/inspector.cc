@@ -22,7 +22,7 @@ struct Inspector::Impl {
   std::unique_ptr<GuestMemory> phys;
   std::unique_ptr<GuestMemory> ram;  // only where it is not `phys` (Target::ram_is_physical)
   std::unique_ptr<AddressSpace> kernel;
-  std::unique_ptr<sym::DebugTypes> types;
+  std::shared_ptr<sym::DebugTypes> types;
   std::unique_ptr<sym::Symbolizer> symbols;
 
   std::optional<std::uint64_t> slide;  // kaslr_slide(), once known
@@ -61,7 +61,13 @@ const AddressSpace& Inspector::kernel_space() {
   return *impl_->kernel;
 }
 
+std::shared_ptr<sym::DebugTypes> Inspector::shared_types() {
+  types();
+  return impl_->types;
+}
+
 const sym::DebugTypes& Inspector::types() {
+  if (!impl_->types) impl_->types = impl_->opts.types;
   if (impl_->types) return *impl_->types;
   if (impl_->opts.debug_file) {
     impl_->types = sym::DebugTypes::open(*impl_->opts.debug_file);

@@ -48,8 +48,9 @@ struct TraceSpacesOptions {
 // `session` (any position: it seeks). `slide` is the kernel's KASLR slide
 // (guest_symbol_maps()), `kernel_symbols` a Symbolizer of the kernel's
 // maps as the guest has them, to find switch_mm_irqs_off; a kernel
-// without it (not Linux, or no symbols) gives one run and no pauses. Throws what the replay throws; a process that cannot be read is
-// a warning (the run keeps pid -1).
+// without it (not Linux, or no symbols) gives one run and no pauses.
+// Throws what the replay throws; a process that cannot be read is a
+// warning (the run keeps pid -1).
 std::vector<SpaceRun> trace_spaces(ReplaySession& session, const std::filesystem::path& log,
                                    std::uint64_t slide, sym::Symbolizer& kernel_symbols, ProcessSymbols& processes,
                                    const std::function<void(const std::string&)>& warn,
